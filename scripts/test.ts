@@ -1,0 +1,60 @@
+/**
+ * `npm test`: the whole suite against a real PostgreSQL server.
+ *  - DATABASE_URL set  → that server (each test file makes and drops its own database on it);
+ *  - otherwise        → an embedded server started here, in a temporary folder, and stopped at the end.
+ * Then node's test runner over every test file (Node 20's runner takes no globs, so the files are listed here).
+ *
+ *   node --import tsx scripts/test.ts [unit|app|blackbox ...]   restrict to those folders under test/
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.ts';
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`usage: npm test [-- unit|app|blackbox ...]
+
+Runs the test suite against a real PostgreSQL server: the one in DATABASE_URL (each test file creates and drops
+its own database there), or else an embedded server started for the run. Exits non-zero when any test fails.`);
+  process.exit(0);
+}
+
+function findTests(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? findTests(path.join(dir, e.name)) : e.name.endsWith('.test.ts') ? [path.join(dir, e.name)] : []))
+    .sort();
+}
+
+const folders = args.length ? args : ['unit', 'app', 'blackbox'];
+const files = folders.flatMap((f) => findTests(path.join('test', f)));
+if (files.length === 0) {
+  console.error(`no test files under ${folders.map((f) => 'test/' + f).join(', ')}`);
+  process.exit(1);
+}
+
+let embedded: EmbeddedServer | undefined;
+let adminUrl = process.env.DATABASE_URL;
+let tmp: string | undefined;
+if (!adminUrl) {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-test-'));
+  fs.chmodSync(tmp, 0o755); // the embedded server runs as `postgres` and must be able to enter it
+  process.stdout.write('starting embedded PostgreSQL for the tests… ');
+  embedded = await startEmbeddedPostgres(tmp);
+  adminUrl = embedded.url;
+  console.log(`up on port ${embedded.port}`);
+} else {
+  console.log(`using the PostgreSQL server of DATABASE_URL (${new URL(adminUrl).host})`);
+}
+
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, RECEIPT_TEST_ADMIN_URL: adminUrl, DATABASE_URL: '' },
+});
+const code: number = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+
+await embedded?.stop();
+if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+process.exit(code);

@@ -1,0 +1,86 @@
+/**
+ * `receipt <command>` — thin: parse the arguments, call, print, set the exit code.
+ */
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config.ts';
+import { EmbeddedPostgresError } from '../db/embedded.ts';
+import { DEMO_USERS } from '../shop/seed.ts';
+import { startSystem } from '../system/launch.ts';
+import { ServiceStartError } from '../system/service.ts';
+
+const color = process.stdout.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
+
+/** CLI flags override the environment variables of the same meaning (contract §1). */
+const FLAGS: Array<[flag: string, env: string, help: string]> = [
+  ['--host <address>', 'HOST', 'address every listener binds (default 127.0.0.1)'],
+  ['--port <port>', 'PORT', 'HTTP port (default 8080)'],
+  ['--data-dir <dir>', 'DATA_DIR', 'where the embedded database and generated files live (default ./.receipt)'],
+  ['--database-url <url>', 'DATABASE_URL', 'use your PostgreSQL server instead of the embedded one'],
+  ['--log-level <level>', 'LOG_LEVEL', 'structured log level: fatal|error|warn|info|debug (default info)'],
+];
+
+const program = new Command()
+  .name('receipt')
+  .description('Every HTTP status for the right reason: a checkout shop you can run, break and watch.')
+  .showHelpAfterError();
+
+const start = program
+  .command('start')
+  .description('start the system: embedded PostgreSQL (unless DATABASE_URL), the payment sandbox and the shop; Ctrl-C stops it')
+  .addHelpText('after', '\nEvery option can also be given as the environment variable named in CONTRACT.md §1 (PORT, DATA_DIR, …).');
+for (const [flag, env, help] of FLAGS) start.addOption(new Option(flag, `${help} [env: ${env}]`));
+
+start.action(async (opts: Record<string, string | undefined>) => {
+  const env = { ...process.env };
+  for (const [flag, name] of FLAGS) {
+    const key = flag.replace(/^--/, '').split(' ')[0]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (opts[key] !== undefined) env[name] = opts[key];
+  }
+  const config = loadConfig(env);
+  const t0 = Date.now();
+  const system = await startSystem(config, (step) => console.error(dim(`… ${step}`)));
+  const db = system.database.embedded
+    ? `embedded PostgreSQL on 127.0.0.1:${system.database.port} (data in ${system.database.dataDir})`
+    : `your PostgreSQL (DATABASE_URL, port ${system.database.port})`;
+  console.log(
+    [
+      '',
+      bold(`Receipt is up`) + dim(` (${((Date.now() - t0) / 1000).toFixed(1)} s)`),
+      `  shop       ${system.shopUrl}    API docs ${system.shopUrl}/docs · OpenAPI ${system.shopUrl}/openapi.json`,
+      `  payments   ${system.paymentUrl}    (the payment provider's sandbox)`,
+      `  database   ${db}`,
+      '',
+      bold('Demo users') + '  ' + DEMO_USERS.map((u) => `${u.username} / ${u.password} (${u.role})`).join(' · '),
+      '',
+      bold('Try'),
+      `  curl -i ${system.shopUrl}/products/42`,
+      `  curl -i -X POST ${system.shopUrl}/auth/token -H 'content-type: application/json' -d '{"username":"alice","password":"alice-pass"}'`,
+      '',
+      dim('Ctrl-C stops everything (in-flight requests finish first).'),
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(dim(`… ${signal}: stopping (database last)`));
+    system.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  // Failures a user can fix get their message alone; anything else is a bug and keeps its stack.
+  const known = e instanceof ConfigError || e instanceof EmbeddedPostgresError || e instanceof ServiceStartError;
+  console.error(`receipt: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}`);
+  process.exit(1);
+}

@@ -1,0 +1,74 @@
+/**
+ * Every knob of the system, read once from the environment (CONTRACT.md §1). CLI flags of the same
+ * meaning override these before they reach here. Defaults are the contract's.
+ */
+import path from 'node:path';
+
+export interface Config {
+  /** Address every listener binds. */
+  host: string;
+  /** Gateway HTTP listener (until the gateway lands: the shop target's). 0 = any free port. */
+  port: number;
+  httpsPort: number;
+  controlPort: number;
+  controlToken: string | undefined;
+  /** Where the embedded database and generated files live. */
+  dataDir: string;
+  /** Your PostgreSQL server; undefined → the embedded one. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  targets: number;
+  gatewayIdleTimeoutMs: number;
+  accessTokenTtlS: number;
+  checkoutRateLimit: number;
+  rateLimit: number;
+  dbPoolSize: number;
+  dbAcquireTimeoutMs: number;
+  /** Seconds a client is told to wait when a dependency is unavailable (Retry-After on 503). */
+  retryAfterS: number;
+  /** How long the shop waits for the payment provider; longer than the gateway's idle timeout on purpose (seed §4, the 504 problem). */
+  paymentTimeoutMs: number;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return n;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const idle = int(env, 'GATEWAY_IDLE_TIMEOUT_MS', 60_000, 1);
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, got "${databaseUrl}"`);
+  }
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: int(env, 'PORT', 8080),
+    httpsPort: int(env, 'HTTPS_PORT', 8443),
+    controlPort: int(env, 'CONTROL_PORT', 9090),
+    controlToken: env.CONTROL_TOKEN || undefined,
+    dataDir: path.resolve(env.DATA_DIR || './.receipt'),
+    databaseUrl,
+    redisUrl: env.REDIS_URL || undefined,
+    targets: int(env, 'TARGETS', 2, 1),
+    gatewayIdleTimeoutMs: idle,
+    accessTokenTtlS: int(env, 'ACCESS_TOKEN_TTL_S', 900, 1),
+    checkoutRateLimit: int(env, 'CHECKOUT_RATE_LIMIT', 10, 1),
+    rateLimit: int(env, 'RATE_LIMIT', 1000, 1),
+    dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1),
+    dbAcquireTimeoutMs: int(env, 'DB_ACQUIRE_TIMEOUT_MS', 2000, 1),
+    retryAfterS: int(env, 'RETRY_AFTER_S', 10, 0),
+    paymentTimeoutMs: int(env, 'PAYMENT_TIMEOUT_MS', idle * 2, 1),
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The connection pool, bounded by DB_POOL_SIZE, with DB_ACQUIRE_TIMEOUT_MS as the longest wait for a connection.
+ * A database that cannot be had in time is a dependency failure — 503 + Retry-After (seed §4, "DB connection pool
+ * exhausted") — never a hang and never a 500.
+ */
+import pg from 'pg';
+import { formatRetryAfter, HttpProblem } from '../http/index.ts';
+
+export interface DbOptions {
+  url: string;
+  poolSize: number;
+  acquireTimeoutMs: number;
+  /** Retry-After, in seconds, sent with the 503. */
+  retryAfterS: number;
+  applicationName?: string;
+}
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** The 503 a request gets when the database cannot serve it (contract §4 step 7). */
+export class DependencyUnavailable extends HttpProblem {
+  constructor(dependency: string, retryAfterS: number, cause?: unknown) {
+    super(503, {
+      type: 'dependency-unavailable',
+      detail: 'Service temporarily unavailable. Retry after the time given in Retry-After.',
+      headers: { 'retry-after': formatRetryAfter(retryAfterS) },
+      extensions: { dependency },
+    });
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+// SQLSTATE classes that mean "the database is not there for you right now", not "your SQL is wrong":
+// 08 connection exception, 53 insufficient resources, 57P operator intervention (shutdown, crash recovery).
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+export function isUnavailable(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  if (typeof err?.code === 'string' && (UNAVAILABLE_SQLSTATE.test(err.code) || UNAVAILABLE_ERRNO.has(err.code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(err?.message ?? '');
+}
+
+export class Db {
+  readonly pool: pg.Pool;
+  readonly #opts: DbOptions;
+  #held: pg.PoolClient[] = [];
+
+  constructor(opts: DbOptions) {
+    this.#opts = opts;
+    this.pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.poolSize,
+      connectionTimeoutMillis: opts.acquireTimeoutMs,
+      application_name: opts.applicationName ?? 'receipt',
+    });
+    // An idle connection that dies (server restart) must not crash the process; the next acquire reconnects.
+    this.pool.on('error', () => {});
+  }
+
+  #unavailable(e: unknown): never {
+    throw new DependencyUnavailable('database', this.#opts.retryAfterS, e);
+  }
+
+  async #acquire(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (e) {
+      // Whatever stopped us from getting a connection in time, the answer is the same: not now.
+      this.#unavailable(e);
+    }
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    const client = await this.#acquire();
+    try {
+      return await client.query<R>(sql, params);
+    } catch (e) {
+      if (isUnavailable(e)) this.#unavailable(e);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs `fn` in one transaction; rolls back on any throw. */
+  async tx<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.#acquire();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      if (isUnavailable(e)) this.#unavailable(e);
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * The `db_pool_exhausted` fault, made real: take every connection of this pool and keep it, so each acquire
+   * waits DB_ACQUIRE_TIMEOUT_MS and fails exactly as an exhausted pool does.
+   */
+  async exhaust(): Promise<void> {
+    while (this.#held.length < this.#opts.poolSize) {
+      this.#held.push(await this.pool.connect());
+    }
+  }
+
+  release(): void {
+    for (const c of this.#held.splice(0)) c.release();
+  }
+
+  get exhausted(): boolean {
+    return this.#held.length > 0;
+  }
+
+  async close(): Promise<void> {
+    this.release();
+    await this.pool.end();
+  }
+}

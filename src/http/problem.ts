@@ -1,0 +1,81 @@
+import { reasonPhrase } from './status.ts';
+
+/** RFC 9457 media type; every 4xx/5xx body of the shop uses it. */
+export const PROBLEM_JSON = 'application/problem+json';
+
+/** Where the problem types are documented (RFC 9457 §3.1.1: a type URI SHOULD resolve to documentation). */
+export const PROBLEM_TYPE_BASE = 'https://receipt.localhost/problems/';
+
+/**
+ * An RFC 9457 Problem Details object. `status` must equal the response's status (§3.1.2);
+ * extension members (the seed's `field`, `errors`, `required_role`, `order_id`, …) sit beside the core ones.
+ */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+/** One business-rule or syntax violation, as the seed writes them: `{field, message}`. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export interface ProblemInit {
+  /** Short slug appended to PROBLEM_TYPE_BASE; defaults to the status's reason phrase, slugged. */
+  type?: string;
+  title?: string;
+  detail: string;
+  /** Response headers that belong to this problem (Allow, WWW-Authenticate, Retry-After, …). */
+  headers?: Record<string, string>;
+  extensions?: Record<string, unknown>;
+}
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+/**
+ * A failure that already knows its HTTP answer. Decision steps throw it; the error handler renders it.
+ * Anything else that is thrown is a bug and becomes a bare 500.
+ */
+export class HttpProblem extends Error {
+  readonly status: number;
+  readonly init: ProblemInit;
+  constructor(status: number, init: ProblemInit) {
+    super(init.detail);
+    this.name = 'HttpProblem';
+    this.status = status;
+    this.init = init;
+  }
+
+  get headers(): Record<string, string> {
+    return this.init.headers ?? {};
+  }
+
+  toProblem(instance?: string): Problem {
+    return makeProblem(this.status, this.init, instance);
+  }
+}
+
+export function makeProblem(status: number, init: ProblemInit, instance?: string): Problem {
+  const title = init.title ?? reasonPhrase(status);
+  const problem: Problem = {
+    type: PROBLEM_TYPE_BASE + (init.type ?? slug(reasonPhrase(status))),
+    title,
+    status,
+    detail: init.detail,
+    ...init.extensions,
+  };
+  if (instance !== undefined) problem.instance = instance;
+  return problem;
+}
+
+/** True when the value looks like a problem body (used by the SDK and by tests). */
+export function isProblem(value: unknown): value is Problem {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.status === 'number' && typeof v.title === 'string';
+}

@@ -1,0 +1,156 @@
+/**
+ * The shop as a function from request to response: builds the Fastify app from the route table and the decision
+ * pipeline. No socket here (tests use inject()); src/shop/server.ts listens.
+ */
+import crypto from 'node:crypto';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import Fastify from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import { HttpProblem, PROBLEM_JSON } from '../http/index.ts';
+import type { Logger } from '../log.ts';
+import { problemFromFrameworkError } from './decision/parse.ts';
+import { runPipeline } from './decision/pipeline.ts';
+import type { AnyRoute, Ctx } from './decision/types.ts';
+import type { ShopDeps } from './deps.ts';
+import { responsesOf } from './openapi.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { authRoutes } from './routes/auth.ts';
+import { orderRoutes } from './routes/orders.ts';
+import { productRoutes } from './routes/products.ts';
+import { userRoutes } from './routes/users.ts';
+
+export const ROUTES: readonly AnyRoute[] = [...authRoutes, ...productRoutes, ...orderRoutes, ...userRoutes, ...adminRoutes];
+
+/** Largest request body accepted (413 beyond): the API's bodies are small JSON objects. */
+export const BODY_LIMIT = 64 * 1024;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function sendProblem(req: FastifyRequest, reply: FastifyReply, p: HttpProblem): FastifyReply {
+  const body = p.toProblem(req.url.split('?')[0]);
+  body.request_id = String(req.id);
+  for (const [name, value] of Object.entries(p.headers)) reply.header(name, value);
+  return reply.code(p.status).type(PROBLEM_JSON).send(JSON.stringify(body));
+}
+
+export interface ShopOptions {
+  logger: Logger;
+}
+
+export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    // Keep the gateway's (or client's) request id so one id follows a request through every log.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    },
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    ajv: {
+      // Types are checked strictly ("2" is not 2: 400); every mismatch is reported, not just the first.
+      customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: false },
+    },
+  });
+  // Only JSON bodies: anything else is 415 (contract: "415 for a non-JSON content type").
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    const delay = deps.faults.current.target_latency_ms;
+    if (delay && req.url !== '/healthz') await new Promise((r) => setTimeout(r, delay));
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof HttpProblem) return sendProblem(req, reply, err);
+    const client = problemFromFrameworkError(err);
+    if (client) return sendProblem(req, reply, client);
+    // A bug. The whole error goes to the log with the request id; the client gets the id and nothing internal.
+    req.log.error({ err }, 'unhandled error');
+    return sendProblem(
+      req,
+      reply,
+      new HttpProblem(500, { type: 'internal-error', detail: 'An unexpected error occurred. Quote the X-Request-Id to support.' }),
+    );
+  });
+
+  // 405 needs to know which methods a path has (RFC 9110 §15.5.6: Allow MUST be sent), so keep a router of them.
+  const methodsByPath = FindMyWay();
+  const noop = () => {};
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Receipt shop API',
+        version: '0.1.0',
+        description: 'The seed’s checkout: every status for the right reason. Errors are RFC 9457 problem documents.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  for (const route of ROUTES) {
+    methodsByPath.on(route.method as HTTPMethod, route.url, noop);
+    if (route.method === 'GET') methodsByPath.on('HEAD', route.url, noop);
+    app.route({
+      method: route.method,
+      url: route.url,
+      attachValidation: true,
+      schema: {
+        summary: route.summary,
+        tags: route.tags,
+        ...(route.access === 'public' ? {} : { security: [{ bearer: [] }] }),
+        ...(route.schema?.body ? { body: route.schema.body } : {}),
+        ...(route.schema?.params ? { params: route.schema.params } : {}),
+        ...(route.schema?.querystring ? { querystring: route.schema.querystring } : {}),
+        response: responsesOf(route),
+      },
+      handler: async (req, reply) => {
+        const ctx: Ctx = {
+          req,
+          reply,
+          body: req.body,
+          params: req.params as Record<string, string>,
+          query: req.query as Record<string, unknown>,
+          deps,
+          user: undefined,
+          resource: undefined,
+        };
+        const outcome = await runPipeline(ctx, route);
+        if (outcome.headers) reply.headers(outcome.headers);
+        reply.code(outcome.status);
+        // RFC 9110 §15.3.5 / §15.4.5: a 204 or 304 has no content at all.
+        return outcome.status === 204 || outcome.status === 304 ? reply.send() : reply.send(outcome.body);
+      },
+    });
+  }
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  for (const url of ['/openapi.json', '/healthz']) {
+    methodsByPath.on('GET', url, noop);
+    methodsByPath.on('HEAD', url, noop);
+  }
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    const allowed = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => methodsByPath.find(m as HTTPMethod, path));
+    if (allowed.length === 0 || path.startsWith('/docs')) {
+      return sendProblem(req, reply, new HttpProblem(404, { type: 'not-found', detail: `Nothing at ${path}.` }));
+    }
+    const allow = [...allowed, 'OPTIONS'].join(', ');
+    // RFC 9110 §9.3.7: OPTIONS describes what the resource supports.
+    if (req.method === 'OPTIONS') return reply.code(204).header('allow', allow).send();
+    return sendProblem(
+      req,
+      reply,
+      new HttpProblem(405, { type: 'method-not-allowed', detail: `${req.method} is not supported on ${path}.`, headers: { allow } }),
+    );
+  });
+
+  return app;
+}

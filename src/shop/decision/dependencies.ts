@@ -1,0 +1,18 @@
+/**
+ * Step 7 — "DB/external service ok?" → 503 + Retry-After (seed §3, §4 "DB connection pool exhausted").
+ *
+ * A dependency is judged where it is touched: the pool turns a connection it cannot hand out within
+ * DB_ACQUIRE_TIMEOUT_MS into a 503 at whatever step asked (locate and validate read the database too), and the
+ * payment client does the same for the provider. This step adds the fast path: while the database is known to be
+ * out of reach (the pool is exhausted on purpose, the `db_pool_exhausted` fault), routes that need it answer 503
+ * at once instead of each request waiting out the acquire timeout.
+ */
+import { DependencyUnavailable } from '../../db/pool.ts';
+import type { Step } from './types.ts';
+
+export const dependencies: Step = (ctx, route) => {
+  if (route.usesDatabase !== false && ctx.deps.db.exhausted) {
+    throw new DependencyUnavailable('database', ctx.deps.config.retryAfterS);
+  }
+  return undefined;
+};

@@ -1,0 +1,44 @@
+/**
+ * The seed's decision tree for a request (seed §3, "HTTP STATUS CODE FLOW DIAGRAM"), as an ordered list.
+ * Each step passes or decides the answer; the first step that decides, answers. docs/pipeline.md draws it.
+ *
+ *   1  parse           400  malformed JSON / wrong types (413, 415 from the body parser just before)
+ *   2  authenticate    401  no token, bad token, expired token — with WWW-Authenticate
+ *   3  authorize       403  signed in, but not the role the route needs
+ *   4  locate          404  absent, or someone else's; 410 removed on purpose
+ *   4b preconditions   304  If-None-Match matched (GET/HEAD); 412 If-Match stale (RFC 9110 §13.2)
+ *   5  validate        422  every business-rule violation at once
+ *   6  rate-limit      429  (arrives with the rate-limiting work)
+ *   7  dependencies    503  database or payment provider out of reach, with Retry-After
+ *   8  handle          500  the handler threw something unexpected (no Retry-After)
+ *   9  (success)       201 + Location · 200 · 204
+ */
+import { authenticate } from './authenticate.ts';
+import { authorize } from './authorize.ts';
+import { dependencies } from './dependencies.ts';
+import { handle } from './handle.ts';
+import { locate } from './locate.ts';
+import { parse } from './parse.ts';
+import { preconditions } from './preconditions.ts';
+import type { AnyRoute, Ctx, Outcome, Step } from './types.ts';
+import { validate } from './validate.ts';
+
+export const DECISION_STEPS: ReadonlyArray<readonly [name: string, step: Step]> = [
+  ['parse', parse],
+  ['authenticate', authenticate],
+  ['authorize', authorize],
+  ['locate', locate],
+  ['preconditions', preconditions],
+  ['validate', validate],
+  ['dependencies', dependencies],
+  ['handle', handle],
+];
+
+export async function runPipeline(ctx: Ctx, route: AnyRoute): Promise<Outcome> {
+  for (const [, step] of DECISION_STEPS) {
+    const decided = await step(ctx, route);
+    if (decided) return decided;
+  }
+  // `handle` always decides; reaching here means the list above lost its last step.
+  throw new Error('decision pipeline ended without an answer');
+}

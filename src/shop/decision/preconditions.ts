@@ -1,0 +1,23 @@
+/**
+ * Step 4b — conditional requests (RFC 9110 §13). Not in the seed's tree, but it belongs here: §13.2.1 says
+ * preconditions are evaluated after the ordinary checks (so 401/403/404/410 win over them) and before the
+ * method is performed; §13.2.2 fixes their order. A failed If-None-Match on GET/HEAD → 304 with the same
+ * ETag (§15.4.5); a failed If-Match → 412.
+ */
+import { evaluatePreconditions, HttpProblem } from '../../http/index.ts';
+import type { Step } from './types.ts';
+
+export const preconditions: Step = (ctx, route) => {
+  if (!route.etag) return undefined;
+  const current = route.etag(ctx.resource);
+  const outcome = evaluatePreconditions(ctx.req.method, ctx.req.headers as Record<string, string | undefined>, current);
+  if (outcome.kind === 'not-modified') return { status: 304, headers: { etag: current, 'cache-control': 'no-cache' } };
+  if (outcome.kind === 'failed') {
+    throw new HttpProblem(412, {
+      type: 'precondition-failed',
+      detail: 'The resource has changed since you read it. GET it again and retry with the new ETag.',
+      headers: { etag: current },
+    });
+  }
+  return undefined;
+};

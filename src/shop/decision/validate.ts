@@ -1,0 +1,23 @@
+/**
+ * Step 5 — "Business validation ok?" → 422 (seed §3): the request parsed, its types are right, and it still
+ * cannot be done. Every violation is listed at once (seed §4: "highlight form fields with errors"), as
+ * `errors: [{field, message}]`.
+ */
+import { HttpProblem, type FieldError } from '../../http/index.ts';
+import type { Step } from './types.ts';
+
+export function unprocessable(errors: FieldError[], detail?: string): HttpProblem {
+  return new HttpProblem(422, {
+    type: 'validation-failed',
+    title: 'Validation failed',
+    detail: detail ?? errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+    extensions: { errors },
+  });
+}
+
+export const validate: Step = async (ctx, route) => {
+  if (!route.validate) return undefined;
+  const errors = await route.validate(ctx as never);
+  if (errors.length) throw unprocessable(errors);
+  return undefined;
+};

@@ -1,0 +1,46 @@
+/**
+ * One shop target process: reads its configuration, connects, listens, and stops gracefully (in-flight requests
+ * finish) on SIGTERM. Started by the system launcher; can be run alone with DATABASE_URL and RECEIPT_PAYMENT_URL.
+ */
+import { loadConfig } from '../config.ts';
+import { migrate } from '../db/migrate.ts';
+import { Db } from '../db/pool.ts';
+import { createLogger } from '../log.ts';
+import { announceReady, onShutdown } from '../system/child.ts';
+import { buildShop } from './app.ts';
+import { Tokens } from './auth/tokens.ts';
+import { Faults } from '../faults.ts';
+import { PaymentProvider } from './payments.ts';
+
+const config = loadConfig();
+const id = process.env.RECEIPT_TARGET_ID ?? 'shop';
+const logger = createLogger(config.logLevel, id);
+const url = config.databaseUrl;
+const paymentUrl = process.env.RECEIPT_PAYMENT_URL;
+const secret = process.env.RECEIPT_JWT_SECRET;
+if (!url || !paymentUrl || !secret) {
+  logger.fatal('DATABASE_URL, RECEIPT_PAYMENT_URL and RECEIPT_JWT_SECRET must be set (the launcher sets them)');
+  process.exit(2);
+}
+
+await migrate(url);
+const db = new Db({ url, poolSize: config.dbPoolSize, acquireTimeoutMs: config.dbAcquireTimeoutMs, retryAfterS: config.retryAfterS, applicationName: id });
+const faults = new Faults();
+// The db_pool_exhausted fault is made real: this target takes every connection of its own pool and holds them.
+faults.onChange((doc) => {
+  if (doc.db_pool_exhausted && !db.exhausted) db.exhaust().catch((err) => logger.error({ err }, 'could not exhaust the pool'));
+  else if (!doc.db_pool_exhausted && db.exhausted) db.release();
+});
+await faults.listen(url);
+const app = await buildShop(
+  { config, db, faults, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments: new PaymentProvider(paymentUrl, config.paymentTimeoutMs, config.retryAfterS) },
+  { logger },
+);
+await app.listen({ host: config.host, port: config.port });
+announceReady((app.server.address() as { port: number }).port);
+
+onShutdown(async () => {
+  await app.close();
+  await faults.close();
+  await db.close();
+});

@@ -1,0 +1,195 @@
+/**
+ * Orders and their idempotency records in PostgreSQL.
+ *
+ * Why a replay can never make a second order or a second charge, even across target processes:
+ * - an idempotency key is claimed by one INSERT on the (user_id, key) primary key: one winner, the others see it;
+ * - an order's reference is unique per user, so even two different keys with one reference make one order;
+ * - the charge's key is derived from the order id, and the provider answers a repeated key with the first charge.
+ */
+import crypto from 'node:crypto';
+import type { Db, Queryable } from '../../db/pool.ts';
+import type { Outcome } from '../decision/types.ts';
+
+export interface OrderRow {
+  id: number;
+  user_id: number;
+  product_id: number;
+  quantity: number;
+  amount_cents: number;
+  reference: string;
+  fingerprint: string;
+  status: 'pending' | 'processing' | 'cancelled';
+  charge_id: string | null;
+  created_at: Date;
+}
+
+const COLS = `id::int AS id, user_id::int AS user_id, product_id::int AS product_id, quantity, amount_cents::int AS amount_cents,
+  reference, fingerprint, status, charge_id, created_at`;
+
+const DELIVERY_DAYS = 3;
+
+export function orderJson(o: OrderRow) {
+  const eta = new Date(o.created_at.getTime() + DELIVERY_DAYS * 86_400_000);
+  return {
+    id: o.id,
+    status: o.status,
+    reference: o.reference,
+    product_id: o.product_id,
+    quantity: o.quantity,
+    amount_cents: o.amount_cents,
+    charge_id: o.charge_id,
+    estimated_delivery: eta.toISOString().slice(0, 10),
+    created_at: o.created_at.toISOString(),
+  };
+}
+
+/** A request's identity for idempotency: the same fields in any key order give the same fingerprint. */
+export function fingerprint(input: { product_id: number; quantity: number; payment_token: string; reference?: string | undefined }): string {
+  const canonical = JSON.stringify([input.product_id, input.quantity, input.payment_token, input.reference ?? null]);
+  return crypto.createHash('sha256').update(canonical).digest('hex');
+}
+
+export async function findOrder(db: Db, id: number): Promise<OrderRow | undefined> {
+  return (await db.query<OrderRow>(`SELECT ${COLS} FROM orders WHERE id = $1`, [id])).rows[0];
+}
+
+export async function listOrders(db: Db, filter: { userId?: number; reference?: string }): Promise<OrderRow[]> {
+  const where: string[] = [`status <> 'cancelled'`];
+  const params: unknown[] = [];
+  if (filter.userId !== undefined) where.push(`user_id = $${params.push(filter.userId)}`);
+  if (filter.reference !== undefined) where.push(`reference = $${params.push(filter.reference)}`);
+  return (await db.query<OrderRow>(`SELECT ${COLS} FROM orders WHERE ${where.join(' AND ')} ORDER BY id LIMIT 1000`, params)).rows;
+}
+
+export async function cancelOrder(db: Db, id: number): Promise<boolean> {
+  return db.tx(async (c) => {
+    const { rows } = await c.query<{ product_id: string; quantity: number }>(
+      `UPDATE orders SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status <> 'cancelled' RETURNING product_id, quantity`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return false;
+    // The cancelled order's units go back on sale.
+    await c.query(`UPDATE products SET stock = stock + $2, version = version + 1 WHERE id = $1`, [row.product_id, row.quantity]);
+    return true;
+  });
+}
+
+export type Reserve =
+  | { kind: 'created'; order: OrderRow }
+  | { kind: 'existing'; order: OrderRow }
+  | { kind: 'reference-reused'; order: OrderRow }
+  | { kind: 'out-of-stock' }
+  | { kind: 'product-gone' };
+
+/**
+ * Finds the user's order with this reference, or reserves stock and inserts it as `pending`, in one transaction.
+ * The row lock on an existing order serialises two requests that carry the same reference.
+ */
+export async function reserveOrder(
+  db: Db,
+  o: { userId: number; productId: number; quantity: number; reference: string; fingerprint: string },
+): Promise<Reserve> {
+  return db.tx(async (c: Queryable) => {
+    const existing = (await c.query<OrderRow>(`SELECT ${COLS} FROM orders WHERE user_id = $1 AND reference = $2 FOR UPDATE`, [o.userId, o.reference]))
+      .rows[0];
+    if (existing) return existing.fingerprint === o.fingerprint ? { kind: 'existing', order: existing } : { kind: 'reference-reused', order: existing };
+    const product = (
+      await c.query<{ price_cents: number }>(
+        `UPDATE products SET stock = stock - $2, version = version + 1
+          WHERE id = $1 AND deleted_at IS NULL AND stock >= $2 RETURNING price_cents`,
+        [o.productId, o.quantity],
+      )
+    ).rows[0];
+    if (!product) {
+      const { rowCount } = await c.query(`SELECT 1 FROM products WHERE id = $1 AND deleted_at IS NULL`, [o.productId]);
+      return rowCount ? { kind: 'out-of-stock' } : { kind: 'product-gone' };
+    }
+    // ON CONFLICT: a request with the same reference that committed after our SELECT; its order wins.
+    const inserted = (
+      await c.query<OrderRow>(
+        `INSERT INTO orders (user_id, product_id, quantity, amount_cents, reference, fingerprint, status)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT (user_id, reference) DO NOTHING RETURNING ${COLS}`,
+        [o.userId, o.productId, o.quantity, product.price_cents * o.quantity, o.reference, o.fingerprint],
+      )
+    ).rows[0];
+    if (inserted) return { kind: 'created', order: inserted };
+    throw new ConcurrentReference();
+  });
+}
+
+/** Two requests with one reference inserted at once; the loser's transaction (and its stock reservation) rolled back. */
+export class ConcurrentReference extends Error {}
+
+export async function markPaid(db: Db, id: number, chargeId: string): Promise<OrderRow> {
+  const { rows } = await db.query<OrderRow>(
+    `UPDATE orders SET status = CASE WHEN status = 'pending' THEN 'processing' ELSE status END, charge_id = $2 WHERE id = $1 RETURNING ${COLS}`,
+    [id, chargeId],
+  );
+  return rows[0]!;
+}
+
+// ---- idempotency records (draft-ietf-httpapi-idempotency-key-header) ----
+
+export type KeyState =
+  | { kind: 'claimed' }
+  | { kind: 'in-flight' }
+  | { kind: 'mismatch' }
+  | { kind: 'done'; outcome: Outcome };
+
+interface KeyRow {
+  fingerprint: string;
+  state: 'in_flight' | 'done';
+  response_status: number | null;
+  response_body: unknown;
+  response_location: string | null;
+}
+
+function judge(row: KeyRow, fp: string): KeyState {
+  if (row.fingerprint !== fp) return { kind: 'mismatch' };
+  if (row.state === 'in_flight') return { kind: 'in-flight' };
+  return {
+    kind: 'done',
+    outcome: {
+      status: row.response_status as Outcome['status'],
+      body: row.response_body,
+      // Stripe's name for the marker; the draft leaves it open.
+      headers: { ...(row.response_location ? { location: row.response_location } : {}), 'idempotent-replayed': 'true' },
+    },
+  };
+}
+
+/** Read-only look at a key: what an earlier request with it left behind (undefined when the key is new). */
+export async function peekKey(db: Db, userId: number, key: string, fp: string): Promise<KeyState | undefined> {
+  const row = (await db.query<KeyRow>(`SELECT fingerprint, state, response_status, response_body, response_location FROM idempotency_keys WHERE user_id = $1 AND key = $2`, [userId, key])).rows[0];
+  return row ? judge(row, fp) : undefined;
+}
+
+/**
+ * Claims a key for this request. A key whose lease ran out (its request died with its process) may be taken over
+ * by a request with the same payload.
+ */
+export async function claimKey(db: Db, userId: number, key: string, fp: string, leaseMs: number): Promise<KeyState> {
+  const { rowCount } = await db.query(
+    `INSERT INTO idempotency_keys (user_id, key, fingerprint, state, locked_until)
+     VALUES ($1, $2, $3, 'in_flight', now() + make_interval(secs => $4))
+     ON CONFLICT (user_id, key) DO UPDATE SET locked_until = EXCLUDED.locked_until
+       WHERE idempotency_keys.state = 'in_flight' AND idempotency_keys.locked_until < now()
+         AND idempotency_keys.fingerprint = EXCLUDED.fingerprint`,
+    [userId, key, fp, leaseMs / 1000],
+  );
+  if (rowCount === 1) return { kind: 'claimed' };
+  return (await peekKey(db, userId, key, fp)) ?? { kind: 'in-flight' };
+}
+
+export async function completeKey(db: Db, userId: number, key: string, outcome: Outcome): Promise<void> {
+  await db.query(
+    `UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4, response_location = $5 WHERE user_id = $1 AND key = $2`,
+    [userId, key, outcome.status, JSON.stringify(outcome.body ?? null), outcome.headers?.location ?? null],
+  );
+}
+
+/** Gives a key back when its request ended without a result worth replaying (503, 409, 500), so a retry can run. */
+export async function releaseKey(db: Db, userId: number, key: string): Promise<void> {
+  await db.query(`DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_flight'`, [userId, key]);
+}
