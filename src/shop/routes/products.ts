@@ -1,5 +1,6 @@
 /** Products (contract §5): strong ETags, 304, 412, 201 + Location, 204 then 410, 404 for ids that never existed. */
 import { Type } from 'typebox';
+import type { Db } from '../../db/pool.ts';
 import { HttpProblem, strongEtag, type FieldError } from '../../http/index.ts';
 import { gone, notFound } from '../decision/locate.ts';
 import { defineRoute } from '../decision/types.ts';
@@ -10,7 +11,7 @@ const etagOf = (p: store.ProductRow) => strongEtag(`p${p.id}`, `v${p.version}`);
 // Public and cacheable, but revalidated every time: a shopper sees a price change at once, at the cost of a 304.
 const CACHE = 'public, no-cache';
 
-async function locateProduct({ params, deps }: { params: { id: string }; deps: { db: import('../../db/pool.ts').Db } }) {
+async function locateProduct({ params, deps }: { params: { id: string }; deps: { db: Db } }) {
   const p = await store.findProduct(deps.db, Number(params.id));
   if (!p) throw notFound('Product', { product_id: Number(params.id) });
   if (p.deleted) throw gone('Product', { product_id: p.id });
