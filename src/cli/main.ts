@@ -40,7 +40,7 @@ start.action(async (opts: Record<string, string | undefined>) => {
   }
   const config = loadConfig(env);
   const t0 = Date.now();
-  const system = await startSystem(config, (step) => console.error(dim(`… ${step}`)));
+  const system = await startSystem(config, { progress: (step) => console.error(dim(`… ${step}`)) });
   const db = system.database.embedded
     ? `embedded PostgreSQL on 127.0.0.1:${system.database.port} (data in ${system.database.dataDir})`
     : `your PostgreSQL (DATABASE_URL, port ${system.database.port})`;

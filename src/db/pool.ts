@@ -45,6 +45,7 @@ export class Db {
   readonly pool: pg.Pool;
   readonly #opts: DbOptions;
   #held: pg.PoolClient[] = [];
+  #exhausting = false;
 
   constructor(opts: DbOptions) {
     this.#opts = opts;
@@ -103,20 +104,31 @@ export class Db {
 
   /**
    * The `db_pool_exhausted` fault, made real: take every connection of this pool and keep it, so each acquire
-   * waits DB_ACQUIRE_TIMEOUT_MS and fails exactly as an exhausted pool does.
+   * waits DB_ACQUIRE_TIMEOUT_MS and fails exactly as an exhausted pool does. `release()` may come while this is
+   * still acquiring; each acquire then checks it is still wanted, so nothing stays held after a release.
    */
   async exhaust(): Promise<void> {
-    while (this.#held.length < this.#opts.poolSize) {
-      this.#held.push(await this.pool.connect());
+    this.#exhausting = true;
+    while (this.#exhausting && this.#held.length < this.#opts.poolSize) {
+      const client = await this.pool.connect().catch(() => undefined);
+      if (!client) {
+        // Requests hold the rest, or the server is away: try again shortly rather than spin.
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (this.#exhausting) this.#held.push(client);
+      else client.release();
     }
   }
 
   release(): void {
+    this.#exhausting = false;
     for (const c of this.#held.splice(0)) c.release();
   }
 
+  /** True from the moment the exhaustion fault is switched on until it is switched off. */
   get exhausted(): boolean {
-    return this.#held.length > 0;
+    return this.#exhausting;
   }
 
   async close(): Promise<void> {

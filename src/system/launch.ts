@@ -52,7 +52,15 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   return u.toString();
 }
 
-export async function startSystem(config: Config, progress: Progress = () => {}): Promise<RunningSystem> {
+export interface LaunchOptions {
+  progress?: Progress;
+  /** Receives every service's log lines (JSON) instead of stdout. */
+  onLog?: (service: string, line: string) => void;
+}
+
+export async function startSystem(config: Config, opts: LaunchOptions = {}): Promise<RunningSystem> {
+  const progress = opts.progress ?? (() => {});
+  const onLog = (name: string) => (opts.onLog ? { onLog: (line: string) => opts.onLog!(name, line) } : {});
   const cleanup: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
@@ -85,7 +93,7 @@ export async function startSystem(config: Config, progress: Progress = () => {})
     };
 
     progress('starting the payment sandbox');
-    const sandbox = new Service({ name: 'payment-sandbox', entry: path.join(SRC, 'payment-sandbox/server.ts'), env: { ...common, PORT: '0' } });
+    const sandbox = new Service({ name: 'payment-sandbox', entry: path.join(SRC, 'payment-sandbox/server.ts'), env: { ...common, PORT: '0' }, ...onLog('payment-sandbox') });
     await sandbox.start();
     cleanup.push(() => sandbox.stop());
     const paymentUrl = `http://${config.host}:${sandbox.port}`;
@@ -95,6 +103,7 @@ export async function startSystem(config: Config, progress: Progress = () => {})
       name: 'shop-1',
       entry: path.join(SRC, 'shop/server.ts'),
       env: { ...common, PORT: String(config.port), RECEIPT_TARGET_ID: 'shop-1', RECEIPT_PAYMENT_URL: paymentUrl, RECEIPT_JWT_SECRET: jwtSecret(config.dataDir) },
+      ...onLog('shop-1'),
     });
     await target.start();
     cleanup.push(() => target.stop());

@@ -15,6 +15,8 @@ export interface ServiceSpec {
   env: Record<string, string | undefined>;
   /** How long a start may take before it counts as failed. */
   startTimeoutMs?: number;
+  /** Receives each stdout line (the JSON logs) instead of passing them to our stdout. */
+  onLog?: (line: string) => void;
 }
 
 export class Service {
@@ -45,9 +47,18 @@ export class Service {
     const child = fork(this.spec.entry, [], {
       execArgv: ['--import', 'tsx'],
       env: { ...process.env, ...this.spec.env },
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      stdio: ['ignore', this.spec.onLog ? 'pipe' : 'inherit', 'pipe', 'ipc'],
     });
     this.#child = child;
+    if (this.spec.onLog && child.stdout) {
+      const onLog = this.spec.onLog;
+      let rest = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        const lines = (rest + chunk.toString()).split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) if (line) onLog(line);
+      });
+    }
     child.stderr?.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
       this.#stderr = (this.#stderr + chunk.toString()).slice(-2000);

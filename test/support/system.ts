@@ -1,0 +1,79 @@
+/**
+ * The real system, started the way `npm start` starts it (src/system/launch.ts), on ephemeral ports, against a
+ * fresh database; tests talk to it over real sockets only.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { loadConfig } from '../../src/config.ts';
+import { startSystem, type RunningSystem } from '../../src/system/launch.ts';
+import { testDatabase, type TestDb } from './db.ts';
+
+export interface Answer {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export async function systemUnderTest(env: Record<string, string> = {}) {
+  const testDb: TestDb = await testDatabase();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-sys-'));
+  fs.chmodSync(dataDir, 0o755);
+  const logs: Array<Record<string, unknown> & { service: string }> = [];
+  const config = loadConfig({ DATABASE_URL: testDb.url, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env });
+  const system: RunningSystem = await startSystem(config, {
+    onLog: (service, line) => {
+      try {
+        logs.push({ service, ...(JSON.parse(line) as Record<string, unknown>) });
+      } catch {
+        logs.push({ service, msg: line });
+      }
+    },
+  });
+
+  async function call(method: string, url: string, opts: { body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<Answer> {
+    const headers: Record<string, string> = { ...opts.headers };
+    let body: string | undefined = opts.raw;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await request(system.shopUrl + url, { method: method as 'GET', headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.body.text();
+    return { statusCode: res.statusCode, headers: res.headers as Answer['headers'], body: text, json: () => JSON.parse(text) };
+  }
+
+  async function bearer(username: 'alice' | 'bob' | 'admin'): Promise<Record<string, string>> {
+    const res = await call('POST', '/auth/token', { body: { username, password: `${username}-pass` } });
+    if (res.statusCode !== 200) throw new Error(`login ${username}: ${res.statusCode}`);
+    return { authorization: `Bearer ${res.json().access_token}` };
+  }
+
+  return {
+    system,
+    testDb,
+    dataDir,
+    logs,
+    call,
+    bearer,
+    async stop() {
+      await system.stop();
+      await testDb.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type SystemUnderTest = Awaited<ReturnType<typeof systemUnderTest>>;
+
+/** Polls until `check` passes or `timeoutMs` runs out (for state that other processes pick up asynchronously). */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
