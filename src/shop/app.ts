@@ -63,6 +63,12 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     if (delay && req.url !== '/healthz') await new Promise((r) => setTimeout(r, delay));
   });
 
+  // While shutting down, an answer in flight closes its connection after it, so a keep-alive client does not
+  // hold the process open (server.close() only ends connections that are idle at that moment).
+  app.addHook('onSend', async (_req, reply) => {
+    if (!app.server.listening) reply.header('connection', 'close');
+  });
+
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof HttpProblem) return sendProblem(req, reply, err);
     const client = problemFromFrameworkError(err);

@@ -1,0 +1,117 @@
+/**
+ * One access-log line per request, in ALB's field order (ALB.md §4.3): space-separated, quoted where ALB quotes,
+ * `-` for an absent value and `-1` for a time that could not be measured. Written to a file under DATA_DIR and,
+ * optionally, to stdout as JSON.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface AccessRecord {
+  type: 'http' | 'https';
+  time: Date;
+  client: string;
+  /** `ip:port` of the target that got the request, or undefined. */
+  target?: string;
+  requestProcessingTime: number;
+  targetProcessingTime: number;
+  responseProcessingTime: number;
+  elbStatusCode: number;
+  /** undefined when no target answered: logged as `-`. */
+  targetStatusCode?: number;
+  receivedBytes: number;
+  sentBytes: number;
+  /** `METHOD scheme://host:port/path?query HTTP/1.1` */
+  request: string;
+  userAgent: string;
+  targetGroup: string;
+  traceId: string;
+  domainName: string;
+  /** 1–50000 for a rule, 0 for the default rule, -1 for an error while evaluating, undefined → `-`. */
+  matchedRulePriority?: number;
+  requestCreationTime: Date;
+  actionsExecuted: string[];
+  redirectUrl?: string;
+  errorReason?: string;
+}
+
+const q = (s: string) => `"${s.replace(/"/g, '\\"')}"`;
+const time = (n: number) => (n < 0 ? '-1' : n.toFixed(3));
+
+export function formatAccessLine(r: AccessRecord): string {
+  return [
+    r.type,
+    r.time.toISOString(),
+    'app/receipt-gateway/0',
+    r.client,
+    r.target ?? '-',
+    time(r.requestProcessingTime),
+    time(r.targetProcessingTime),
+    time(r.responseProcessingTime),
+    String(r.elbStatusCode),
+    r.targetStatusCode === undefined ? '-' : String(r.targetStatusCode),
+    String(r.receivedBytes),
+    String(r.sentBytes),
+    q(r.request),
+    q(r.userAgent || '-'),
+    r.type === 'https' ? 'ECDHE-RSA-AES128-GCM-SHA256' : '-',
+    r.type === 'https' ? 'TLSv1.2' : '-',
+    r.targetGroup,
+    q(r.traceId),
+    q(r.domainName || '-'),
+    q('-'),
+    r.matchedRulePriority === undefined ? '-' : String(r.matchedRulePriority),
+    r.requestCreationTime.toISOString(),
+    q(r.actionsExecuted.length ? r.actionsExecuted.join(',') : '-'),
+    q(r.redirectUrl ?? '-'),
+    q(r.errorReason ?? '-'),
+    q(r.target ?? '-'),
+    q(r.targetStatusCode === undefined ? '-' : String(r.targetStatusCode)),
+    q('-'),
+    q('-'),
+  ].join(' ');
+}
+
+/** Reads a line back into its fields (for tests and tools); quoted fields lose their quotes. */
+export function parseAccessLine(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line))) out.push(m[1] !== undefined ? m[1].replace(/\\"/g, '"') : m[2]!);
+  return out;
+}
+
+export const FIELD = {
+  type: 0, time: 1, elb: 2, client: 3, target: 4, requestTime: 5, targetTime: 6, responseTime: 7,
+  elbStatusCode: 8, targetStatusCode: 9, receivedBytes: 10, sentBytes: 11, request: 12, userAgent: 13,
+  traceId: 17, domainName: 18, matchedRulePriority: 20, actionsExecuted: 22, redirectUrl: 23, errorReason: 24,
+} as const;
+
+export class AccessLog {
+  #stream: fs.WriteStream | undefined;
+  #listeners: Array<(line: string, record: AccessRecord) => void> = [];
+  readonly #json: boolean;
+
+  constructor(opts: { file?: string; json?: boolean }) {
+    if (opts.file) {
+      fs.mkdirSync(path.dirname(opts.file), { recursive: true });
+      this.#stream = fs.createWriteStream(opts.file, { flags: 'a' });
+    }
+    this.#json = opts.json ?? false;
+  }
+
+  onLine(f: (line: string, record: AccessRecord) => void): void {
+    this.#listeners.push(f);
+  }
+
+  write(r: AccessRecord): void {
+    const line = formatAccessLine(r);
+    this.#stream?.write(line + '\n');
+    if (this.#json) process.stdout.write(JSON.stringify({ msg: 'access', ...r, line }) + '\n');
+    for (const f of this.#listeners) f(line, r);
+  }
+
+  async close(): Promise<void> {
+    const s = this.#stream;
+    if (s) await new Promise<void>((r) => s.end(r));
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * What a gateway-made answer looks like. ALB sends nginx's error page without the signature line and
+ * `Server: awselb/2.0` (ALB.md §1.4, observed). The contract adds: `application/problem+json` when the request's
+ * Accept prefers JSON (RFC 9457), so API clients get a parseable body from the gateway too.
+ */
+import { makeProblem, PROBLEM_JSON } from '../http/index.ts';
+
+/** ALB/nginx reason phrases, which differ from RFC 9110's for some codes (ALB.md §1.4). */
+const ALB_PHRASE: Record<number, string> = {
+  400: 'Bad Request',
+  405: 'Not Allowed',
+  408: 'Request Time-out',
+  413: 'Request Entity Too Large',
+  460: 'Client Closed Request',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Temporarily Unavailable',
+  504: 'Gateway Time-out',
+};
+
+export function albPhrase(status: number): string {
+  return ALB_PHRASE[status] ?? 'Error';
+}
+
+/** The observed template, CRLF line endings: "503 Service Temporarily Unavailable" is exactly 162 bytes. */
+export function albHtml(status: number): string {
+  const line = `${status} ${albPhrase(status)}`;
+  return ['<html>', `<head><title>${line}</title></head>`, '<body>', `<center><h1>${line}</h1></center>`, '</body>', '</html>', ''].join('\r\n');
+}
+
+/** True when the client would rather have JSON: an Accept that ranks a JSON type above HTML (or names only JSON). */
+export function prefersJson(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let json = -1;
+  let html = -1;
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.trim().toLowerCase().split(';');
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (type === 'application/json' || type === PROBLEM_JSON || type === 'application/*') json = Math.max(json, q);
+    if (type === 'text/html' || type === 'text/*' || type === '*/*') html = Math.max(html, q);
+  }
+  return json > 0 && json >= html;
+}
+
+const DETAIL: Record<number, string> = {
+  400: 'The load balancer could not parse the request.',
+  405: 'The load balancer does not accept this method.',
+  501: 'The request used a Transfer-Encoding other than chunked or identity.',
+  502: 'The target returned an invalid response, or closed the connection before answering.',
+  503: 'No target is registered to serve this request. Retry later.',
+  504: 'The target did not answer in time. The request may have been processed: check before retrying.',
+};
+
+export interface ErrorPage {
+  contentType: string;
+  body: string;
+}
+
+export function errorPage(status: number, accept: string | undefined, requestId: string, reason: string): ErrorPage {
+  if (prefersJson(accept)) {
+    const problem = makeProblem(status, { type: `gateway-${reason.replace(/[A-Z]/g, (c, i) => (i ? '-' : '') + c.toLowerCase())}`, detail: DETAIL[status] ?? albPhrase(status) });
+    return { contentType: PROBLEM_JSON, body: JSON.stringify({ ...problem, request_id: requestId, reason }) };
+  }
+  return { contentType: 'text/html', body: albHtml(status) };
+}

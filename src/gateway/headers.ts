@@ -1,0 +1,48 @@
+/**
+ * Request headers the gateway adds or strips on the way to a target (ALB.md §4.1).
+ */
+import crypto from 'node:crypto';
+
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection, so a proxy removes them, plus any field the
+ * Connection header names.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+
+export function isHopByHop(name: string, connectionTokens: Set<string>): boolean {
+  return HOP_BY_HOP.has(name) || connectionTokens.has(name);
+}
+
+export function connectionTokens(connection: string | string[] | undefined): Set<string> {
+  if (!connection) return new Set();
+  const v = Array.isArray(connection) ? connection.join(',') : connection;
+  return new Set(v.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+/**
+ * X-Amzn-Trace-Id (ALB.md §4.1 [TRACE]): `Root=1-{epoch seconds, 8 hex}-{24 hex}`. An incoming header with a Root
+ * keeps it and gets a `Self=` field inserted before it; an incoming Self is updated; other fields are kept.
+ */
+export function traceId(incoming: string | undefined, now = Date.now()): string {
+  const fresh = `1-${Math.floor(now / 1000).toString(16).padStart(8, '0')}-${crypto.randomBytes(12).toString('hex')}`;
+  if (!incoming || !/Root=/.test(incoming)) return `Root=${fresh}`;
+  const fields = incoming.split(';').map((f) => f.trim()).filter((f) => f && !f.startsWith('Self='));
+  return [`Self=${fresh}`, ...fields].join(';');
+}
+
+/** The Root of a trace header, for the access log. */
+export function traceRoot(header: string): string {
+  return /Root=([^;]+)/.exec(header)?.[1] ?? header;
+}
+
+/** X-Forwarded-For in ALB's default `append` mode: the client's address is added at the right end. */
+export function appendForwardedFor(existing: string | string[] | undefined, clientIp: string): string {
+  const prior = Array.isArray(existing) ? existing.join(', ') : existing;
+  return prior ? `${prior}, ${clientIp}` : clientIp;
+}
+
+/** How many addresses an X-Forwarded-For holds (more than 30 is ALB's 463). */
+export function forwardedCount(existing: string | string[] | undefined): number {
+  if (!existing) return 0;
+  return (Array.isArray(existing) ? existing.join(',') : existing).split(',').filter((s) => s.trim()).length;
+}

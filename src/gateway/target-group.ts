@@ -1,0 +1,283 @@
+/**
+ * A target group as ALB runs one (ALB.md §3): targets with ALB's states, health checks with thresholds and a
+ * success-code matcher, round robin or least outstanding requests, fail-open when every registered target is
+ * unhealthy, and deregistration with a draining delay. Each target keeps a keep-alive connection pool.
+ */
+import http from 'node:http';
+import { Pool } from 'undici';
+
+export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
+export type Algorithm = 'round_robin' | 'least_outstanding_requests';
+
+export interface HealthCheckConfig {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  /** ALB's matcher: `200`, `200,202`, `200-299`. */
+  matcher: string;
+}
+
+export interface TargetGroupConfig {
+  name: string;
+  algorithm: Algorithm;
+  healthCheck: HealthCheckConfig;
+  deregistrationDelayMs: number;
+}
+
+export interface UpstreamTimeouts {
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** ALB: total response headers over 32 K → 502. */
+  maxResponseHeaderBytes: number;
+}
+
+/** The matcher compiled once: `200,202` or `200-299` (ALB.md §3.1). */
+export function compileMatcher(matcher: string): (status: number) => boolean {
+  const parts = matcher.split(',').map((p) => p.trim());
+  const tests = parts.map((p) => {
+    const range = /^(\d{3})-(\d{3})$/.exec(p);
+    if (range) return (s: number) => s >= Number(range[1]) && s <= Number(range[2]);
+    if (!/^\d{3}$/.test(p)) throw new Error(`matcher "${matcher}": "${p}" is neither a code nor a range`);
+    return (s: number) => s === Number(p);
+  });
+  return (s) => tests.some((t) => t(s));
+}
+
+/** Ends requests still running when the deregistration delay runs out (ALB: 502). */
+export class DeregistrationDelayElapsed extends Error {
+  override name = 'DeregistrationDelayElapsed';
+}
+
+export class Target {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly pool: Pool;
+  state: TargetState = 'initial';
+  /** ALB's reason code for the state (ALB.md §3.1). */
+  reason = 'Elb.RegistrationInProgress';
+  inflight = 0;
+  readonly #requests = new Set<AbortController>();
+  okStreak = 0;
+  failStreak = 0;
+  lastCheck: { status?: number; error?: string; at: number } | undefined;
+  #drainTimer: NodeJS.Timeout | undefined;
+  #checkTimer: NodeJS.Timeout | undefined;
+
+  constructor(id: string, host: string, port: number, timeouts: UpstreamTimeouts) {
+    this.id = id;
+    this.host = host;
+    this.port = port;
+    this.pool = new Pool(`http://${host}:${port}`, {
+      connections: 256,
+      pipelining: 1,
+      connect: { timeout: timeouts.connectTimeoutMs },
+      headersTimeout: timeouts.idleTimeoutMs,
+      bodyTimeout: timeouts.idleTimeoutMs,
+      maxHeaderSize: timeouts.maxResponseHeaderBytes,
+      // Shorter than the shop's own keep-alive (72 s), so the gateway, not the target, closes idle connections:
+      // the other way round is the classic keep-alive race that makes ALB answer 502 (ALB.md §1.2 #3).
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 60_000,
+    });
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** Tracks a request so that the end of a drain can abort it. */
+  begin(): AbortController {
+    const ac = new AbortController();
+    this.#requests.add(ac);
+    this.inflight++;
+    return ac;
+  }
+
+  end(ac: AbortController): void {
+    if (this.#requests.delete(ac)) this.inflight--;
+  }
+
+  abortAll(reason: Error): void {
+    for (const ac of this.#requests) ac.abort(reason);
+  }
+
+  set drainTimer(t: NodeJS.Timeout | undefined) {
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = t;
+  }
+
+  set checkTimer(t: NodeJS.Timeout | undefined) {
+    clearInterval(this.#checkTimer);
+    this.#checkTimer = t;
+  }
+
+  async close(): Promise<void> {
+    this.drainTimer = undefined;
+    this.checkTimer = undefined;
+    await this.pool.destroy().catch(() => {});
+  }
+}
+
+export class TargetGroup {
+  readonly config: TargetGroupConfig;
+  readonly #timeouts: UpstreamTimeouts;
+  readonly #ok: (status: number) => boolean;
+  readonly #targets = new Map<string, Target>();
+  #next = 0;
+  #onChange: Array<(t: Target, from: TargetState) => void> = [];
+
+  constructor(config: TargetGroupConfig, timeouts: UpstreamTimeouts) {
+    this.config = config;
+    this.#timeouts = timeouts;
+    this.#ok = compileMatcher(config.healthCheck.matcher);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get targets(): Target[] {
+    return [...this.#targets.values()];
+  }
+
+  target(id: string): Target | undefined {
+    return this.#targets.get(id);
+  }
+
+  onStateChange(f: (t: Target, from: TargetState) => void): void {
+    this.#onChange.push(f);
+  }
+
+  #setState(t: Target, state: TargetState, reason: string): void {
+    const from = t.state;
+    t.reason = reason;
+    if (from === state) return;
+    t.state = state;
+    for (const f of this.#onChange) f(t, from);
+  }
+
+  /** Registers a target: `initial` until it passes one health check (ALB.md §3.1). Re-registering a draining one revives it. */
+  register(id: string, host: string, port: number): Target {
+    let t = this.#targets.get(id);
+    if (t && (t.host !== host || t.port !== port)) {
+      void t.close();
+      t = undefined;
+    }
+    if (!t) {
+      t = new Target(id, host, port, this.#timeouts);
+      this.#targets.set(id, t);
+    }
+    t.drainTimer = undefined;
+    t.okStreak = 0;
+    t.failStreak = 0;
+    this.#setState(t, 'initial', 'Elb.InitialHealthChecking');
+    const hc = this.config.healthCheck;
+    t.checkTimer = setInterval(() => void this.check(t!), hc.intervalMs);
+    t.checkTimer.unref?.();
+    void this.check(t);
+    return t;
+  }
+
+  /**
+   * Deregisters with connection draining (ALB.md §3.3): no new requests at once; in-flight ones may finish until
+   * the delay ends, when any still running are ended (→ 502) and the target becomes `unused`.
+   */
+  deregister(id: string): Target | undefined {
+    const t = this.#targets.get(id);
+    if (!t || t.state === 'draining' || t.state === 'unused') return t;
+    t.checkTimer = undefined;
+    this.#setState(t, 'draining', 'Target.DeregistrationInProgress');
+    const finish = () => {
+      t.abortAll(new DeregistrationDelayElapsed());
+      this.#setState(t, 'unused', 'Target.NotRegistered');
+    };
+    t.drainTimer = setTimeout(finish, this.config.deregistrationDelayMs);
+    return t;
+  }
+
+  /** Removes a target entirely (its pool is closed). */
+  async remove(id: string): Promise<void> {
+    const t = this.#targets.get(id);
+    this.#targets.delete(id);
+    await t?.close();
+  }
+
+  /**
+   * The target for the next request. Healthy targets first; when none is healthy but some are registered, every
+   * registered target (fail-open, ALB.md §3.2). undefined only when nothing is registered (or all are draining /
+   * unused): the caller answers 503.
+   */
+  choose(): Target | undefined {
+    const routable: Target[] = [];
+    const healthy: Target[] = [];
+    for (const t of this.#targets.values()) {
+      if (t.state === 'draining' || t.state === 'unused') continue;
+      routable.push(t);
+      if (t.state === 'healthy') healthy.push(t);
+    }
+    if (routable.length === 0) return undefined;
+    const candidates = healthy.length ? healthy : routable;
+    if (this.config.algorithm === 'least_outstanding_requests') {
+      let best = candidates[0]!;
+      for (const t of candidates) if (t.inflight < best.inflight) best = t;
+      return best;
+    }
+    this.#next = (this.#next + 1) % candidates.length;
+    return candidates[this.#next % candidates.length];
+  }
+
+  /** One health check: a fresh connection (ALB closes it after each check), ALB's User-Agent, the matcher. */
+  async check(t: Target): Promise<void> {
+    if (t.state === 'draining' || t.state === 'unused') return;
+    const hc = this.config.healthCheck;
+    const result = await new Promise<{ status?: number; error?: string }>((resolve) => {
+      const req = http.get(
+        {
+          host: t.host,
+          port: t.port,
+          path: hc.path,
+          agent: false,
+          timeout: hc.timeoutMs,
+          headers: { 'user-agent': 'ELB-HealthChecker/2.0', host: t.address, connection: 'close' },
+        },
+        (res) => {
+          res.resume();
+          resolve({ status: res.statusCode });
+        },
+      );
+      req.on('timeout', () => {
+        req.destroy();
+        resolve({ error: 'timeout' });
+      });
+      req.on('error', (e) => resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message }));
+    });
+    const now = t.state as TargetState; // it may have changed while the check ran
+    if (now === 'draining' || now === 'unused' || !this.#targets.has(t.id)) return;
+    t.lastCheck = { ...result, at: Date.now() };
+    const ok = result.status !== undefined && this.#ok(result.status);
+    if (ok) {
+      t.okStreak++;
+      t.failStreak = 0;
+      // A new target needs one passing check; an unhealthy one needs the healthy threshold (ALB.md §3.1).
+      if (t.state === 'initial' || (t.state === 'unhealthy' && t.okStreak >= hc.healthyThreshold)) this.#setState(t, 'healthy', 'Target.Healthy');
+    } else {
+      t.failStreak++;
+      t.okStreak = 0;
+      const reason =
+        result.error === 'timeout'
+          ? 'Target.Timeout'
+          : result.status !== undefined
+            ? `Target.ResponseCodeMismatch`
+            : 'Target.FailedHealthChecks';
+      if (t.failStreak >= hc.unhealthyThreshold && t.state !== 'unhealthy') this.#setState(t, 'unhealthy', reason);
+      else if (t.state === 'unhealthy') t.reason = reason;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.targets.map((t) => t.close()));
+  }
+}
