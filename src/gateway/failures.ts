@@ -7,7 +7,7 @@
  */
 
 export interface GatewayFailure {
-  status: 400 | 405 | 460 | 501 | 502 | 503 | 504;
+  status: 400 | 405 | 460 | 463 | 501 | 502 | 503 | 504;
   reason: string;
 }
 
@@ -38,14 +38,15 @@ export const FAILURES = {
   trace: { status: 405, reason: 'TraceNotAllowed' },
   transferEncoding: { status: 501, reason: 'UnsupportedTransferEncoding' },
   clientClosed: { status: 460, reason: 'ClientClosedConnection' },
+  // 463 — X-Forwarded-For with more than 30 addresses.
+  tooManyForwarded: { status: 463, reason: 'TooManyForwardedAddresses' },
 } as const satisfies Record<string, GatewayFailure>;
 
 /**
- * Maps what the upstream client (undici) reports to ALB's answer. `responseStarted` tells a failure before the
- * response head from one in the middle of the body.
+ * Maps what the upstream client (undici) reports to ALB's answer.
  */
 export function classifyUpstreamError(err: unknown): GatewayFailure {
-  const e = err as { code?: string; cause?: { code?: string }; message?: string };
+  const e = err as { name?: string; code?: string; cause?: { code?: string }; message?: string };
   const code = e?.code ?? '';
   const cause = e?.cause?.code ?? '';
   if (code === 'ECONNREFUSED' || cause === 'ECONNREFUSED') return FAILURES.connectionRefused;
@@ -53,7 +54,10 @@ export function classifyUpstreamError(err: unknown): GatewayFailure {
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return FAILURES.responseTimeout;
   if (code === 'UND_ERR_BODY_TIMEOUT') return FAILURES.shortBody;
   if (code === 'UND_ERR_HEADERS_OVERFLOW') return FAILURES.headersTooLarge;
-  if (code.startsWith('HPE_') || e?.message?.includes('Parse Error') || code === 'UND_ERR_INVALID_ARG') return FAILURES.malformedResponse;
+  // undici's parser error often has no code; its name and message are stable.
+  if (code.startsWith('HPE_') || e?.name === 'HTTPParserError' || /does not match the HTTP\/1\.1 protocol/.test(e?.message ?? '')) {
+    return FAILURES.malformedResponse;
+  }
   if (['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code || cause)) return FAILURES.unreachable;
   // UND_ERR_SOCKET ("other side closed"), ECONNRESET, EPIPE, content-length mismatch on close: closed mid-request.
   return FAILURES.closedMidRequest;

@@ -175,8 +175,9 @@ export class TargetGroup {
     t.failStreak = 0;
     this.#setState(t, 'initial', 'Elb.InitialHealthChecking');
     const hc = this.config.healthCheck;
-    t.checkTimer = setInterval(() => void this.check(t!), hc.intervalMs);
-    t.checkTimer.unref?.();
+    const timer = setInterval(() => void this.check(t!), hc.intervalMs);
+    timer.unref();
+    t.checkTimer = timer;
     void this.check(t);
     return t;
   }

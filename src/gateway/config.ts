@@ -1,0 +1,226 @@
+/**
+ * The gateway's configuration: listeners, rules and target groups, as a JSON file with a schema (or the default
+ * below, which reproduces CONTRACT.md §5–6). A bad file is refused at start with a message naming the field.
+ * ALB's own limits (ALB.md §2) are enforced: priorities 1–50000 and unique, fixed-response codes `^(2|4|5)\d\d$`,
+ * its five content types and 1024-character bodies, redirect codes HTTP_301/HTTP_302.
+ */
+import fs from 'node:fs';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+const Str = Type.String({ minLength: 1 });
+
+const ConditionSchema = Type.Union([
+  Type.Object({ field: Type.Literal('host-header'), values: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1 }) }, { additionalProperties: false }),
+  Type.Object({ field: Type.Literal('path-pattern'), values: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1 }) }, { additionalProperties: false }),
+  Type.Object({ field: Type.Literal('http-request-method'), values: Type.Array(Type.String({ pattern: '^[A-Za-z_-]+$' }), { minItems: 1 }) }, { additionalProperties: false }),
+  Type.Object({ field: Type.Literal('http-header'), httpHeaderName: Type.String({ pattern: '^[A-Za-z0-9-]+$' }), values: Type.Array(Str, { minItems: 1 }) }, { additionalProperties: false }),
+  Type.Object(
+    { field: Type.Literal('query-string'), values: Type.Array(Type.Object({ key: Type.Optional(Str), value: Str }, { additionalProperties: false }), { minItems: 1 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object({ field: Type.Literal('source-ip'), values: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' }), { minItems: 1 }) }, { additionalProperties: false }),
+]);
+
+const ActionSchema = Type.Union([
+  Type.Object(
+    {
+      type: Type.Literal('forward'),
+      targetGroups: Type.Array(Type.Object({ name: Str, weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 999 })) }, { additionalProperties: false }), {
+        minItems: 1,
+        maxItems: 5,
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('redirect'),
+      statusCode: Type.Union([Type.Literal('HTTP_301'), Type.Literal('HTTP_302')]),
+      protocol: Type.Optional(Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS'), Type.Literal('#{protocol}')])),
+      host: Type.Optional(Type.String({ maxLength: 128 })),
+      port: Type.Optional(Type.String({ pattern: '^([0-9]{1,5}|#\\{port\\})$' })),
+      path: Type.Optional(Type.String({ maxLength: 128, pattern: '^/' })),
+      query: Type.Optional(Type.String({ maxLength: 128 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('fixed-response'),
+      statusCode: Type.String({ pattern: '^(2|4|5)[0-9][0-9]$' }),
+      contentType: Type.Optional(
+        Type.Union([Type.Literal('text/plain'), Type.Literal('text/css'), Type.Literal('text/html'), Type.Literal('application/javascript'), Type.Literal('application/json')]),
+      ),
+      messageBody: Type.Optional(Type.String({ maxLength: 1024 })),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+const RuleSchema = Type.Object(
+  {
+    priority: Type.Integer({ minimum: 1, maximum: 50000 }),
+    conditions: Type.Array(ConditionSchema, { minItems: 1 }),
+    actions: Type.Array(ActionSchema, { minItems: 1, maxItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+const ListenerSchema = Type.Object(
+  {
+    protocol: Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS')]),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    rules: Type.Optional(Type.Array(RuleSchema, { maxItems: 100 })),
+    defaultActions: Type.Array(ActionSchema, { minItems: 1, maxItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+const TargetGroupSchema = Type.Object(
+  {
+    name: Str,
+    algorithm: Type.Optional(Type.Union([Type.Literal('round_robin'), Type.Literal('least_outstanding_requests')])),
+    deregistrationDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+    healthCheck: Type.Optional(
+      Type.Object(
+        {
+          path: Type.Optional(Type.String({ pattern: '^/' })),
+          intervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 300_000 })),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 120_000 })),
+          healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+          unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+          matcher: Type.Optional(Type.String({ pattern: '^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Static targets; the launcher registers the shop's own processes at run time. */
+    targets: Type.Optional(Type.Array(Type.Object({ id: Str, host: Str, port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false }))),
+  },
+  { additionalProperties: false },
+);
+
+export const GatewayConfigSchema = Type.Object(
+  {
+    listeners: Type.Array(ListenerSchema, { minItems: 1 }),
+    targetGroups: Type.Array(TargetGroupSchema, { minItems: 1 }),
+    idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export type GatewayConfig = Static<typeof GatewayConfigSchema>;
+export type ListenerConfig = Static<typeof ListenerSchema>;
+export type Condition = Static<typeof ConditionSchema>;
+export type Action = Static<typeof ActionSchema>;
+export type TargetGroupSpec = Static<typeof TargetGroupSchema>;
+
+export class GatewayConfigError extends Error {
+  override name = 'GatewayConfigError';
+}
+
+const at = (pointer: string) =>
+  pointer
+    .split('/')
+    .slice(1)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('')
+    .replace(/^\./, '') || '(root)';
+
+/** Validates a parsed configuration; throws naming the first offending field. */
+export function validateGatewayConfig(value: unknown, source = 'gateway configuration'): GatewayConfig {
+  if (!Value.Check(GatewayConfigSchema, value)) {
+    // A union reports every branch; the deepest error points at the field that is really wrong.
+    const errors = [...Value.Errors(GatewayConfigSchema, value)].filter((e) => e.keyword !== 'boolean' && e.keyword !== 'anyOf');
+    const worst = errors.sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
+    const extra = worst?.keyword === 'additionalProperties' ? ` (${(worst.params as { additionalProperties: string[] }).additionalProperties.join(', ')})` : '';
+    throw new GatewayConfigError(`${source}: ${worst ? `${at(worst.instancePath)}: ${worst.message}${extra}` : 'invalid'}`);
+  }
+  const config = value as GatewayConfig;
+  const groups = new Set(config.targetGroups.map((g) => g.name));
+  if (groups.size !== config.targetGroups.length) throw new GatewayConfigError(`${source}: targetGroups: names must be unique`);
+  config.listeners.forEach((l, i) => {
+    const seen = new Set<number>();
+    (l.rules ?? []).forEach((r, j) => {
+      if (seen.has(r.priority)) throw new GatewayConfigError(`${source}: listeners[${i}].rules[${j}].priority: ${r.priority} is in use (PriorityInUse)`);
+      seen.add(r.priority);
+    });
+    const actions: Array<[string, Action]> = [
+      ...l.defaultActions.map((a, k) => [`listeners[${i}].defaultActions[${k}]`, a] as [string, Action]),
+      ...(l.rules ?? []).flatMap((r, j) => r.actions.map((a, k) => [`listeners[${i}].rules[${j}].actions[${k}]`, a] as [string, Action])),
+    ];
+    for (const [where, a] of actions) {
+      if (a.type === 'forward') {
+        a.targetGroups.forEach((g, k) => {
+          if (!groups.has(g.name)) throw new GatewayConfigError(`${source}: ${where}.targetGroups[${k}].name: no target group "${g.name}"`);
+        });
+        if (a.targetGroups.length > 1 && a.targetGroups.some((g) => g.weight === undefined)) {
+          throw new GatewayConfigError(`${source}: ${where}.targetGroups: every group needs a weight when there are several`);
+        }
+      }
+      if (a.type === 'redirect' && l.protocol === 'HTTPS' && a.protocol === 'HTTP') {
+        throw new GatewayConfigError(`${source}: ${where}.protocol: ALB does not redirect HTTPS to HTTP`);
+      }
+    }
+  });
+  return config;
+}
+
+export function loadGatewayConfigFile(file: string): GatewayConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new GatewayConfigError(`${file}: ${(e as Error).message}`);
+  }
+  return validateGatewayConfig(parsed, file);
+}
+
+/**
+ * The contract's gateway: the seed's redirect chain for shop.localhost (http → https, then naked → www), and
+ * everything else forwarded to the shop. Health checks use ALB's shortest interval (5 s) so a killed target is
+ * noticed in seconds on a laptop; every other value is ALB's default or within its range.
+ */
+export function defaultGatewayConfig(ports: { http: number; https: number }, idleTimeoutMs: number): GatewayConfig {
+  const forward: Action = { type: 'forward', targetGroups: [{ name: 'shop' }] };
+  return {
+    idleTimeoutMs,
+    connectTimeoutMs: 10_000,
+    listeners: [
+      {
+        protocol: 'HTTP',
+        port: ports.http,
+        rules: [
+          {
+            priority: 10,
+            conditions: [{ field: 'host-header', values: ['shop.localhost'] }],
+            actions: [{ type: 'redirect', statusCode: 'HTTP_301', protocol: 'HTTPS', port: String(ports.https) }],
+          },
+        ],
+        defaultActions: [forward],
+      },
+      {
+        protocol: 'HTTPS',
+        port: ports.https,
+        rules: [
+          {
+            priority: 10,
+            conditions: [{ field: 'host-header', values: ['shop.localhost'] }],
+            actions: [{ type: 'redirect', statusCode: 'HTTP_301', host: 'www.shop.localhost' }],
+          },
+        ],
+        defaultActions: [forward],
+      },
+    ],
+    targetGroups: [
+      {
+        name: 'shop',
+        algorithm: 'round_robin',
+        deregistrationDelayMs: 30_000,
+        healthCheck: { path: '/healthz', intervalMs: 5_000, timeoutMs: 2_000, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' },
+      },
+    ],
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Listener rules as ALB evaluates them (ALB.md §2): by ascending priority, the default rule last; a rule matches
+ * when all its conditions hold, a condition when any of its values does. Patterns are compiled once, at load.
+ */
+import { BlockList, isIPv6 } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Action, Condition, ListenerConfig } from './config.ts';
+
+type Test = (req: IncomingMessage, ctx: MatchContext) => boolean;
+
+export interface MatchContext {
+  host: string;
+  path: string;
+  query: URLSearchParams;
+  sourceIp: string;
+}
+
+export interface CompiledRule {
+  /** 1–50000; 0 for the default rule (as the access log writes it). */
+  priority: number;
+  test: Test;
+  actions: Action[];
+}
+
+/** ALB's wildcards: `*` any run of characters, `?` exactly one (ALB.md §2.2). */
+export function wildcard(pattern: string, caseInsensitive: boolean): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, caseInsensitive ? 'is' : 's');
+}
+
+function compileCondition(c: Condition): Test {
+  switch (c.field) {
+    case 'host-header': {
+      // Not case-sensitive; matched against the host without its port.
+      const res = c.values.map((v) => wildcard(v, true));
+      return (_req, ctx) => res.some((r) => r.test(ctx.host));
+    }
+    case 'path-pattern': {
+      // Case-sensitive; the path only, never the query.
+      const res = c.values.map((v) => wildcard(v, false));
+      return (_req, ctx) => res.some((r) => r.test(ctx.path));
+    }
+    case 'http-request-method': {
+      const set = new Set(c.values);
+      return (req) => set.has(req.method ?? '');
+    }
+    case 'http-header': {
+      const name = c.httpHeaderName.toLowerCase();
+      const res = c.values.map((v) => wildcard(v, true));
+      return (req) => {
+        const v = req.headers[name];
+        const values = v === undefined ? [] : Array.isArray(v) ? v : [v];
+        return values.some((x) => res.some((r) => r.test(x)));
+      };
+    }
+    case 'query-string': {
+      const pairs = c.values.map((p) => ({ key: p.key === undefined ? undefined : wildcard(p.key, true), value: wildcard(p.value, true) }));
+      return (_req, ctx) =>
+        pairs.some((p) => [...ctx.query].some(([k, v]) => (p.key === undefined || p.key.test(k)) && p.value.test(v)));
+    }
+    case 'source-ip': {
+      // The socket's peer, never X-Forwarded-For (ALB.md §2.2).
+      const list = new BlockList();
+      for (const cidr of c.values) {
+        const [addr, bits] = cidr.split('/');
+        list.addSubnet(addr!, Number(bits), isIPv6(addr!) ? 'ipv6' : 'ipv4');
+      }
+      return (_req, ctx) => {
+        const ip = ctx.sourceIp.replace(/^::ffff:/, '');
+        return list.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4');
+      };
+    }
+  }
+}
+
+export function compileRules(listener: ListenerConfig): CompiledRule[] {
+  const rules = [...(listener.rules ?? [])].sort((a, b) => a.priority - b.priority).map((r) => {
+    const tests = r.conditions.map(compileCondition);
+    return { priority: r.priority, actions: r.actions, test: (req: IncomingMessage, ctx: MatchContext) => tests.every((t) => t(req, ctx)) };
+  });
+  rules.push({ priority: 0, actions: listener.defaultActions, test: () => true });
+  return rules;
+}
+
+export function matchRule(rules: CompiledRule[], req: IncomingMessage, ctx: MatchContext): CompiledRule {
+  for (const r of rules) if (r.test(req, ctx)) return r;
+  return rules[rules.length - 1]!;
+}
+
+/**
+ * The redirect action's URL (ALB.md §2.3): each component keeps the original unless set; placeholders `#{protocol}`,
+ * `#{host}`, `#{port}`, `#{path}` (without its leading "/") and `#{query}`.
+ */
+export function redirectUrl(
+  r: { protocol?: string; host?: string; port?: string; path?: string; query?: string },
+  orig: { protocol: 'http' | 'https'; host: string; port: number; path: string; query: string },
+): string {
+  const fill = (s: string) =>
+    s
+      .replace(/#\{protocol\}/g, orig.protocol)
+      .replace(/#\{host\}/g, orig.host)
+      .replace(/#\{port\}/g, String(orig.port))
+      .replace(/#\{path\}/g, orig.path.replace(/^\//, ''))
+      .replace(/#\{query\}/g, orig.query);
+  const protocol = fill(r.protocol ?? '#{protocol}').toLowerCase();
+  const host = fill(r.host ?? '#{host}');
+  const port = fill(r.port ?? '#{port}');
+  let path = fill(r.path ?? '/#{path}');
+  if (!path.startsWith('/')) path = '/' + path;
+  const query = fill(r.query ?? '#{query}');
+  const defaultPort = (protocol === 'https' && port === '443') || (protocol === 'http' && port === '80');
+  return `${protocol}://${host}${defaultPort ? '' : `:${port}`}${path}${query ? `?${query}` : ''}`;
+}
