@@ -1,22 +1,25 @@
 /**
- * `npm run bench`: the shop target's speed on one indexed PostgreSQL read (GET /products/42), against a reference
- * measured in the same run — a bare node:http server answering the same bytes — reported as a ratio, with p50/p99
- * and the target's CPU per request. Loopback only; bounded in time.
+ * `npm run bench`: the gateway against a direct connection to the same shop target, in the same run, on one indexed
+ * PostgreSQL read (GET /products/42) — req/s, p50/p99, the ratio, and CPU per request of the gateway process and of
+ * the target (from /proc). A bare node:http server answering the same bytes is the ceiling of this machine's loopback.
+ * The system runs as its own process (`receipt start`), so the load generator's CPU is not counted as the gateway's.
+ * Loopback only; bounded in time.
  *
  *   npm run bench [-- --seconds 5 --connections 16]
  */
+import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { loadConfig } from '../src/config.ts';
-import { startSystem } from '../src/system/launch.ts';
+import path from 'node:path';
+import { freePort } from '../src/db/embedded.ts';
 import { cpuSeconds, load, type LoadResult } from './load.ts';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   console.log(`usage: npm run bench [-- --seconds N --connections N]
 
-Starts the system (embedded PostgreSQL unless DATABASE_URL) on free ports, then loads GET /products/42 on the shop
-target and on a bare node:http reference server, interleaved, and prints req/s, p50/p99 and the ratio.
-Defaults: --seconds 5, --connections 16.`);
+Starts \`receipt start\` (embedded PostgreSQL unless DATABASE_URL, one target) on free ports, then loads
+GET /products/42 through the gateway, directly on the target, and on a bare node:http reference, interleaved
+(3 rounds), and prints req/s, p50/p99, ratios and CPU per request. Defaults: --seconds 5, --connections 16.`);
   process.exit(0);
 }
 const opt = (name: string, d: number) => {
@@ -32,57 +35,98 @@ const seconds = Math.min(opt('seconds', 5), 60);
 const connections = Math.min(opt('connections', 16), 256);
 const say = (s: string) => console.error(`… ${s}`);
 
-const dataDir = process.env.DATA_DIR ?? './.receipt/bench';
-say('starting the system');
-const system = await startSystem(loadConfig({ ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }), { progress: say });
+const [port, httpsPort, controlPort] = [await freePort(), await freePort(), await freePort()];
+const token = 'bench-token';
+say('starting the system (receipt start, 1 target)');
+const child = spawn(process.execPath, [path.resolve('bin/receipt.js'), 'start'], {
+  env: {
+    ...process.env,
+    PORT: String(port),
+    HTTPS_PORT: String(httpsPort),
+    CONTROL_PORT: String(controlPort),
+    CONTROL_TOKEN: token,
+    TARGETS: '1',
+    LOG_LEVEL: 'warn',
+    NO_COLOR: '1',
+    DATA_DIR: process.env.DATA_DIR ?? path.resolve('.receipt/bench'),
+  },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const stopChild = () =>
+  new Promise<void>((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
 try {
-  const shop = system.shopUrl;
-  const sample = await fetch(`${shop}/products/42`);
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Receipt is up')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`receipt start exited (${code})`)));
+    setTimeout(() => reject(new Error('receipt start did not come up in 60 s')), 60_000);
+  });
+  const control = `http://127.0.0.1:${controlPort}`;
+  const targets = (await (await fetch(`${control}/targets`, { headers: { authorization: `Bearer ${token}` } })).json()) as Array<{ url: string; pid: number }>;
+  const target = targets[0]!;
+  const gateway = `http://127.0.0.1:${port}`;
+  const direct = target.url;
+
+  const sample = await fetch(`${direct}/products/42`);
   const bytes = await sample.text();
-  const etag = sample.headers.get('etag')!;
   const ref = http.createServer((_, res) => {
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', etag, 'content-length': Buffer.byteLength(bytes) });
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(bytes) });
     res.end(bytes);
   });
   await new Promise<void>((r) => ref.listen(0, '127.0.0.1', r));
-  const refUrl = `http://127.0.0.1:${(ref.address() as { port: number }).port}`;
+  const reference = `http://127.0.0.1:${(ref.address() as { port: number }).port}`;
 
-  say(`warming up`);
-  await load(shop, '/products/42', { seconds: 1, connections });
-  await load(refUrl, '/products/42', { seconds: 1, connections });
+  say('warming up');
+  for (const u of [gateway, direct, reference]) await load(u, '/products/42', { seconds: 1, connections });
 
-  const runs: Array<{ shop: LoadResult; ref: LoadResult; cpuPerReqUs: number }> = [];
+  type Round = { gateway: LoadResult; direct: LoadResult; reference: LoadResult; gatewayCpuUs: number; targetCpuUs: number; targetViaGatewayCpuUs: number };
+  const rounds: Round[] = [];
   for (let i = 1; i <= 3; i++) {
-    say(`round ${i}/3: shop ${seconds}s, reference ${seconds}s (${connections} connections)`);
-    const pid = system.targets[0]!.pid!;
-    const cpu0 = cpuSeconds(pid);
-    const s = await load(shop, '/products/42', { seconds, connections });
-    const cpu = cpuSeconds(pid) - cpu0;
-    const r = await load(refUrl, '/products/42', { seconds, connections });
-    runs.push({ shop: s, ref: r, cpuPerReqUs: (cpu / s.requests) * 1e6 });
+    say(`round ${i}/3: gateway, direct, reference — ${seconds}s each, ${connections} connections`);
+    const [g0, t0] = [cpuSeconds(child.pid!), cpuSeconds(target.pid)];
+    const g = await load(gateway, '/products/42', { seconds, connections });
+    const [g1, t1] = [cpuSeconds(child.pid!), cpuSeconds(target.pid)];
+    const d = await load(direct, '/products/42', { seconds, connections });
+    const t2 = cpuSeconds(target.pid);
+    const r = await load(reference, '/products/42', { seconds, connections });
+    rounds.push({
+      gateway: g,
+      direct: d,
+      reference: r,
+      gatewayCpuUs: ((g1 - g0) / g.requests) * 1e6,
+      targetViaGatewayCpuUs: ((t1 - t0) / g.requests) * 1e6,
+      targetCpuUs: ((t2 - t1) / d.requests) * 1e6,
+    });
   }
   ref.close();
-  const median = <T>(xs: T[], f: (x: T) => number) => xs.map(f).sort((a, b) => a - b)[1]!;
-  const shopRps = median(runs, (r) => r.shop.rps);
-  const refRps = median(runs, (r) => r.ref.rps);
+  const med = (f: (r: Round) => number) => rounds.map(f).sort((a, b) => a - b)[1]!;
+  const directRps = med((r) => r.direct.rps);
   const row = (name: string, rps: number, p50: number, p99: number, extra: string) =>
-    `${name.padEnd(34)} ${rps.toFixed(0).padStart(8)} req/s   p50 ${p50.toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms   ${extra}`;
-  console.log(`\nGET /products/42 — median of 3 interleaved ${seconds}s rounds, ${connections} connections, loopback`);
-  console.log(row('reference: bare node:http', refRps, median(runs, (r) => r.ref.p50ms), median(runs, (r) => r.ref.p99ms), '1.00×'));
+    `${name.padEnd(28)} ${rps.toFixed(0).padStart(7)} req/s  p50 ${p50.toFixed(2).padStart(6)} ms  p99 ${p99.toFixed(2).padStart(6)} ms  ${extra}`;
+  console.log(`\nGET /products/42 — median of 3 interleaved ${seconds}s rounds, ${connections} connections, loopback, 2 cores shared`);
+  console.log(row('direct to the target', directRps, med((r) => r.direct.p50ms), med((r) => r.direct.p99ms), `1.00×   target ${med((r) => r.targetCpuUs).toFixed(0)} µs CPU/req`));
   console.log(
     row(
-      'shop target (Fastify + PostgreSQL)',
-      shopRps,
-      median(runs, (r) => r.shop.p50ms),
-      median(runs, (r) => r.shop.p99ms),
-      `${(shopRps / refRps).toFixed(2)}×   ${median(runs, (r) => r.cpuPerReqUs).toFixed(0)} µs CPU/request (target process)`,
+      'through the gateway',
+      med((r) => r.gateway.rps),
+      med((r) => r.gateway.p50ms),
+      med((r) => r.gateway.p99ms),
+      `${(med((r) => r.gateway.rps) / directRps).toFixed(2)}×   gateway ${med((r) => r.gatewayCpuUs).toFixed(0)} µs CPU/req (target ${med((r) => r.targetViaGatewayCpuUs).toFixed(0)})`,
     ),
   );
-  const errors = runs.reduce((n, r) => n + r.shop.errors + r.ref.errors, 0);
+  console.log(row('reference: bare node:http', med((r) => r.reference.rps), med((r) => r.reference.p50ms), med((r) => r.reference.p99ms), `${(med((r) => r.reference.rps) / directRps).toFixed(2)}×   (loopback ceiling)`));
+  const errors = rounds.reduce((n, r) => n + r.gateway.errors + r.direct.errors + r.reference.errors, 0);
   if (errors) {
     console.error(`${errors} requests failed`);
     process.exitCode = 1;
   }
 } finally {
-  await system.stop();
+  await stopChild();
 }

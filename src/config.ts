@@ -29,6 +29,10 @@ export interface Config {
   /** How long the shop waits for the payment provider; longer than the gateway's idle timeout on purpose (seed §4, the 504 problem). */
   paymentTimeoutMs: number;
   logLevel: string;
+  /** A gateway configuration file (JSON, see src/gateway/config.ts); undefined → the contract's default. */
+  gatewayConfigFile: string | undefined;
+  /** Also write each access-log line to stdout as JSON. */
+  accessLogJson: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -70,5 +74,7 @@ export function loadConfig(env: Env = process.env): Config {
     retryAfterS: int(env, 'RETRY_AFTER_S', 10, 0),
     paymentTimeoutMs: int(env, 'PAYMENT_TIMEOUT_MS', idle * 2, 1),
     logLevel: env.LOG_LEVEL || 'info',
+    gatewayConfigFile: env.GATEWAY_CONFIG || undefined,
+    accessLogJson: env.ACCESS_LOG_JSON === '1' || env.ACCESS_LOG_JSON === 'true',
   };
 }

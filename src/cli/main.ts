@@ -15,7 +15,11 @@ const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
 /** CLI flags override the environment variables of the same meaning (contract §1). */
 const FLAGS: Array<[flag: string, env: string, help: string]> = [
   ['--host <address>', 'HOST', 'address every listener binds (default 127.0.0.1)'],
-  ['--port <port>', 'PORT', 'HTTP port (default 8080)'],
+  ['--port <port>', 'PORT', "the gateway's HTTP port (default 8080)"],
+  ['--https-port <port>', 'HTTPS_PORT', "the gateway's HTTPS port, self-signed certificate (default 8443)"],
+  ['--control-port <port>', 'CONTROL_PORT', 'control plane: targets, faults, metrics (default 9090)'],
+  ['--targets <n>', 'TARGETS', 'number of shop target processes behind the gateway (default 2)'],
+  ['--gateway-config <file>', 'GATEWAY_CONFIG', 'listeners, rules and target groups as JSON (default: the contract’s)'],
   ['--data-dir <dir>', 'DATA_DIR', 'where the embedded database and generated files live (default ./.receipt)'],
   ['--database-url <url>', 'DATABASE_URL', 'use your PostgreSQL server instead of the embedded one'],
   ['--log-level <level>', 'LOG_LEVEL', 'structured log level: fatal|error|warn|info|debug (default info)'],
@@ -28,7 +32,7 @@ const program = new Command()
 
 const start = program
   .command('start')
-  .description('start the system: embedded PostgreSQL (unless DATABASE_URL), the payment sandbox and the shop; Ctrl-C stops it')
+  .description('start the system: embedded PostgreSQL (unless DATABASE_URL), payment sandbox, shop targets, gateway, control plane; Ctrl-C stops it')
   .addHelpText('after', '\nEvery option can also be given as the environment variable named in CONTRACT.md §1 (PORT, DATA_DIR, …).');
 for (const [flag, env, help] of FLAGS) start.addOption(new Option(flag, `${help} [env: ${env}]`));
 
@@ -44,21 +48,30 @@ start.action(async (opts: Record<string, string | undefined>) => {
   const db = system.database.embedded
     ? `embedded PostgreSQL on 127.0.0.1:${system.database.port} (data in ${system.database.dataDir})`
     : `your PostgreSQL (DATABASE_URL, port ${system.database.port})`;
+  const u = system.url;
+  const ctl = `curl -s -H 'authorization: Bearer ${system.controlToken}' ${system.controlUrl}`;
   console.log(
     [
       '',
       bold(`Receipt is up`) + dim(` (${((Date.now() - t0) / 1000).toFixed(1)} s)`),
-      `  shop       ${system.shopUrl}    API docs ${system.shopUrl}/docs · OpenAPI ${system.shopUrl}/openapi.json`,
-      `  payments   ${system.paymentUrl}    (the payment provider's sandbox)`,
+      `  gateway    ${u}  ·  ${system.httpsUrl} (self-signed)   API docs ${u}/docs · OpenAPI ${u}/openapi.json`,
+      `  targets    ${system.targets.map((t) => `${t.spec.name} :${t.port}`).join(' · ')}`,
+      `  control    ${system.controlUrl}   token ${system.controlTokenGenerated ? system.controlToken + dim(' (generated; set CONTROL_TOKEN to choose)') : dim('(CONTROL_TOKEN)')}`,
+      `  payments   ${system.paymentUrl}   (the payment provider's sandbox)`,
       `  database   ${db}`,
+      `  access log ${system.accessLogFile}`,
       '',
-      bold('Demo users') + '  ' + DEMO_USERS.map((u) => `${u.username} / ${u.password} (${u.role})`).join(' · '),
+      bold('Demo users') + '  ' + DEMO_USERS.map((x) => `${x.username} / ${x.password} (${x.role})`).join(' · '),
       '',
       bold('Try'),
-      `  curl -i ${system.shopUrl}/products/42`,
-      `  curl -i -X POST ${system.shopUrl}/auth/token -H 'content-type: application/json' -d '{"username":"alice","password":"alice-pass"}'`,
+      `  curl -i ${u}/products/42`,
+      `  curl -i -X POST ${u}/auth/token -H 'content-type: application/json' -d '{"username":"alice","password":"alice-pass"}'`,
+      `  curl -i -H 'Host: shop.localhost' ${u}/products          ${dim('# the seed’s http → https → www chain')}`,
+      `  ${ctl}/targets`,
+      `  ${ctl}/targets/shop-1/kill -X POST                ${dim('# then watch 502s, health checks, recovery')}`,
+      `  ${ctl}/faults -X PUT -H 'content-type: application/json' -d '{"db_pool_exhausted":true}'`,
       '',
-      dim('Ctrl-C stops everything (in-flight requests finish first).'),
+      dim('Ctrl-C stops everything (in-flight requests finish first, the database last).'),
       '',
     ].join('\n'),
   );

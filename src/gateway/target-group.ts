@@ -128,6 +128,7 @@ export class TargetGroup {
   readonly #targets = new Map<string, Target>();
   #next = 0;
   #onChange: Array<(t: Target, from: TargetState) => void> = [];
+  #onCheck: Array<(t: Target, ok: boolean) => void> = [];
 
   constructor(config: TargetGroupConfig, timeouts: UpstreamTimeouts) {
     this.config = config;
@@ -149,6 +150,11 @@ export class TargetGroup {
 
   onStateChange(f: (t: Target, from: TargetState) => void): void {
     this.#onChange.push(f);
+  }
+
+  /** Every health-check result (for metrics). */
+  onCheck(f: (t: Target, ok: boolean) => void): void {
+    this.#onCheck.push(f);
   }
 
   #setState(t: Target, state: TargetState, reason: string): void {
@@ -259,6 +265,7 @@ export class TargetGroup {
     if (now === 'draining' || now === 'unused' || !this.#targets.has(t.id)) return;
     t.lastCheck = { ...result, at: Date.now() };
     const ok = result.status !== undefined && this.#ok(result.status);
+    for (const f of this.#onCheck) f(t, ok);
     if (ok) {
       t.okStreak++;
       t.failStreak = 0;

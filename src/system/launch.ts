@@ -1,6 +1,7 @@
 /**
- * Starts the whole system on one machine (contract §1): PostgreSQL (embedded unless DATABASE_URL), the payment
- * sandbox and the shop target, each its own process. `stop()` takes them down in reverse order, the database last.
+ * Starts the whole system on one machine (CONTRACT.md §1): PostgreSQL (embedded unless DATABASE_URL), the payment
+ * sandbox and TARGETS shop targets, each its own process; the gateway in front of the targets and the control
+ * plane, in this process. `stop()` drains and stops everything in reverse order, the database last.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -8,25 +9,47 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Config } from '../config.ts';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../db/embedded.ts';
+import { buildControl, type ControlledTarget } from '../control/server.ts';
+import { GatewayMetrics } from '../control/metrics.ts';
+import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
+import { AccessLog } from '../gateway/access-log.ts';
+import { defaultGatewayConfig, loadGatewayConfigFile, type GatewayConfig } from '../gateway/config.ts';
+import { Gateway } from '../gateway/gateway.ts';
+import { loadOrCreateCertificate } from '../gateway/tls.ts';
+import { createLogger } from '../log.ts';
 import { seedDemoData } from '../shop/seed.ts';
 import { Service } from './service.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface RunningSystem {
-  shopUrl: string;
+  /** The gateway's HTTP listener: where clients go. */
+  url: string;
+  httpsUrl: string;
+  controlUrl: string;
+  controlToken: string;
+  /** Whether the token was generated (then the banner prints it). */
+  controlTokenGenerated: boolean;
   paymentUrl: string;
   databaseUrl: string;
-  /** Where the database is, for the banner. */
   database: { embedded: boolean; port: number; dataDir?: string };
+  accessLogFile: string;
+  gateway: Gateway;
   targets: Service[];
   sandbox: Service;
   stop(): Promise<void>;
 }
 
 export type Progress = (step: string) => void;
+
+export interface LaunchOptions {
+  progress?: Progress;
+  /** Receives every service's log lines (JSON) instead of stdout. */
+  onLog?: (service: string, line: string) => void;
+  /** Replaces the gateway configuration (tests: faster health checks). Gets the resolved listener ports. */
+  gatewayConfig?: (ports: { http: number; https: number }) => GatewayConfig;
+}
 
 /** The secret that signs access tokens: made once, kept in DATA_DIR so tokens survive a restart. */
 function jwtSecret(dataDir: string): string {
@@ -50,12 +73,6 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   const u = new URL(adminUrl);
   u.pathname = '/' + name;
   return u.toString();
-}
-
-export interface LaunchOptions {
-  progress?: Progress;
-  /** Receives every service's log lines (JSON) instead of stdout. */
-  onLog?: (service: string, line: string) => void;
 }
 
 export async function startSystem(config: Config, opts: LaunchOptions = {}): Promise<RunningSystem> {
@@ -98,22 +115,89 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     cleanup.push(() => sandbox.stop());
     const paymentUrl = `http://${config.host}:${sandbox.port}`;
 
-    progress('starting the shop target');
-    const target = new Service({
-      name: 'shop-1',
-      entry: path.join(SRC, 'shop/server.ts'),
-      env: { ...common, PORT: String(config.port), RECEIPT_TARGET_ID: 'shop-1', RECEIPT_PAYMENT_URL: paymentUrl, RECEIPT_JWT_SECRET: jwtSecret(config.dataDir) },
-      ...onLog('shop-1'),
+    // The gateway's listeners; a port of 0 is resolved first, because the redirect rules must name the HTTPS port.
+    const http = config.port || (await freePort(config.host));
+    const https = config.httpsPort || (await freePort(config.host));
+    const gatewayConfig = opts.gatewayConfig
+      ? opts.gatewayConfig({ http, https })
+      : config.gatewayConfigFile
+        ? loadGatewayConfigFile(config.gatewayConfigFile)
+        : defaultGatewayConfig({ http, https }, config.gatewayIdleTimeoutMs);
+    const accessLogFile = path.join(config.dataDir, 'access.log');
+    const metricsRef: { current?: GatewayMetrics } = {};
+    const gateway = new Gateway({
+      config: gatewayConfig,
+      host: config.host,
+      tls: await loadOrCreateCertificate(config.dataDir),
+      accessLog: new AccessLog({ file: accessLogFile, json: config.accessLogJson }),
+      onRecord: (r) => metricsRef.current?.record(r),
     });
-    await target.start();
-    cleanup.push(() => target.stop());
+    const metrics = (metricsRef.current = new GatewayMetrics(gateway));
+    const group = gateway.group('shop');
 
+    progress(`starting ${config.targets} shop target${config.targets > 1 ? 's' : ''}`);
+    const secret = jwtSecret(config.dataDir);
+    const targets: Service[] = [];
+    const controlled = new Map<string, ControlledTarget>();
+    for (let i = 1; i <= config.targets; i++) {
+      const id = `shop-${i}`;
+      const service = new Service({
+        name: id,
+        entry: path.join(SRC, 'shop/server.ts'),
+        env: { ...common, PORT: '0', RECEIPT_TARGET_ID: id, RECEIPT_PAYMENT_URL: paymentUrl, RECEIPT_JWT_SECRET: secret },
+        ...onLog(id),
+      });
+      targets.push(service);
+      controlled.set(id, {
+        id,
+        get running() {
+          return service.running;
+        },
+        get pid() {
+          return service.pid;
+        },
+        kill: () => service.kill(),
+        async start() {
+          // Back on the same port, so its registration (and the gateway's pool) stays the same.
+          service.spec.env.PORT = String(service.port ?? 0);
+          const port = await service.start();
+          group.register(id, config.host, port);
+        },
+      });
+    }
+    await Promise.all(targets.map((t) => t.start()));
+    for (const t of targets) group.register(t.spec.name, config.host, t.port!);
+    cleanup.push(async () => {
+      await Promise.all(targets.map((t) => t.stop()));
+    });
+
+    progress('starting the gateway');
+    await gateway.listen();
+    cleanup.push(() => gateway.close());
+
+    progress('starting the control plane');
+    const controlToken = config.controlToken ?? crypto.randomBytes(18).toString('base64url');
+    const control = await buildControl(
+      { token: controlToken, gateway, metrics, targets: controlled, databaseUrl, ready: () => gateway.ports.length === gatewayConfig.listeners.length },
+      createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'control'),
+    );
+    await control.listen({ host: config.host, port: config.controlPort });
+    cleanup.push(() => control.close());
+    const controlPort = (control.server.address() as { port: number }).port;
+
+    const [httpPort, httpsPort] = gateway.ports;
     return {
-      shopUrl: `http://${config.host}:${target.port}`,
+      url: `http://${config.host}:${httpPort}`,
+      httpsUrl: `https://${config.host}:${httpsPort}`,
+      controlUrl: `http://${config.host}:${controlPort}`,
+      controlToken,
+      controlTokenGenerated: config.controlToken === undefined,
       paymentUrl,
       databaseUrl,
       database: embedded ? { embedded: true, port: embedded.port, dataDir: path.join(config.dataDir, 'pg') } : { embedded: false, port: Number(new URL(databaseUrl).port || 5432) },
-      targets: [target],
+      accessLogFile,
+      gateway,
+      targets,
       sandbox,
       stop,
     };

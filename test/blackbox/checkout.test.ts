@@ -16,7 +16,7 @@ let t: SystemUnderTest;
 let alice: Record<string, string>;
 let faults: pg.Client;
 before(async () => {
-  t = await systemUnderTest({ DB_POOL_SIZE: '4', DB_ACQUIRE_TIMEOUT_MS: '300' });
+  t = await systemUnderTest({ DB_POOL_SIZE: '4', DB_ACQUIRE_TIMEOUT_MS: '300', TARGETS: '1' });
   alice = await t.bearer('alice');
   faults = new pg.Client({ connectionString: t.system.databaseUrl });
   await faults.connect();

@@ -35,13 +35,13 @@ const postgresRunningIn = (dir: string) => {
 describe('the embedded PostgreSQL default', () => {
   it('starts the whole system with no database server of yours, keeps data across a restart, stops the server', async () => {
     const dataDir = path.join(tmpDir(), 'data');
-    const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn' });
+    const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HTTPS_PORT: '0', CONTROL_PORT: '0', TARGETS: '1', LOG_LEVEL: 'warn' });
     let system = await startSystem(config);
     try {
       const token = JSON.parse(
-        await (await request(`${system.shopUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"alice-pass"}' })).body.text(),
+        await (await request(`${system.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"alice-pass"}' })).body.text(),
       ).access_token;
-      const created = await request(`${system.shopUrl}/orders`, {
+      const created = await request(`${system.url}/orders`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ product_id: 42, quantity: 1, payment_token: 'tok', reference: 'persist-me' }),
@@ -57,9 +57,9 @@ describe('the embedded PostgreSQL default', () => {
     system = await startSystem(config);
     try {
       const token = JSON.parse(
-        await (await request(`${system.shopUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"alice-pass"}' })).body.text(),
+        await (await request(`${system.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"alice-pass"}' })).body.text(),
       ).access_token;
-      const found = await request(`${system.shopUrl}/orders?reference=persist-me`, { headers: { authorization: `Bearer ${token}` } });
+      const found = await request(`${system.url}/orders?reference=persist-me`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(JSON.parse(await found.body.text()).length, 1, 'the order survived the restart');
     } finally {
       await system.stop();

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { loadConfig } from '../../src/config.ts';
-import { startSystem, type RunningSystem } from '../../src/system/launch.ts';
+import { startSystem, type LaunchOptions, type RunningSystem } from '../../src/system/launch.ts';
 import { testDatabase, type TestDb } from './db.ts';
 
 export interface Answer {
@@ -17,13 +17,14 @@ export interface Answer {
   json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export async function systemUnderTest(env: Record<string, string> = {}) {
+export async function systemUnderTest(env: Record<string, string> = {}, launch: Pick<LaunchOptions, 'gatewayConfig'> = {}) {
   const testDb: TestDb = await testDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-sys-'));
   fs.chmodSync(dataDir, 0o755);
   const logs: Array<Record<string, unknown> & { service: string }> = [];
-  const config = loadConfig({ DATABASE_URL: testDb.url, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env });
+  const config = loadConfig({ DATABASE_URL: testDb.url, PORT: '0', HTTPS_PORT: '0', CONTROL_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env });
   const system: RunningSystem = await startSystem(config, {
+    ...launch,
     onLog: (service, line) => {
       try {
         logs.push({ service, ...(JSON.parse(line) as Record<string, unknown>) });
@@ -40,7 +41,7 @@ export async function systemUnderTest(env: Record<string, string> = {}) {
       body = JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await request(system.shopUrl + url, { method: method as 'GET', headers, ...(body !== undefined ? { body } : {}) });
+    const res = await request(system.url + url, { method: method as 'GET', headers, ...(body !== undefined ? { body } : {}) });
     const text = await res.body.text();
     return { statusCode: res.statusCode, headers: res.headers as Answer['headers'], body: text, json: () => JSON.parse(text) };
   }
