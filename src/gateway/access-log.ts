@@ -88,6 +88,9 @@ export const FIELD = {
 
 export class AccessLog {
   #stream: fs.WriteStream | undefined;
+  // Lines are written in batches (one write per event-loop turn), not one system call per request.
+  #pending: string[] = [];
+  #scheduled = false;
   #listeners: Array<(line: string, record: AccessRecord) => void> = [];
   readonly #json: boolean;
 
@@ -105,12 +108,26 @@ export class AccessLog {
 
   write(r: AccessRecord): void {
     const line = formatAccessLine(r);
-    this.#stream?.write(line + '\n');
+    if (this.#stream) {
+      this.#pending.push(line);
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    }
     if (this.#json) process.stdout.write(JSON.stringify({ msg: 'access', ...r, line }) + '\n');
     for (const f of this.#listeners) f(line, r);
   }
 
+  #flush(): void {
+    this.#scheduled = false;
+    if (this.#pending.length === 0) return;
+    this.#stream?.write(this.#pending.join('\n') + '\n');
+    this.#pending = [];
+  }
+
   async close(): Promise<void> {
+    this.#flush();
     const s = this.#stream;
     if (s) await new Promise<void>((r) => s.end(r));
   }

@@ -3,12 +3,17 @@
  *
  * Small answers (a Content-Length up to BUFFER_LIMIT) are read whole before anything is sent to the client, so a
  * failure in the middle of the body can still become ALB's 502 or 504 (ALB.md §1.2 #3, §1.3 #4). Larger or
- * chunked answers are streamed; a failure after their head has gone out can only cut the connection.
+ * chunked answers are streamed, with backpressure; a failure after their head has gone out can only cut the
+ * connection.
+ *
+ * Built on undici's `dispatch` with a handler rather than `request`: the handler's controller is how a request is
+ * aborted (client gone, drain over), and it avoids an AbortSignal per request, which measured at about 70 µs of CPU
+ * per proxied request here — a third of the gateway's cost.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import type { Dispatcher } from 'undici';
 import { classifyUpstreamError, FAILURES, type GatewayFailure } from './failures.ts';
-import { isHopByHop, connectionTokens } from './headers.ts';
+import { connectionTokens, isHopByHop } from './headers.ts';
 import { DeregistrationDelayElapsed, type Target } from './target-group.ts';
 
 export const BUFFER_LIMIT = 256 * 1024;
@@ -28,66 +33,97 @@ class ClientClosed extends Error {}
 function responseHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const tokens = connectionTokens(raw.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(raw)) if (v !== undefined && !isHopByHop(k, tokens)) out[k] = v;
+  for (const k in raw) {
+    const v = raw[k];
+    if (v !== undefined && !isHopByHop(k, tokens)) out[k] = v;
+  }
   return out;
 }
 
-export async function forward(
-  req: IncomingMessage,
-  res: ServerResponse,
-  target: Target,
-  headers: Record<string, string | string[]>,
-): Promise<ProxyResult> {
-  const ac = target.begin();
-  const onClose = () => {
-    if (!res.writableFinished) ac.abort(new ClientClosed());
-  };
-  res.on('close', onClose);
-  const t0 = performance.now();
-  let targetTime = -1;
-  let headSent = false;
-  try {
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const up = await target.pool.request({
-      method: req.method as 'GET',
-      path: req.url!,
-      headers,
-      body: hasBody ? req : null,
-      signal: ac.signal,
-    });
-    targetTime = (performance.now() - t0) / 1000;
-    const out = responseHeaders(up.headers);
-    const length = up.headers['content-length'];
-    const noBody = req.method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304;
-    if (noBody || (typeof length === 'string' && Number(length) <= BUFFER_LIMIT)) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of up.body) chunks.push(chunk as Buffer);
-      const body = Buffer.concat(chunks);
-      res.writeHead(up.statusCode, out);
-      headSent = true;
-      res.end(noBody ? undefined : body);
-      return { targetStatus: up.statusCode, sentBytes: noBody ? 0 : body.length, targetTime };
-    }
-    res.writeHead(up.statusCode, out);
-    headSent = true;
+export function forward(req: IncomingMessage, res: ServerResponse, target: Target, headers: Record<string, string | string[]>): Promise<ProxyResult> {
+  return new Promise<ProxyResult>((resolve) => {
+    const t0 = performance.now();
+    let controller: Dispatcher.DispatchController | undefined;
+    let abortReason: Error | undefined;
+    let status = 0;
+    let out: Record<string, string | string[]> = {};
+    let buffered: Buffer[] | undefined;
+    let noBody = false;
+    let streaming = false;
     let sent = 0;
-    up.body.on('data', (c: Buffer) => (sent += c.length));
-    await pipeline(up.body, res);
-    return { targetStatus: up.statusCode, sentBytes: sent, targetTime };
-  } catch (err) {
-    const reason = ac.signal.reason as unknown;
-    if (reason instanceof ClientClosed || (res.destroyed && !res.writableFinished && !(reason instanceof DeregistrationDelayElapsed))) {
-      return { clientClosed: true, sentBytes: 0, targetTime };
-    }
-    const failure = reason instanceof DeregistrationDelayElapsed ? FAILURES.deregistrationDelay : classifyUpstreamError(err);
-    if (headSent) {
-      // Too late for a status: the client sees its connection cut, as from ALB.
-      res.destroy();
-      return { failure, sentBytes: 0, targetTime };
-    }
-    return { failure, sentBytes: 0, targetTime };
-  } finally {
-    res.off('close', onClose);
-    target.end(ac);
-  }
+    let targetTime = -1;
+    let done = false;
+
+    const abort = (reason: Error) => {
+      if (done) return;
+      abortReason ??= reason;
+      controller?.abort(reason);
+    };
+    const onClose = () => {
+      if (!res.writableFinished) abort(new ClientClosed());
+    };
+    const finish = (r: ProxyResult) => {
+      if (done) return;
+      done = true;
+      res.off('close', onClose);
+      target.end(abort);
+      resolve(r);
+    };
+    res.on('close', onClose);
+    target.begin(abort);
+
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    target.pool.dispatch(
+      { method: req.method as Dispatcher.HttpMethod, path: req.url!, headers, body: hasBody ? req : null },
+      {
+        onRequestStart(c) {
+          controller = c;
+          if (abortReason) c.abort(abortReason);
+        },
+        onResponseStart(c, statusCode, h) {
+          if (statusCode < 200) return; // 1xx: informational, not the answer
+          status = statusCode;
+          targetTime = (performance.now() - t0) / 1000;
+          out = responseHeaders(h as Record<string, string | string[] | undefined>);
+          const length = h['content-length'];
+          noBody = req.method === 'HEAD' || statusCode === 204 || statusCode === 304;
+          if (noBody || (typeof length === 'string' && Number(length) <= BUFFER_LIMIT)) {
+            buffered = [];
+          } else {
+            streaming = true;
+            res.writeHead(statusCode, out);
+          }
+        },
+        onResponseData(c, chunk) {
+          if (buffered) {
+            buffered.push(chunk);
+            return;
+          }
+          sent += chunk.length;
+          if (!res.write(chunk)) {
+            c.pause();
+            res.once('drain', () => c.resume());
+          }
+        },
+        onResponseEnd() {
+          if (buffered) {
+            const body = noBody ? undefined : Buffer.concat(buffered);
+            res.writeHead(status, out);
+            res.end(body);
+            sent = body?.length ?? 0;
+          } else {
+            res.end();
+          }
+          finish({ targetStatus: status, sentBytes: sent, targetTime });
+        },
+        onResponseError(_c, err) {
+          if (abortReason instanceof ClientClosed) return finish({ clientClosed: true, sentBytes: 0, targetTime });
+          const failure = abortReason instanceof DeregistrationDelayElapsed ? FAILURES.deregistrationDelay : classifyUpstreamError(err);
+          // Too late for a status once the head went out: the client sees its connection cut, as from ALB.
+          if (streaming) res.destroy();
+          finish({ failure, sentBytes: 0, targetTime, ...(streaming ? { targetStatus: status } : {}) });
+        },
+      },
+    );
+  });
 }

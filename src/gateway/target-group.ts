@@ -59,7 +59,8 @@ export class Target {
   /** ALB's reason code for the state (ALB.md §3.1). */
   reason = 'Elb.RegistrationInProgress';
   inflight = 0;
-  readonly #requests = new Set<AbortController>();
+  /** How to abort each request in flight (the proxy's handler registers it). */
+  readonly #requests = new Set<(reason: Error) => void>();
   okStreak = 0;
   failStreak = 0;
   lastCheck: { status?: number; error?: string; at: number } | undefined;
@@ -89,19 +90,17 @@ export class Target {
   }
 
   /** Tracks a request so that the end of a drain can abort it. */
-  begin(): AbortController {
-    const ac = new AbortController();
-    this.#requests.add(ac);
+  begin(abort: (reason: Error) => void): void {
+    this.#requests.add(abort);
     this.inflight++;
-    return ac;
   }
 
-  end(ac: AbortController): void {
-    if (this.#requests.delete(ac)) this.inflight--;
+  end(abort: (reason: Error) => void): void {
+    if (this.#requests.delete(abort)) this.inflight--;
   }
 
   abortAll(reason: Error): void {
-    for (const ac of this.#requests) ac.abort(reason);
+    for (const abort of [...this.#requests]) abort(reason);
   }
 
   set drainTimer(t: NodeJS.Timeout | undefined) {
