@@ -44,6 +44,7 @@ export class Gateway {
   readonly groups = new Map<string, TargetGroup>();
   readonly #listeners: Listener[] = [];
   readonly #opts: GatewayOptions;
+  #closing = false;
 
   constructor(opts: GatewayOptions) {
     this.#opts = opts;
@@ -198,6 +199,8 @@ export class Gateway {
       record.errorReason = failure.reason;
     };
 
+    // While shutting down, every answer closes its connection, so keep-alive clients let go.
+    if (this.#closing) res.setHeader('connection', 'close');
     try {
       // 1. The request itself (ALB.md §7.1).
       if (url.length > MAX_REQUEST_LINE) return fail(FAILURES.requestTooLarge);
@@ -309,12 +312,18 @@ export class Gateway {
     return this.group(groups[groups.length - 1]!.name);
   }
 
-  async close(): Promise<void> {
+  /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes every connection. */
+  async close(graceMs = 10_000): Promise<void> {
+    this.#closing = true;
     await Promise.all(
       this.#listeners.map(
         (l) =>
           new Promise<void>((resolve) => {
-            l.server.close(() => resolve());
+            const force = setTimeout(() => l.server.closeAllConnections(), graceMs);
+            l.server.close(() => {
+              clearTimeout(force);
+              resolve();
+            });
             l.server.closeIdleConnections();
           }),
       ),

@@ -37,6 +37,8 @@ export function sendProblem(req: FastifyRequest, reply: FastifyReply, p: HttpPro
 
 export interface ShopOptions {
   logger: Logger;
+  /** This target's id, for the faults aimed at one target (`malformed_target`). */
+  targetId?: string;
 }
 
 export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
@@ -59,8 +61,15 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
-    const delay = deps.faults.current.target_latency_ms;
-    if (delay && req.url !== '/healthz') await new Promise((r) => setTimeout(r, delay));
+    const faults = deps.faults.current;
+    if (req.url === '/healthz') return; // faults hit traffic; health checks keep seeing the target, so the effect stays visible
+    if (faults.malformed_target !== undefined && faults.malformed_target === opts.targetId) {
+      // Broken HTTP on the wire: a status line, then a line that is no header (the gateway must answer 502).
+      reply.hijack();
+      req.raw.socket.end('HTTP/1.1 200 OK\r\nthis line is not a header\r\n\r\n');
+      return;
+    }
+    if (faults.target_latency_ms) await new Promise((r) => setTimeout(r, faults.target_latency_ms));
   });
 
   // While shutting down, an answer in flight closes its connection after it, so a keep-alive client does not

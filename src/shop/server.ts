@@ -34,7 +34,7 @@ faults.onChange((doc) => {
 await faults.listen(url);
 const app = await buildShop(
   { config, db, faults, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments: new PaymentProvider(paymentUrl, config.paymentTimeoutMs, config.retryAfterS) },
-  { logger },
+  { logger, targetId: id },
 );
 await app.listen({ host: config.host, port: config.port });
 announceReady((app.server.address() as { port: number }).port);

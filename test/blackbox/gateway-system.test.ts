@@ -109,6 +109,21 @@ describe('faults through the control plane', () => {
     }
   });
 
+  it('malformed_target: that target answers broken HTTP, the gateway answers 502 for it, the other target serves', async () => {
+    await control('PUT', '/faults', { malformed_target: 'shop-1' });
+    try {
+      const seen = new Set<number>();
+      await eventually(async () => {
+        seen.add((await t.call('GET', '/products/42')).statusCode);
+        return seen.has(502) && seen.has(200);
+      }, 5000, 'a 502 from shop-1 and a 200 from shop-2');
+      const text = (await control('GET', '/metrics')).body;
+      assert.match(text, /elb_status_code="502",target_status_code="-",target="127\.0\.0\.1:\d+",rule="0",error_reason="TargetMalformedResponse"/);
+    } finally {
+      await control('DELETE', '/faults');
+    }
+  });
+
   it('/metrics counts requests by gateway and target status, and health checks', async () => {
     const text = (await control('GET', '/metrics')).body;
     assert.match(text, /receipt_gateway_requests_total\{elb_status_code="200",target_status_code="200"/);
