@@ -33,6 +33,8 @@ export interface Config {
   gatewayConfigFile: string | undefined;
   /** Also write each access-log line to stdout as JSON. */
   accessLogJson: boolean;
+  /** How long a report job's work takes (long enough to watch 202 polling). */
+  reportWorkMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -76,5 +78,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     gatewayConfigFile: env.GATEWAY_CONFIG || undefined,
     accessLogJson: env.ACCESS_LOG_JSON === '1' || env.ACCESS_LOG_JSON === 'true',
+    reportWorkMs: int(env, 'REPORT_WORK_MS', 3000),
   };
 }

@@ -20,8 +20,18 @@ import { authRoutes } from './routes/auth.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { productRoutes } from './routes/products.ts';
 import { userRoutes } from './routes/users.ts';
+import { cartRoutes } from './routes/cart.ts';
+import { checkoutRoutes } from './routes/checkout.ts';
+import { reportRoutes } from './routes/reports.ts';
+import { videoRoutes } from './routes/videos.ts';
+import { registerPages } from './pages.ts';
 
-export const ROUTES: readonly AnyRoute[] = [...authRoutes, ...productRoutes, ...orderRoutes, ...userRoutes, ...adminRoutes];
+export function routes(videoDir: string): AnyRoute[] {
+  return [...authRoutes, ...productRoutes, ...orderRoutes, ...cartRoutes, ...checkoutRoutes, ...userRoutes, ...adminRoutes, ...reportRoutes, ...videoRoutes(videoDir)];
+}
+
+/** The route table (for documentation and tests; the media directory does not change the routes). */
+export const ROUTES: readonly AnyRoute[] = routes('.');
 
 /** Largest request body accepted (413 beyond): the API's bodies are small JSON objects. */
 export const BODY_LIMIT = 64 * 1024;
@@ -39,6 +49,8 @@ export interface ShopOptions {
   logger: Logger;
   /** This target's id, for the faults aimed at one target (`malformed_target`). */
   targetId?: string;
+  /** Where the videos are (DATA_DIR/videos). */
+  videoDir?: string;
 }
 
 export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
@@ -70,6 +82,15 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
       return;
     }
     if (faults.target_latency_ms) await new Promise((r) => setTimeout(r, faults.target_latency_ms));
+    // Maintenance mode (seed §2: 503 "undergoing renovation"; 302 to /maintenance.html): before the decision tree,
+    // because the whole service is closed; the home page redirects browsers, the API answers 503 + Retry-After.
+    if (faults.maintenance && req.url !== '/' && req.url !== '/maintenance.html') {
+      throw new HttpProblem(503, {
+        type: 'maintenance',
+        detail: 'Service temporarily unavailable for maintenance.',
+        headers: { 'retry-after': String(deps.config.retryAfterS) },
+      });
+    }
   });
 
   // While shutting down, an answer in flight closes its connection after it, so a keep-alive client does not
@@ -108,7 +129,8 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  for (const route of ROUTES) {
+  registerPages(app, deps, methodsByPath);
+  for (const route of routes(opts.videoDir ?? './.receipt/videos')) {
     methodsByPath.on(route.method as HTTPMethod, route.url, noop);
     if (route.method === 'GET') methodsByPath.on('HEAD', route.url, noop);
     app.route({

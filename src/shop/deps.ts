@@ -4,6 +4,7 @@ import type { Db } from '../db/pool.ts';
 import type { Tokens } from './auth/tokens.ts';
 import type { Faults } from '../faults.ts';
 import type { PaymentProvider } from './payments.ts';
+import type { RateLimits } from './rate-limit.ts';
 
 export interface ShopDeps {
   config: Config;
@@ -11,4 +12,5 @@ export interface ShopDeps {
   tokens: Tokens;
   payments: PaymentProvider;
   faults: Faults;
+  rateLimits: RateLimits;
 }

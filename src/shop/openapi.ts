@@ -3,6 +3,7 @@
  * status a route can really give, and cannot drift from the pipeline.
  */
 import { reasonPhrase } from '../http/index.ts';
+import { limitOf } from './decision/rate-limit.ts';
 import type { AnyRoute } from './decision/types.ts';
 import { Problem } from './routes/schemas.ts';
 
@@ -14,6 +15,11 @@ const HEADER_DOC: Record<string, string> = {
   'Retry-After': 'Seconds to wait before retrying (RFC 9110 §10.2.3)',
   'Idempotent-Replayed': '"true" when this is the stored first answer to an earlier request with the same key',
   'X-Request-Id': 'This request’s id; quote it to support',
+  'X-RateLimit-Limit': 'Requests allowed in the window',
+  'X-RateLimit-Remaining': 'Requests left in the window',
+  'X-RateLimit-Reset': 'When the window resets, epoch seconds',
+  'RateLimit-Policy': 'draft-ietf-httpapi-ratelimit-headers: "name";q=<quota>;w=<window seconds>',
+  RateLimit: 'draft-ietf-httpapi-ratelimit-headers: "name";r=<remaining>;t=<seconds to reset>',
 };
 
 const headers = (names: string[]) =>
@@ -35,6 +41,7 @@ export function problemsOf(route: AnyRoute): Map<number, { why: string; headers:
   if (route.locate && route.method !== 'POST') add(410, 'Removed for good');
   if (route.etag && route.method !== 'GET') add(412, 'If-Match does not match the current ETag', ['ETag']);
   if (route.validate) add(422, 'Business rules failed (every violation in errors[])');
+  if (limitOf(route)) add(429, `The ${limitOf(route)} rate limit is spent`, ['Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit-Policy', 'RateLimit']);
   for (const [status, why] of Object.entries(route.extraProblems ?? {})) add(Number(status), why!, status === '401' ? ['WWW-Authenticate'] : status === '409' ? ['Retry-After'] : []);
   if (route.usesDatabase !== false) add(503, 'A dependency (database, payment provider) is unavailable', ['Retry-After']);
   add(500, 'Unexpected error; no details, quote X-Request-Id');

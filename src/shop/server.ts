@@ -11,6 +11,11 @@ import { buildShop } from './app.ts';
 import { Tokens } from './auth/tokens.ts';
 import { Faults } from '../faults.ts';
 import { PaymentProvider } from './payments.ts';
+import { RateLimits } from './rate-limit.ts';
+import { ReportWorker } from './report-worker.ts';
+import path from 'node:path';
+import { ensureSampleVideo } from './media.ts';
+import { Redis } from 'ioredis';
 
 const config = loadConfig();
 const id = process.env.RECEIPT_TARGET_ID ?? 'shop';
@@ -32,15 +37,35 @@ faults.onChange((doc) => {
   else if (!doc.db_pool_exhausted && db.exhausted) db.release();
 });
 await faults.listen(url);
+// Limits shared by every target: in Redis when REDIS_URL is set, else in PostgreSQL.
+let redis: Redis | undefined;
+if (config.redisUrl) {
+  redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  redis.on('error', (err) => logger.warn({ err }, 'redis'));
+  await redis.connect();
+}
+const rateLimits = new RateLimits({
+  checkout: config.checkoutRateLimit,
+  general: config.rateLimit,
+  store: redis ? { redis } : { pg: db.pool },
+  retryAfterS: config.retryAfterS,
+});
+const videoDir = path.join(config.dataDir, 'videos');
+await ensureSampleVideo(videoDir);
 const app = await buildShop(
-  { config, db, faults, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments: new PaymentProvider(paymentUrl, config.paymentTimeoutMs, config.retryAfterS) },
-  { logger, targetId: id },
+  { config, db, faults, rateLimits, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments: new PaymentProvider(paymentUrl, config.paymentTimeoutMs, config.retryAfterS) },
+  { logger, targetId: id, videoDir },
 );
 await app.listen({ host: config.host, port: config.port });
 announceReady((app.server.address() as { port: number }).port);
+// Every target works on report jobs; a job accepted by one survives its crash (another claims it).
+const worker = new ReportWorker({ db, id, workMs: config.reportWorkMs, logger });
+worker.start();
 
 onShutdown(async () => {
+  await worker.stop();
   await app.close();
   await faults.close();
   await db.close();
+  redis?.disconnect();
 });

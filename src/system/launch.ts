@@ -19,6 +19,7 @@ import { Gateway } from '../gateway/gateway.ts';
 import { loadOrCreateCertificate } from '../gateway/tls.ts';
 import { createLogger } from '../log.ts';
 import { seedDemoData } from '../shop/seed.ts';
+import { ensureSampleVideo } from '../shop/media.ts';
 import { Service } from './service.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -107,7 +108,14 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       GATEWAY_IDLE_TIMEOUT_MS: String(config.gatewayIdleTimeoutMs),
       PAYMENT_TIMEOUT_MS: String(config.paymentTimeoutMs),
       RETRY_AFTER_S: String(config.retryAfterS),
+      CHECKOUT_RATE_LIMIT: String(config.checkoutRateLimit),
+      RATE_LIMIT: String(config.rateLimit),
+      REDIS_URL: config.redisUrl ?? '',
+      REPORT_WORK_MS: String(config.reportWorkMs),
+      DATA_DIR: config.dataDir,
     };
+    progress('making the sample video (50 MiB, once)');
+    await ensureSampleVideo(path.join(config.dataDir, 'videos'));
 
     progress('starting the payment sandbox');
     const sandbox = new Service({ name: 'payment-sandbox', entry: path.join(SRC, 'payment-sandbox/server.ts'), env: { ...common, PORT: '0' }, ...onLog('payment-sandbox') });

@@ -10,6 +10,7 @@ import { buildShop } from '../../src/shop/app.ts';
 import { Tokens } from '../../src/shop/auth/tokens.ts';
 import { Faults } from '../../src/faults.ts';
 import { PaymentProvider } from '../../src/shop/payments.ts';
+import { RateLimits } from '../../src/shop/rate-limit.ts';
 import { testDatabase, type TestDb } from './db.ts';
 
 export interface LogLine {
@@ -20,7 +21,7 @@ export interface LogLine {
   [k: string]: unknown;
 }
 
-export async function shopUnderTest(env: Record<string, string> = {}) {
+export async function shopUnderTest(env: Record<string, string> = {}, opts: { videoDir?: string } = {}) {
   const testDb: TestDb = await testDatabase();
   const config: Config = loadConfig({ DB_ACQUIRE_TIMEOUT_MS: '300', RETRY_AFTER_S: '10', ...env });
   const logs: LogLine[] = [];
@@ -32,7 +33,8 @@ export async function shopUnderTest(env: Record<string, string> = {}) {
   const sandboxUrl = await sandbox.listen({ host: '127.0.0.1', port: 0 });
   const tokens = new Tokens('test-secret-test-secret-test-secret', config.accessTokenTtlS, db);
   const payments = new PaymentProvider(sandboxUrl, config.paymentTimeoutMs, config.retryAfterS);
-  const app = await buildShop({ config, db, tokens, payments, faults }, { logger: createLogger('info', 'shop', sink) });
+  const rateLimits = new RateLimits({ checkout: config.checkoutRateLimit, general: config.rateLimit, store: { pg: db.pool }, retryAfterS: config.retryAfterS, prefix: `t${process.pid}` });
+  const app = await buildShop({ config, db, tokens, payments, faults, rateLimits }, { logger: createLogger('info', 'shop', sink), ...(opts.videoDir ? { videoDir: opts.videoDir } : {}) });
   await app.ready();
 
   async function login(username: 'alice' | 'bob' | 'admin'): Promise<string> {

@@ -8,7 +8,7 @@
  *   4  locate          404  absent, or someone else's; 410 removed on purpose
  *   4b preconditions   304  If-None-Match matched (GET/HEAD); 412 If-Match stale (RFC 9110 §13.2)
  *   5  validate        422  every business-rule violation at once
- *   6  rate-limit      429  (arrives with the rate-limiting work)
+ *   6  rate-limit      429  the user's (or address's) limit spent: Retry-After + X-RateLimit-* + RateLimit
  *   7  dependencies    503  database or payment provider out of reach, with Retry-After
  *   8  handle          500  the handler threw something unexpected (no Retry-After)
  *   9  (success)       201 + Location · 200 · 204
@@ -20,7 +20,9 @@ import { handle } from './handle.ts';
 import { locate } from './locate.ts';
 import { parse } from './parse.ts';
 import { preconditions } from './preconditions.ts';
+import { describeLimit, rateLimit } from './rate-limit.ts';
 import type { AnyRoute, Ctx, Outcome, Step } from './types.ts';
+import { HttpProblem } from '../../http/index.ts';
 import { validate } from './validate.ts';
 
 export const DECISION_STEPS: ReadonlyArray<readonly [name: string, step: Step]> = [
@@ -30,14 +32,25 @@ export const DECISION_STEPS: ReadonlyArray<readonly [name: string, step: Step]> 
   ['locate', locate],
   ['preconditions', preconditions],
   ['validate', validate],
+  ['rate-limit', rateLimit],
   ['dependencies', dependencies],
   ['handle', handle],
 ];
 
 export async function runPipeline(ctx: Ctx, route: AnyRoute): Promise<Outcome> {
-  for (const [, step] of DECISION_STEPS) {
-    const decided = await step(ctx, route);
-    if (decided) return decided;
+  try {
+    for (const [, step] of DECISION_STEPS) {
+      const decided = await step(ctx, route);
+      if (decided) {
+        await describeLimit(ctx, route);
+        return decided;
+      }
+    }
+  } catch (e) {
+    // Every answer on a limited route describes the limit, including those decided before step 6 (not the 429,
+    // which carries its own).
+    if (!(e instanceof HttpProblem && e.status === 429)) await describeLimit(ctx, route);
+    throw e;
   }
   // `handle` always decides; reaching here means the list above lost its last step.
   throw new Error('decision pipeline ended without an answer');

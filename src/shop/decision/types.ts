@@ -19,7 +19,7 @@ export type Access = 'public' | 'user' | 'admin';
 
 /** What the handler answers on success; the runner turns it into the HTTP response. */
 export interface Outcome {
-  status: 200 | 201 | 202 | 204 | 304;
+  status: 200 | 201 | 202 | 204 | 206 | 304;
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -73,6 +73,8 @@ export interface RouteSpec<B extends TSchema = TSchema, P extends TSchema = TSch
   extraProblems?: Partial<Record<number, string>>;
   /** False for routes that never touch a dependency (no 503). Default true. */
   usesDatabase?: boolean;
+  /** The rate limit this route spends (step 6). Default: `general` for signed-in routes, none for public ones. */
+  rateLimit?: 'checkout' | 'general' | 'none';
 }
 
 // The spec's generic parameters vary per route; the pipeline handles them uniformly.

@@ -21,6 +21,8 @@ export const authRoutes = [
     summary: 'Exchange a username and password for an access token and a refresh token',
     tags: ['identity'],
     access: 'public',
+    // Brute-force guard (OWASP API2): the general limit, per client address.
+    rateLimit: 'general',
     schema: { body: Type.Object({ username: Type.String(), password: Type.String() }, { additionalProperties: false }) },
     success: { 200: { description: 'A new token pair', schema: TokenPair, headers: ['Cache-Control'] } },
     extraProblems: { 401: 'Wrong username or password (no hint which)' },
@@ -38,6 +40,7 @@ export const authRoutes = [
     summary: 'Redeem a refresh token (once) for a new token pair',
     tags: ['identity'],
     access: 'public',
+    rateLimit: 'general',
     schema: { body: Type.Object({ refresh_token: Type.String() }, { additionalProperties: false }) },
     success: { 200: { description: 'A new token pair; the refresh token sent is spent', schema: TokenPair, headers: ['Cache-Control'] } },
     extraProblems: { 401: 'Unknown, used or expired refresh token' },

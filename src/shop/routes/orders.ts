@@ -20,7 +20,7 @@ const MAX_QUANTITY = 100; // the seed's "Must be between 1 and 100"
  * The idempotency key of a create: the Idempotency-Key header (an RFC 8941 sf-string per the draft, or Stripe's
  * bare token — both accepted), else the client's reference. Neither: the request is not idempotent.
  */
-function keyOf(ctx: { req: { headers: Record<string, string | string[] | undefined> }; body: { reference?: string } }): string | undefined {
+export function keyOf(ctx: { req: { headers: Record<string, string | string[] | undefined> }; body: { reference?: string } }): string | undefined {
   const raw = ctx.req.headers['idempotency-key'];
   if (raw !== undefined) {
     const v = Array.isArray(raw) ? raw.join(',') : raw;
@@ -33,7 +33,7 @@ function keyOf(ctx: { req: { headers: Record<string, string | string[] | undefin
   return ctx.body.reference !== undefined ? `ref:${ctx.body.reference}` : undefined;
 }
 
-function fromKeyState(state: store.KeyState): Outcome | undefined {
+export function fromKeyState(state: store.KeyState): Outcome | undefined {
   switch (state.kind) {
     case 'done':
       return state.outcome;

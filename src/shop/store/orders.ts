@@ -113,8 +113,14 @@ export async function reserveOrder(
         [o.userId, o.productId, o.quantity, product.price_cents * o.quantity, o.reference, o.fingerprint],
       )
     ).rows[0];
-    if (inserted) return { kind: 'created', order: inserted };
-    throw new ConcurrentReference();
+    if (!inserted) throw new ConcurrentReference();
+    await c.query(`INSERT INTO order_lines (order_id, product_id, quantity, amount_cents) VALUES ($1, $2, $3, $4)`, [
+      inserted.id,
+      o.productId,
+      o.quantity,
+      inserted.amount_cents,
+    ]);
+    return { kind: 'created', order: inserted };
   });
 }
 
@@ -192,4 +198,56 @@ export async function completeKey(db: Db, userId: number, key: string, outcome: 
 /** Gives a key back when its request ended without a result worth replaying (503, 409, 500), so a retry can run. */
 export async function releaseKey(db: Db, userId: number, key: string): Promise<void> {
   await db.query(`DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'in_flight'`, [userId, key]);
+}
+
+// ---- checkout: the cart becomes one order ----
+
+export type CheckoutReserve = { kind: 'created' | 'existing'; order: OrderRow } | { kind: 'empty' } | { kind: 'out-of-stock'; productId: number } | { kind: 'reference-reused' };
+
+/**
+ * In one transaction: lock the user's cart, reserve every line's stock, make the order (pending) and its lines, empty
+ * the cart. Any line short of stock rolls all of it back.
+ */
+export async function reserveCheckout(db: Db, o: { userId: number; reference: string; fingerprint: string }): Promise<CheckoutReserve> {
+  return db.tx(async (c): Promise<CheckoutReserve> => {
+    const existing = (await c.query<OrderRow>(`SELECT ${COLS} FROM orders WHERE user_id = $1 AND reference = $2 FOR UPDATE`, [o.userId, o.reference])).rows[0];
+    if (existing) return existing.fingerprint === o.fingerprint ? { kind: 'existing', order: existing } : { kind: 'reference-reused' };
+    const items = (
+      await c.query<{ product_id: string; quantity: number }>(`SELECT product_id, quantity FROM cart_items WHERE user_id = $1 ORDER BY id FOR UPDATE`, [o.userId])
+    ).rows;
+    if (items.length === 0) return { kind: 'empty' };
+    const lines: Array<{ productId: number; quantity: number; amount: number }> = [];
+    for (const item of items) {
+      const p = (
+        await c.query<{ price_cents: number }>(
+          `UPDATE products SET stock = stock - $2, version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND stock >= $2 RETURNING price_cents`,
+          [item.product_id, item.quantity],
+        )
+      ).rows[0];
+      if (!p) throw new OutOfStock(Number(item.product_id));
+      lines.push({ productId: Number(item.product_id), quantity: item.quantity, amount: p.price_cents * item.quantity });
+    }
+    const first = lines[0]!;
+    const order = (
+      await c.query<OrderRow>(
+        `INSERT INTO orders (user_id, product_id, quantity, amount_cents, reference, fingerprint, status)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending') RETURNING ${COLS}`,
+        [o.userId, first.productId, first.quantity, lines.reduce((n, l) => n + l.amount, 0), o.reference, o.fingerprint],
+      )
+    ).rows[0]!;
+    for (const l of lines) {
+      await c.query(`INSERT INTO order_lines (order_id, product_id, quantity, amount_cents) VALUES ($1, $2, $3, $4)`, [order.id, l.productId, l.quantity, l.amount]);
+    }
+    await c.query(`DELETE FROM cart_items WHERE user_id = $1`, [o.userId]);
+    return { kind: 'created', order };
+  }).catch((e): CheckoutReserve => {
+    if (e instanceof OutOfStock) return { kind: 'out-of-stock', productId: e.productId };
+    throw e;
+  });
+}
+
+class OutOfStock extends Error {
+  constructor(readonly productId: number) {
+    super('out of stock');
+  }
 }

@@ -1,0 +1,47 @@
+/**
+ * Step 6 — "Rate limit ok?" → 429 + Retry-After (seed §3, §4 "12th attempt in 1 minute — limit is 10").
+ * After validation, as the seed orders it: a request that was going to fail anyway does not spend a point.
+ * Every answer on a limited route describes the limit (X-RateLimit-*, RateLimit-Policy, RateLimit); answers decided
+ * before this step get the same fields read without spending (see `describeLimit`).
+ */
+import type { FastifyRequest } from 'fastify';
+import { rateLimitHeaders, type LimitName } from '../rate-limit.ts';
+import type { AnyRoute, Ctx, Step } from './types.ts';
+
+/** Which limit a route spends: its own, or `general` for any signed-in route. */
+export function limitOf(route: AnyRoute): LimitName | undefined {
+  if (route.rateLimit === 'none') return undefined;
+  return route.rateLimit ?? (route.access === 'public' ? undefined : 'general');
+}
+
+/**
+ * The client's address: the rightmost X-Forwarded-For entry, which our gateway appended (ALB.md §4.1, append mode);
+ * the socket's peer when no gateway is in front.
+ */
+export function clientAddress(req: FastifyRequest): string {
+  const xff = req.headers['x-forwarded-for'];
+  const last = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',').pop()?.trim();
+  return last || req.socket.remoteAddress || 'unknown';
+}
+
+const keyOf = (ctx: Ctx) => (ctx.user ? `user:${ctx.user.id}` : `ip:${clientAddress(ctx.req)}`);
+
+export const rateLimit: Step = async (ctx, route) => {
+  const name = limitOf(route);
+  if (!name) return undefined;
+  const state = await ctx.deps.rateLimits.consume(name, keyOf(ctx));
+  ctx.reply.headers(rateLimitHeaders(state));
+  (ctx as Ctx & { limitDescribed?: boolean }).limitDescribed = true;
+  return undefined;
+};
+
+/** For an answer decided before step 6 on a limited route: the limit's fields, read without spending a point. */
+export async function describeLimit(ctx: Ctx, route: AnyRoute): Promise<void> {
+  const name = limitOf(route);
+  if (!name || (ctx as Ctx & { limitDescribed?: boolean }).limitDescribed) return;
+  try {
+    ctx.reply.headers(rateLimitHeaders(await ctx.deps.rateLimits.peek(name, keyOf(ctx))));
+  } catch {
+    // The store is away: the answer goes out without the fields rather than failing a second time.
+  }
+}

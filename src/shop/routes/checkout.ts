@@ -1,0 +1,72 @@
+/**
+ * POST /checkout (contract §5, seed §4 "RATE LIMIT"): the cart becomes one order, charged exactly once, 201 +
+ * Location. Spends the checkout limit (CHECKOUT_RATE_LIMIT a minute): the 11th attempt in a minute is 429.
+ * Idempotent like POST /orders, with Idempotency-Key or the body's reference.
+ */
+import crypto from 'node:crypto';
+import { Type } from 'typebox';
+import { HttpProblem, type FieldError } from '../../http/index.ts';
+import { unprocessable } from '../decision/validate.ts';
+import { defineRoute } from '../decision/types.ts';
+import * as store from '../store/orders.ts';
+import { fromKeyState, keyOf } from './orders.ts';
+import { Order } from './schemas.ts';
+
+const fingerprintOf = (body: { payment_token: string; reference?: string }) =>
+  crypto.createHash('sha256').update(JSON.stringify(['checkout', body.payment_token, body.reference ?? null])).digest('hex');
+
+export const checkoutRoutes = [
+  defineRoute({
+    method: 'POST',
+    url: '/checkout',
+    summary: 'Turn the cart into an order (rate-limited: CHECKOUT_RATE_LIMIT a minute)',
+    tags: ['cart'],
+    access: 'user',
+    rateLimit: 'checkout',
+    schema: { body: Type.Object({ payment_token: Type.String(), reference: Type.Optional(Type.String()) }, { additionalProperties: false }) },
+    success: { 201: { description: 'The order', schema: Order, headers: ['Location', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'] } },
+    extraProblems: { 409: 'Same Idempotency-Key in flight, or a product sold out meanwhile' },
+    async replay(ctx) {
+      const key = keyOf(ctx);
+      if (key === undefined) return undefined;
+      const state = await store.peekKey(ctx.deps.db, ctx.user.id, `checkout:${key}`, fingerprintOf(ctx.body));
+      return state && fromKeyState(state);
+    },
+    async validate({ body, deps, user }) {
+      const errors: FieldError[] = [];
+      if (body.payment_token.trim() === '') errors.push({ field: 'payment_token', message: 'Required' });
+      const { rowCount } = await deps.db.query(`SELECT 1 FROM cart_items WHERE user_id = $1 LIMIT 1`, [user.id]);
+      if (!rowCount) errors.push({ field: 'cart', message: 'The cart is empty' });
+      return errors;
+    },
+    async handle(ctx) {
+      const { body, deps, user } = ctx;
+      const rawKey = keyOf(ctx);
+      const key = rawKey === undefined ? undefined : `checkout:${rawKey}`;
+      const fp = fingerprintOf(body);
+      if (key !== undefined) {
+        const decided = fromKeyState(await store.claimKey(deps.db, user.id, key, fp, deps.config.paymentTimeoutMs + 30_000));
+        if (decided) return decided;
+      }
+      try {
+        const r = await store.reserveCheckout(deps.db, { userId: user.id, reference: body.reference ?? crypto.randomUUID(), fingerprint: fp });
+        if (r.kind === 'empty') throw unprocessable([{ field: 'cart', message: 'The cart is empty' }]);
+        if (r.kind === 'reference-reused') throw unprocessable([{ field: 'reference', message: 'Already used for a different order' }]);
+        if (r.kind === 'out-of-stock') {
+          throw new HttpProblem(409, { type: 'out-of-stock', detail: `Product ${r.productId} sold out while you were checking out.`, extensions: { product_id: r.productId } });
+        }
+        let order = r.order;
+        if (order.status === 'pending') {
+          const charge = await deps.payments.charge({ idempotencyKey: `order-${order.id}`, amount_cents: order.amount_cents, payment_token: body.payment_token, reference: order.reference });
+          order = await store.markPaid(deps.db, order.id, charge.id);
+        }
+        const outcome = { status: 201 as const, body: store.orderJson(order), headers: { location: `/orders/${order.id}` } };
+        if (key !== undefined) await store.completeKey(deps.db, user.id, key, outcome);
+        return outcome;
+      } catch (e) {
+        if (key !== undefined) await store.releaseKey(deps.db, user.id, key).catch(() => {});
+        throw e;
+      }
+    },
+  }),
+];
