@@ -5,9 +5,13 @@
  * The system runs as its own process (`receipt start`), so the load generator's CPU is not counted as the gateway's.
  * Loopback only; bounded in time.
  *
- *   npm run bench [-- --seconds 5 --connections 16]
+ * Then memory: 20 clients download the 50 MiB video through the gateway at once, while the resident memory of the
+ * gateway's and the target's processes is sampled; streaming means it stays flat (a copy per client would be 1 GiB).
+ *
+ *   npm run bench [-- --seconds 5 --connections 16 --only gateway|downloads]
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
@@ -19,7 +23,9 @@ if (args.includes('--help') || args.includes('-h')) {
 
 Starts \`receipt start\` (embedded PostgreSQL unless DATABASE_URL, one target) on free ports, then loads
 GET /products/42 through the gateway, directly on the target, and on a bare node:http reference, interleaved
-(3 rounds), and prints req/s, p50/p99, ratios and CPU per request. Defaults: --seconds 5, --connections 16.`);
+(3 rounds), and prints req/s, p50/p99, ratios and CPU per request. Then 20 concurrent downloads of the 50 MiB
+video through the gateway, with the peak resident memory of the gateway and target processes.
+Defaults: --seconds 5, --connections 16; --only gateway or --only downloads runs one part.`);
   process.exit(0);
 }
 const opt = (name: string, d: number) => {
@@ -31,6 +37,11 @@ const opt = (name: string, d: number) => {
   }
   return v;
 };
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+if (only !== undefined && only !== 'gateway' && only !== 'downloads') {
+  console.error('--only takes gateway or downloads');
+  process.exit(2);
+}
 const seconds = Math.min(opt('seconds', 5), 60);
 const connections = Math.min(opt('connections', 16), 256);
 const say = (s: string) => console.error(`… ${s}`);
@@ -74,6 +85,14 @@ try {
   const gateway = `http://127.0.0.1:${port}`;
   const direct = target.url;
 
+  if (only !== 'downloads') await gatewayBench(gateway, direct, target.pid);
+  if (only !== 'gateway') await downloadsBench(gateway, target.pid);
+} finally {
+  await stopChild();
+}
+
+async function gatewayBench(gateway: string, direct: string, targetPid: number): Promise<void> {
+  const target = { pid: targetPid };
   const sample = await fetch(`${direct}/products/42`);
   const bytes = await sample.text();
   const ref = http.createServer((_, res) => {
@@ -127,6 +146,39 @@ try {
     console.error(`${errors} requests failed`);
     process.exitCode = 1;
   }
-} finally {
-  await stopChild();
+}
+
+/** Resident set size of a process, in MiB (Linux /proc). */
+function rssMiB(pid: number): number {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  return Number(line.replace(/\D+/g, '')) / 1024;
+}
+
+async function downloadsBench(gateway: string, targetPid: number): Promise<void> {
+  const CLIENTS = 20;
+  say(`downloads: ${CLIENTS} clients × 50 MiB through the gateway`);
+  const pids = { gateway: child.pid!, target: targetPid };
+  const base = { gateway: rssMiB(pids.gateway), target: rssMiB(pids.target) };
+  const peak = { ...base };
+  const sampler = setInterval(() => {
+    peak.gateway = Math.max(peak.gateway, rssMiB(pids.gateway));
+    peak.target = Math.max(peak.target, rssMiB(pids.target));
+  }, 50);
+  const t0 = performance.now();
+  const sizes = await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      const res = await fetch(`${gateway}/videos/movie.mp4`);
+      let n = 0;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) n += chunk.length;
+      return n;
+    }),
+  );
+  clearInterval(sampler);
+  const secs = (performance.now() - t0) / 1000;
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const ok = sizes.every((n) => n === 52428800);
+  console.log(`\n${CLIENTS} concurrent downloads of 50 MiB through the gateway: ${(total / 2 ** 20).toFixed(0)} MiB in ${secs.toFixed(1)} s${ok ? '' : ' — SOME INCOMPLETE'}`);
+  console.log(`  gateway process  RSS ${base.gateway.toFixed(0)} MiB before, ${peak.gateway.toFixed(0)} MiB peak (+${(peak.gateway - base.gateway).toFixed(0)})`);
+  console.log(`  target process   RSS ${base.target.toFixed(0)} MiB before, ${peak.target.toFixed(0)} MiB peak (+${(peak.target - base.target).toFixed(0)})`);
+  if (!ok) process.exitCode = 1;
 }

@@ -49,6 +49,8 @@ const rateLimits = new RateLimits({
   general: config.rateLimit,
   store: redis ? { redis } : { pg: db.pool },
   retryAfterS: config.retryAfterS,
+  // User ids are unique within one database only, and a Redis may serve several shops: keys name the database.
+  prefix: `receipt:${new URL(url).pathname.slice(1) || 'default'}`,
 });
 const videoDir = path.join(config.dataDir, 'videos');
 await ensureSampleVideo(videoDir);

@@ -21,7 +21,8 @@ let videoDir: string;
 let movie: Buffer;
 
 before(async () => {
-  videoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-video-'));
+  // Under a dot-directory, as the default DATA_DIR (./.receipt) is: the file must still be served.
+  videoDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-video-')), '.receipt', 'videos');
   movie = fs.readFileSync(await ensureSampleVideo(videoDir, VIDEO_SIZE));
   s = await shopUnderTest({ CHECKOUT_RATE_LIMIT: '3' }, { videoDir });
   alice = await s.bearer('alice');
@@ -29,7 +30,7 @@ before(async () => {
 });
 after(async () => {
   await s.close();
-  fs.rmSync(videoDir, { recursive: true, force: true });
+  fs.rmSync(path.dirname(path.dirname(videoDir)), { recursive: true, force: true });
 });
 
 describe('cart', () => {

@@ -14,6 +14,7 @@ import { notFound } from '../decision/locate.ts';
 import { defineRoute } from '../decision/types.ts';
 
 interface Media {
+  name: string;
   file: string;
   size: number;
   etag: string;
@@ -43,7 +44,7 @@ export function videoRoutes(videoDir: string) {
         const stat = await fs.promises.stat(file).catch(() => undefined);
         if (!stat?.isFile()) throw notFound('Video', { name: params.name });
         // Size and modification time, as nginx does: any rewrite of the file changes the tag.
-        return { file, size: stat.size, etag: strongEtag(stat.size.toString(16), Math.floor(stat.mtimeMs).toString(16)), lastModified: stat.mtime };
+        return { name: params.name, file, size: stat.size, etag: strongEtag(stat.size.toString(16), Math.floor(stat.mtimeMs).toString(16)), lastModified: stat.mtime };
       },
       etag: (m: Media) => m.etag,
       success: {
@@ -58,7 +59,9 @@ export function videoRoutes(videoDir: string) {
         if (req.method !== 'GET') delete headers.range;
         if (headers['if-range'] !== undefined && !ifRangeHolds(String(headers['if-range']), resource)) delete headers.range;
         for (const h of ['if-range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since']) delete headers[h];
-        const result = await send({ headers, method: req.method } as unknown as Readable, resource.file, {
+        // root + name: send's dotfile rule then looks at the name only, not at DATA_DIR (./.receipt by default).
+        const result = await send({ headers, method: req.method } as unknown as Readable, `/${resource.name}`, {
+          root: videoDir,
           acceptRanges: true,
           etag: false,
           lastModified: true,
