@@ -89,6 +89,34 @@ start.action(async (opts: Record<string, string | undefined>) => {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 });
 
+program
+  .command('scenarios')
+  .description("play the seed's scenarios (section 4, and section 2's examples) through the gateway and print each exchange with a verdict")
+  .option('--url <url>', 'a running system’s gateway (default: start one in a temporary folder)')
+  .option('--https-url <url>', 'its HTTPS listener (default: https on HTTPS_PORT of the same host)')
+  .option('--control-url <url>', 'its control plane (default: CONTROL_PORT of the same host)')
+  .option('--control-token <token>', 'the control plane token (default: CONTROL_TOKEN)')
+  .option('--data-dir <dir>', 'its DATA_DIR, to read the JWT secret for the expired-token scenario (default: DATA_DIR or ./.receipt)')
+  .option('--idle-timeout-ms <ms>', "its GATEWAY_IDLE_TIMEOUT_MS, for the 504 scenario", String(60_000))
+  .option('--json', 'print the results as JSON')
+  .option('--write <file>', 'also write the transcript as Markdown (docs/scenarios.md is made this way)')
+  .action(async (opts: Record<string, string | boolean | undefined>) => {
+    const { runScenariosCommand } = await import('./scenarios.ts');
+    process.exitCode = await runScenariosCommand(opts, { color, dim, bold });
+  });
+
+program
+  .command('chaos')
+  .description('N orders through the SDK while faults come and go; then count, from the database, duplicates and lost charges')
+  .option('--orders <n>', 'how many orders to place', '40')
+  .option('--concurrency <n>', 'how many at once', '4')
+  .option('--seconds <s>', 'a time limit for the whole run', '120')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: Record<string, string | boolean | undefined>) => {
+    const { runChaosCommand } = await import('./chaos.ts');
+    process.exitCode = await runChaosCommand(opts, { color, dim, bold });
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

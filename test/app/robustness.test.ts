@@ -76,6 +76,8 @@ describe('503: the database pool exhausted (seed §4)', () => {
       assert.equal(res.headers['retry-after'], '10');
       assert.equal(body.dependency, 'database');
       assertNothingInternal(res.body);
+      // No rate-limit fields on this 503: reading the limit's store would wait on the same missing database again.
+      assert.equal(res.headers['x-ratelimit-limit'], undefined);
       const pub = await s.app.inject({ url: '/products/42' });
       problem(pub, 503);
     } finally {

@@ -47,9 +47,10 @@ export async function runPipeline(ctx: Ctx, route: AnyRoute): Promise<Outcome> {
       }
     }
   } catch (e) {
-    // Every answer on a limited route describes the limit, including those decided before step 6 (not the 429,
-    // which carries its own).
-    if (!(e instanceof HttpProblem && e.status === 429)) await describeLimit(ctx, route);
+    // Every answer on a limited route describes the limit, including those decided before step 6 — but not the 429,
+    // which carries its own, and not a 503: when a dependency is away, reading the limit's store could wait on the
+    // same missing database and turn a prompt 503 into a gateway timeout.
+    if (!(e instanceof HttpProblem && (e.status === 429 || e.status === 503))) await describeLimit(ctx, route);
     throw e;
   }
   // `handle` always decides; reaching here means the list above lost its last step.

@@ -1,0 +1,396 @@
+/**
+ * The seed's scenarios (section 4) and section 2's examples, played through the gateway with the SDK and a raw
+ * client, faults injected through the control plane. Each scenario records its exchanges and a verdict.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { SignJWT } from 'jose';
+import { request } from 'undici';
+import { ReceiptClient, ReceiptError } from '../client/index.ts';
+import { Recorder, type Exchange } from './recorder.ts';
+
+export interface Target {
+  /** The gateway's HTTP listener. */
+  url: string;
+  httpsUrl: string;
+  controlUrl: string;
+  controlToken: string;
+  /** The JWT secret, to make an expired token (the seed's "2 hours old" JWT); without it that step is skipped. */
+  jwtSecret?: string;
+  /** The gateway's idle timeout: the 504 scenario makes the payment slower than this. */
+  idleTimeoutMs: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  section: string;
+  verdict: 'pass' | 'fail' | 'skipped';
+  note?: string;
+  exchanges: Exchange[];
+}
+
+interface Ctx {
+  t: Target;
+  rec: Recorder;
+  client: (user: 'alice' | 'bob' | 'admin') => Promise<ReceiptClient>;
+  raw: (method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; base?: string }) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
+  faults: (doc: Record<string, unknown> | null) => Promise<void>;
+  note: (s: string) => void;
+}
+
+type Scenario = { name: string; section: string; run: (c: Ctx) => Promise<void | 'skipped'> };
+
+const input = { product_id: 42, quantity: 2, payment_token: 'tok_abc' };
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'HAPPY PATH',
+    section: '4',
+    async run({ client, raw }) {
+      const alice = await client('alice');
+      const placed = await alice.createOrder(input);
+      assert.equal(placed.outcome, 'created');
+      const read = await raw('GET', `/orders/${placed.order.id}`, { headers: { authorization: `Bearer ${alice.accessToken}` } });
+      assert.equal(read.status, 200);
+    },
+  },
+  {
+    name: 'AUTHENTICATION FAILURE (expired JWT → refresh → retry)',
+    section: '4',
+    async run({ t, client, raw, note }) {
+      if (!t.jwtSecret) return 'skipped';
+      const expired = await new SignJWT({ role: 'customer' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('1')
+        .setIssuer('receipt')
+        .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
+        .setExpirationTime(Math.floor(Date.now() / 1000) - 6300)
+        .sign(new TextEncoder().encode(t.jwtSecret));
+      const res = await raw('POST', '/orders', { body: input, headers: { authorization: `Bearer ${expired}` } });
+      assert.equal(res.status, 401);
+      assert.match(res.headers['www-authenticate'] ?? '', /error="invalid_token", error_description="Token expired"/);
+      note('The SDK, holding the expired token, refreshes once and retries:');
+      const alice = await client('alice');
+      const pair = await alice.signIn();
+      alice.useTokens({ ...pair, access_token: expired });
+      const placed = await alice.createOrder(input);
+      assert.equal(placed.outcome, 'created');
+    },
+  },
+  {
+    name: 'AUTHORIZATION FAILURE',
+    section: '4',
+    async run({ client }) {
+      const alice = await client('alice');
+      await assert.rejects(alice.adminOrders(), (e: unknown) => e instanceof ReceiptError && e.status === 403 && e.problem?.required_role === 'admin');
+    },
+  },
+  {
+    name: 'VALIDATION FAILURE',
+    section: '4',
+    async run({ client }) {
+      const alice = await client('alice');
+      await assert.rejects(alice.createOrder({ product_id: 42, quantity: -1, payment_token: '' }), (e: unknown) => {
+        assert.ok(e instanceof ReceiptError && e.status === 422);
+        assert.deepEqual((e.problem!.errors as Array<{ field: string }>).map((x) => x.field), ['quantity', 'payment_token']);
+        return true;
+      });
+    },
+  },
+  {
+    name: "NOT FOUND (and someone else's order)",
+    section: '4',
+    async run({ client }) {
+      const alice = await client('alice');
+      const bob = await client('bob');
+      await assert.rejects(bob.getOrder(99999), (e: unknown) => e instanceof ReceiptError && e.status === 404 && e.problem?.order_id === 99999);
+      const mine = (await alice.createOrder({ ...input, quantity: 1 })).order;
+      await assert.rejects(bob.getOrder(mine.id), (e: unknown) => e instanceof ReceiptError && e.status === 404);
+    },
+  },
+  {
+    name: 'CONFLICT',
+    section: '4',
+    async run({ client }) {
+      const alice = await client('alice');
+      for (const item of (await alice.getCart()).items) await alice.removeCartItem(item.id);
+      const first = await alice.addToCart(42);
+      await assert.rejects(alice.addToCart(42), (e: unknown) => e instanceof ReceiptError && e.status === 409 && e.problem?.existing_item_id === first.id);
+      await alice.removeCartItem(first.id);
+    },
+  },
+  {
+    name: 'RATE LIMIT (checkout)',
+    section: '4',
+    async run({ client, raw, note }) {
+      const bob = await client('bob');
+      const auth = { authorization: `Bearer ${bob.accessToken}` };
+      let limited: { status: number; headers: Record<string, string> } | undefined;
+      let attempts = 0;
+      for (; attempts < 15 && !limited; attempts++) {
+        await raw('POST', '/cart/items', { body: { product_id: 43 }, headers: auth });
+        const res = await raw('POST', '/checkout', { body: { payment_token: 'tok_abc' }, headers: auth });
+        if (res.status === 429) limited = res;
+        else assert.equal(res.status, 201);
+      }
+      assert.ok(limited, 'a 429 within 15 attempts');
+      assert.match(limited.headers['retry-after'] ?? '', /^\d+$/);
+      assert.ok(limited.headers['x-ratelimit-reset']);
+      note(`the ${attempts}th attempt in the minute was refused (limit: ${limited.headers['x-ratelimit-limit']}); the exchanges before it are left out`);
+    },
+  },
+  {
+    name: 'SERVER ERROR: 503 (DB connection pool exhausted) vs 500',
+    section: '4',
+    async run({ client, faults, note }) {
+      const alice = await client('alice');
+      await alice.listOrders(); // signed in before the database goes away
+      await faults({ db_pool_exhausted: true });
+      try {
+        // A POST without an Idempotency-Key: the SDK does not retry it, so the 503 shows.
+        await assert.rejects(alice.request('POST', 'orders', { body: { ...input, reference: crypto.randomUUID() } }), (e: unknown) => {
+          assert.ok(e instanceof ReceiptError && e.status === 503);
+          assert.match(e.retryAfter ?? '', /^\d+$/);
+          return true;
+        });
+      } finally {
+        await faults(null);
+      }
+      note('vs. 500: a bug — no Retry-After:');
+      await faults({ throw_on: 'GET /orders' });
+      try {
+        await assert.rejects(alice.listOrders(), (e: unknown) => e instanceof ReceiptError && e.status === 500 && e.retryAfter === undefined);
+      } finally {
+        await faults(null);
+      }
+    },
+  },
+  {
+    name: 'GATEWAY TIMEOUT and the 504 uncertainty problem',
+    section: '4',
+    async run({ t, client, faults, note }) {
+      const alice = await client('alice');
+      await alice.listOrders();
+      await faults({ payment_latency_ms: t.idleTimeoutMs + 1500 });
+      let placed;
+      try {
+        placed = await alice.createOrder({ ...input, quantity: 1 });
+      } finally {
+        await faults(null);
+      }
+      assert.equal(placed.outcome, 'reconciled', `outcome ${placed.outcome}`);
+      note(`outcome: ${placed.outcome} — the order existed, so it was not sent again (${placed.trail.join(' → ')})`);
+      // The shop finishes the payment after the gateway gave up: the order turns "processing", charged once.
+      for (let i = 0; i < 40; i++) {
+        const [o] = await alice.listOrders({ reference: placed.reference });
+        if (o?.status === 'processing') {
+          assert.ok(o.charge_id);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error('the order never completed');
+    },
+  },
+  {
+    name: '202 Accepted (a report, polled)',
+    section: '2',
+    async run({ client }) {
+      const admin = await client('admin');
+      const job = await admin.generateReport();
+      assert.match(job.location, /^\/reports\/status\//);
+      const report = (await admin.waitForReport(job.jobId, { timeoutMs: 30_000 })) as { rows: unknown[] };
+      assert.ok(Array.isArray(report.rows));
+    },
+  },
+  {
+    name: '206 Partial Content',
+    section: '2',
+    async run({ raw }) {
+      const res = await raw('GET', '/videos/movie.mp4', { headers: { range: 'bytes=0-1048575' } });
+      assert.equal(res.status, 206);
+      assert.equal(res.headers['content-range'], 'bytes 0-1048575/52428800');
+      assert.equal(res.headers['content-length'], '1048576');
+    },
+  },
+  {
+    name: '304 Not Modified',
+    section: '2',
+    async run({ raw }) {
+      const first = await raw('GET', '/products/42');
+      const again = await raw('GET', '/products/42', { headers: { 'if-none-match': first.headers.etag! } });
+      assert.equal(again.status, 304);
+    },
+  },
+  {
+    name: '405 Method Not Allowed',
+    section: '2',
+    async run({ raw }) {
+      const res = await raw('DELETE', '/products');
+      assert.equal(res.status, 405);
+      assert.equal(res.headers.allow, 'GET, HEAD, POST, OPTIONS');
+    },
+  },
+  {
+    name: '410 Gone',
+    section: '2',
+    async run({ client, raw }) {
+      const admin = await client('admin');
+      const p = await admin.createProduct({ name: 'Old model', price_cents: 100, stock: 1 });
+      await admin.deleteProduct(p.id);
+      assert.equal((await raw('GET', `/products/${p.id}`)).status, 410);
+    },
+  },
+  {
+    name: '301 and 308',
+    section: '2',
+    async run({ raw }) {
+      const legacy = await raw('GET', '/legacy/products/42');
+      assert.equal(legacy.status, 301);
+      assert.equal(legacy.headers.location, '/products/42');
+      const v1 = await raw('POST', '/v1/orders', { body: input });
+      assert.equal(v1.status, 308);
+      assert.equal(v1.headers.location, '/orders');
+    },
+  },
+  {
+    name: 'REDIRECT CHAIN http → https → www',
+    section: '3',
+    async run({ t, raw }) {
+      const httpsPort = new URL(t.httpsUrl).port;
+      const hop1 = await raw('GET', '/products', { headers: { host: 'shop.localhost' } });
+      assert.equal(hop1.status, 301);
+      assert.equal(hop1.headers.location, `https://shop.localhost:${httpsPort}/products`);
+      const hop2 = await raw('GET', '/products', { base: t.httpsUrl, headers: { host: `shop.localhost:${httpsPort}` } });
+      assert.equal(hop2.status, 301);
+      assert.equal(hop2.headers.location, `https://www.shop.localhost:${httpsPort}/products`);
+      const done = await raw('GET', '/products', { base: t.httpsUrl, headers: { host: `www.shop.localhost:${httpsPort}` } });
+      assert.equal(done.status, 200);
+    },
+  },
+];
+
+export async function playScenarios(t: Target, onProgress: (i: number, n: number, name: string) => void = () => {}): Promise<ScenarioResult[]> {
+  const rec = new Recorder({ insecure: true });
+  const clients = new Map<string, ReceiptClient>();
+  const notes: string[] = [];
+  const ctx: Ctx = {
+    t,
+    rec,
+    note: (s) => notes.push(s),
+    async client(user) {
+      let c = clients.get(user);
+      if (!c) {
+        c = new ReceiptClient({ baseUrl: t.url, credentials: { username: user, password: `${user}-pass` }, dispatcher: rec.dispatcher, retry: { limit: 1, maxDelayMs: 2000 } });
+        await c.signIn();
+        clients.set(user, c);
+      }
+      return c;
+    },
+    async raw(method, path, opts = {}) {
+      const res = await request((opts.base ?? t.url) + path, {
+        method: method as 'GET',
+        dispatcher: rec.dispatcher,
+        headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+      });
+      const body = await res.body.text();
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      return { status: res.statusCode, headers, body };
+    },
+    async faults(doc) {
+      const res = await request(`${t.controlUrl}/faults`, {
+        method: doc ? 'PUT' : 'DELETE',
+        headers: { authorization: `Bearer ${t.controlToken}`, ...(doc ? { 'content-type': 'application/json' } : {}) },
+        ...(doc ? { body: JSON.stringify(doc) } : {}),
+      });
+      await res.body.dump();
+      if (res.statusCode >= 300) throw new Error(`control plane answered ${res.statusCode}`);
+      // Every target follows the fault document through NOTIFY; give them a moment.
+      await new Promise((r) => setTimeout(r, 300));
+    },
+  };
+  const results: ScenarioResult[] = [];
+  for (const [i, s] of SCENARIOS.entries()) {
+    onProgress(i + 1, SCENARIOS.length, s.name);
+    for (const c of clients.values()) await c.signIn(); // each scenario starts from fresh tokens
+    rec.take();
+    notes.length = 0;
+    let verdict: ScenarioResult['verdict'] = 'pass';
+    let note: string | undefined;
+    try {
+      if ((await s.run(ctx)) === 'skipped') {
+        verdict = 'skipped';
+        note = 'needs the JWT secret (--data-dir) to make an expired token';
+      }
+    } catch (e) {
+      verdict = 'fail';
+      note = (e as Error).message.split('\n')[0];
+    }
+    const exchanges = rec.take().filter((x) => !x.path.startsWith('/auth/token') || s.name.startsWith('AUTHENTICATION'));
+    const kept = s.name.startsWith('RATE LIMIT') ? exchanges.slice(-3) : exchanges;
+    results.push({ name: s.name, section: s.section, verdict, ...(note || notes.length ? { note: [...notes, note].filter(Boolean).join(' ') } : {}), exchanges: kept });
+  }
+  return results;
+}
+
+// ---- the transcript, written the way the seed writes an exchange ----
+
+/** The headers that matter in a transcript, spelled as the RFCs and the seed spell them. */
+const SHOWN: Record<string, string> = {
+  location: 'Location',
+  'www-authenticate': 'WWW-Authenticate',
+  'retry-after': 'Retry-After',
+  allow: 'Allow',
+  etag: 'ETag',
+  'content-range': 'Content-Range',
+  'idempotent-replayed': 'Idempotent-Replayed',
+  server: 'Server',
+};
+/** Shown on the 429 only: every answer on a limited route carries them, and the seed shows them with the 429. */
+const ON_429: Record<string, string> = { 'x-ratelimit-limit': 'X-RateLimit-Limit', 'x-ratelimit-remaining': 'X-RateLimit-Remaining', 'x-ratelimit-reset': 'X-RateLimit-Reset', ratelimit: 'RateLimit' };
+const REASON: Record<number, string> = {
+  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 206: 'Partial Content', 301: 'Moved Permanently', 302: 'Found', 304: 'Not Modified',
+  308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
+  410: 'Gone', 422: 'Unprocessable Content', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+function excerpt(s: string, n = 160): string {
+  const one = s.replace(/\s+/g, ' ').trim();
+  return one.length > n ? one.slice(0, n) + '…' : one;
+}
+
+export function formatExchange(x: Exchange): string {
+  const lines = [`${x.method} ${x.path}${x.requestBody ? `  ${excerpt(x.requestBody, 100)}` : ''}`];
+  for (const h of ['authorization', 'if-none-match', 'range', 'idempotency-key', 'host']) {
+    if (x.requestHeaders[h]) lines.push(`  ${h}: ${h === 'authorization' ? x.requestHeaders[h]!.slice(0, 24) + '…' : x.requestHeaders[h]}`);
+  }
+  if (x.error) {
+    lines.push(`→ (no answer: ${x.error})`);
+    return lines.join('\n');
+  }
+  lines.push(`→ ${x.status} ${REASON[x.status!] ?? ''}`.trimEnd());
+  for (const [h, name] of Object.entries({ ...SHOWN, ...(x.status === 429 ? ON_429 : {}) })) if (x.headers[h]) lines.push(`  ${name}: ${x.headers[h]}`);
+  const type = x.headers['content-type'] ?? '';
+  if (x.body && /json|html|text/.test(type)) lines.push(`  ${excerpt(x.body)}`);
+  return lines.join('\n');
+}
+
+export function formatResult(r: ScenarioResult): string {
+  const mark = r.verdict === 'pass' ? '✔ pass' : r.verdict === 'skipped' ? '– skipped' : '✖ FAIL';
+  return [`── ${r.name} (seed §${r.section}) ──`, ...r.exchanges.map(formatExchange), ...(r.note ? [`# ${r.note}`] : []), mark, ''].join('\n');
+}
+
+export function formatMarkdown(results: ScenarioResult[], when: Date): string {
+  const passed = results.filter((r) => r.verdict === 'pass').length;
+  return [
+    '# Scenarios — the transcript',
+    '',
+    `Generated by \`npx receipt scenarios --write docs/scenarios.md\` on ${when.toISOString().slice(0, 10)}; not written by hand.`,
+    'Each scenario of the seed (section 4, and section 2\'s examples) played through the gateway; exchanges as the seed',
+    `writes them: request, status, the headers that matter, a body excerpt. ${passed} of ${results.length} passed.`,
+    '',
+    ...results.flatMap((r) => [`## ${r.name}`, '', '```', formatResult(r).trimEnd(), '```', '']),
+  ].join('\n');
+}
