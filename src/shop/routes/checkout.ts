@@ -45,7 +45,7 @@ export const checkoutRoutes = [
       const key = rawKey === undefined ? undefined : `checkout:${rawKey}`;
       const fp = fingerprintOf(body);
       if (key !== undefined) {
-        const decided = fromKeyState(await store.claimKey(deps.db, user.id, key, fp, deps.config.paymentTimeoutMs + 30_000));
+        const decided = fromKeyState(await store.claimKey(deps.db, user.id, key, fp, deps.config.paymentTimeoutMs + 5_000));
         if (decided) return decided;
       }
       try {

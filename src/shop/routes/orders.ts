@@ -101,7 +101,7 @@ export const orderRoutes = [
       const fp = store.fingerprint(body);
       if (key !== undefined) {
         // The lease outlives the slowest payment we wait for, so a live request is never taken over.
-        const decided = fromKeyState(await store.claimKey(deps.db, user.id, key, fp, deps.config.paymentTimeoutMs + 30_000));
+        const decided = fromKeyState(await store.claimKey(deps.db, user.id, key, fp, deps.config.paymentTimeoutMs + 5_000));
         if (decided) return decided;
       }
       try {

@@ -1,0 +1,153 @@
+/**
+ * The chaos run: N orders placed through the SDK while faults come and go — a target killed and restarted, the
+ * payment provider slower than the gateway's timeout (504s), the database pool exhausted (503s). Then, from the
+ * database: orders made, duplicates, charges without an order, orders without a charge, and orders that ended
+ * without a definite outcome. Every number but the first must be 0.
+ *
+ * The client side is what the seed asks of a careful client: every order has its own reference and Idempotency-Key;
+ * after an uncertain failure the SDK checks by reference; an order found still `pending` (its payment not
+ * confirmed, e.g. its target died mid-payment) is finished by sending the same request again with the same key.
+ */
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { request } from 'undici';
+import { ConnectionError, ReceiptClient, ReceiptError, type Order } from '../client/index.ts';
+
+export interface ChaosOptions {
+  url: string;
+  controlUrl: string;
+  controlToken: string;
+  databaseUrl: string;
+  /** Target ids that may be killed. */
+  targets: string[];
+  idleTimeoutMs: number;
+  orders: number;
+  concurrency: number;
+  seconds: number;
+  onProgress?: (done: number, total: number, fault: string) => void;
+}
+
+export interface ChaosReport {
+  orders_made: number;
+  duplicates: number;
+  charges_without_an_order: number;
+  orders_without_a_charge: number;
+  without_a_definite_outcome: number;
+  faults: string[];
+  requests_sent: number;
+  seconds: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const run = crypto.randomBytes(4).toString('hex');
+  const prefix = `chaos-${run}-`;
+  const deadline = Date.now() + o.seconds * 1000;
+  const control = async (method: string, path: string, body?: unknown) => {
+    const res = await request(o.controlUrl + path, {
+      method: method as 'GET',
+      headers: { authorization: `Bearer ${o.controlToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    await res.body.dump();
+  };
+
+  // ---- the faults, coming and going until the orders are placed ----
+  const faults: string[] = [];
+  let current = 'none';
+  let ordersDone = false;
+  const faultLoop = (async () => {
+    const plan: Array<[string, () => Promise<void>, () => Promise<void>, number]> = [
+      ['target killed', () => control('POST', `/targets/${o.targets[0]}/kill`), () => control('POST', `/targets/${o.targets[0]}/start`), 1500],
+      ['payment slower than the gateway timeout', () => control('PUT', '/faults', { payment_latency_ms: o.idleTimeoutMs + 700 }), () => control('DELETE', '/faults'), 3000],
+      ['database pool exhausted', () => control('PUT', '/faults', { db_pool_exhausted: true }), () => control('DELETE', '/faults'), 1500],
+    ];
+    for (let i = 0; !ordersDone && Date.now() < deadline; i++) {
+      const [name, on, off, ms] = plan[i % plan.length]!;
+      current = name;
+      faults.push(name);
+      await on();
+      await sleep(ms);
+      await off();
+      current = 'none';
+      await sleep(1000);
+    }
+  })();
+
+  // ---- the orders ----
+  const t0 = Date.now();
+  const spreadMs = Math.min(o.seconds * 500, 12_000);
+  let next = 0;
+  let done = 0;
+  let indefinite = 0;
+  let requests = 0;
+  const users = ['alice', 'bob'] as const;
+  const worker = async (w: number) => {
+    const user = users[w % users.length]!;
+    const client = new ReceiptClient({ baseUrl: o.url, credentials: { username: user, password: `${user}-pass` }, retry: { limit: 3, maxDelayMs: 1500 } });
+    try {
+      while (next < o.orders) {
+        const i = next++;
+        // Orders are spread over one whole cycle of the faults at least, so each fault meets some of them.
+        const startAt = t0 + (i * spreadMs) / o.orders;
+        if (Date.now() < startAt) await sleep(startAt - Date.now());
+        const reference = `${prefix}${i}`;
+        const key = crypto.randomUUID();
+        const input = { product_id: 42 + (i % 2), quantity: 1, payment_token: 'tok_chaos', reference };
+        let order: Order | undefined;
+        while (Date.now() < deadline) {
+          try {
+            order ??= (await client.createOrder(input, { idempotencyKey: key })).order;
+            if (order.status !== 'pending') break;
+            // Found, but its payment is not confirmed: wait for it, then finish it with the same request and key.
+            await sleep(500);
+            const [now] = await client.listOrders({ reference });
+            if (now?.status === 'processing') {
+              order = now;
+              break;
+            }
+            order = undefined;
+          } catch (e) {
+            const retryable = e instanceof ConnectionError || (e instanceof ReceiptError && (e.status >= 500 || e.status === 409 || e.status === 429));
+            if (!retryable) throw e;
+            await sleep(300);
+          }
+        }
+        if (order?.status !== 'processing') indefinite++;
+        done++;
+        o.onProgress?.(done, o.orders, current);
+      }
+    } finally {
+      requests += client.requestsSent;
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, (_, w) => worker(w)));
+  ordersDone = true;
+  await faultLoop;
+  await control('DELETE', '/faults');
+  for (const t of o.targets) await control('POST', `/targets/${t}/start`);
+
+  // ---- the books, from the database ----
+  const db = new pg.Client({ connectionString: o.databaseUrl });
+  await db.connect();
+  try {
+    const one = async (sql: string) => Number((await db.query(sql, [`${prefix}%`])).rows[0].n);
+    return {
+      orders_made: await one(`SELECT count(*) AS n FROM orders WHERE reference LIKE $1`),
+      duplicates:
+        (await one(`SELECT count(*) AS n FROM (SELECT reference FROM orders WHERE reference LIKE $1 GROUP BY user_id, reference HAVING count(*) > 1) d`)) +
+        (await one(`SELECT count(*) AS n FROM (SELECT reference FROM sandbox.charges WHERE reference LIKE $1 GROUP BY reference HAVING count(*) > 1) d`)),
+      charges_without_an_order: await one(
+        `SELECT count(*) AS n FROM sandbox.charges c WHERE c.reference LIKE $1 AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.reference = c.reference AND o.charge_id = c.id)`,
+      ),
+      orders_without_a_charge: await one(`SELECT count(*) AS n FROM orders WHERE reference LIKE $1 AND (charge_id IS NULL OR status = 'pending')`),
+      without_a_definite_outcome: indefinite,
+      faults,
+      requests_sent: requests,
+      seconds: Math.round((Date.now() - t0) / 100) / 10,
+    };
+  } finally {
+    await db.end();
+  }
+}
