@@ -1,50 +1,36 @@
 /** `receipt chaos`: starts a system in a temporary folder, runs the chaos, prints the books, exit code. */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../config.ts';
+import { ConfigError } from '../config.ts';
 import { defaultGatewayConfig } from '../gateway/config.ts';
 import { runChaos } from '../scenarios/chaos.ts';
-import { startSystem } from '../system/launch.ts';
+import { withThrowawaySystem } from '../system/throwaway.ts';
 
 type Style = { color: boolean; dim: (s: string) => string; bold: (s: string) => string };
 
 export async function runChaosCommand(opts: Record<string, string | boolean | undefined>, style: Style): Promise<number> {
   const num = (name: string, max: number) => {
     const v = Number(opts[name]);
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`--${name} must be an integer from 1 to ${max}`);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new ConfigError(`--${name} must be an integer from 1 to ${max}`);
     return v;
   };
   const orders = num('orders', 10_000);
   const concurrency = num('concurrency', 64);
   const seconds = num('seconds', 3600);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-chaos-'));
-  fs.chmodSync(tmp, 0o755);
   process.stderr.write(style.dim('… starting the system for the chaos run (a temporary DATA_DIR)\n'));
-  const config = loadConfig({
-    ...process.env,
-    DATA_DIR: tmp,
-    PORT: '0',
-    HTTPS_PORT: '0',
-    CONTROL_PORT: '0',
-    LOG_LEVEL: 'warn',
+  const env = {
     TARGETS: '2',
     GATEWAY_IDLE_TIMEOUT_MS: '2000',
     PAYMENT_TIMEOUT_MS: '5000',
     DB_ACQUIRE_TIMEOUT_MS: '500',
     RETRY_AFTER_S: '1',
     RATE_LIMIT: '100000',
-  });
-  const system = await startSystem(config, {
-    onLog: () => {},
-    // Health checks a few times a second, so a killed target leaves the rotation quickly.
-    gatewayConfig: (ports) => {
-      const c = defaultGatewayConfig(ports, config.gatewayIdleTimeoutMs);
-      c.targetGroups[0]!.healthCheck = { path: '/healthz', intervalMs: 250, timeoutMs: 200, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' };
-      return c;
-    },
-  });
-  try {
+  };
+  // Health checks a few times a second, so a killed target leaves the rotation quickly.
+  const gatewayConfig = (ports: { http: number; https: number }) => {
+    const c = defaultGatewayConfig(ports, Number(env.GATEWAY_IDLE_TIMEOUT_MS));
+    c.targetGroups[0]!.healthCheck = { path: '/healthz', intervalMs: 250, timeoutMs: 200, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' };
+    return c;
+  };
+  return withThrowawaySystem('chaos', env, { gatewayConfig }, async (system, config) => {
     const report = await runChaos({
       url: system.url,
       controlUrl: system.controlUrl,
@@ -81,8 +67,5 @@ export async function runChaosCommand(opts: Record<string, string | boolean | un
       );
     }
     return bad === 0 && report.orders_made === orders ? 0 : 1;
-  } finally {
-    await system.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }

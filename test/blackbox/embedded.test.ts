@@ -106,6 +106,20 @@ describe('the receipt command', () => {
     assert.ok(!(top.out + start.out).includes("\u001b["), "no ANSI escape codes");
   });
 
+  it('scenarios and chaos have --help; a bad argument exits non-zero with a one-line message', () => {
+    for (const cmd of ['scenarios', 'chaos']) {
+      const help = run([cmd, '--help']);
+      assert.equal(help.code, 0, cmd);
+      assert.match(help.out, /--json/);
+    }
+    const bad = run(['chaos', '--orders', '0']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.out, /^receipt: --orders must be an integer from 1 to 10000\s*$/);
+    const noToken = run(['scenarios', '--url', 'http://127.0.0.1:1'], { CONTROL_TOKEN: '' });
+    assert.notEqual(noToken.code, 0);
+    assert.match(noToken.out, /--control-token/);
+  });
+
   it('a bad setting or an unknown command exits non-zero with a message', () => {
     const bad = run(['start'], { PORT: 'eighty' });
     assert.notEqual(bad.code, 0);
