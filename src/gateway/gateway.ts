@@ -217,7 +217,7 @@ export class Gateway {
       if (forwardedCount(req.headers["x-forwarded-for"]) > MAX_FORWARDED) return fail(FAILURES.tooManyForwarded);
 
       // 2. The rules.
-      const rule = matchRule(listener.rules, req, { host, path, query: new URLSearchParams(query), sourceIp: clientIp });
+      const rule = matchRule(listener.rules, req, { host, path, query, sourceIp: clientIp });
       record.matchedRulePriority = rule.priority;
       record.requestProcessingTime = (performance.now() - t0) / 1000;
       const action = rule.actions[rule.actions.length - 1]!;
@@ -272,7 +272,11 @@ export class Gateway {
     // Request headers for the target (ALB.md §4.1): hop-by-hop out, X-Forwarded-*, the trace id.
     const tokens = connectionTokens(req.headers.connection);
     const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !isHopByHop(k, tokens)) headers[k] = v;
+    const incoming = req.headers;
+    for (const k in incoming) {
+      const v = incoming[k];
+      if (v !== undefined && !isHopByHop(k, tokens)) headers[k] = v;
+    }
     if (req.headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
     headers['x-forwarded-for'] = appendForwardedFor(req.headers['x-forwarded-for'], ctx.clientIp);
     headers['x-forwarded-proto'] = listener.protocol;

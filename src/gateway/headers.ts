@@ -9,12 +9,15 @@ import crypto from 'node:crypto';
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 
-export function isHopByHop(name: string, connectionTokens: Set<string>): boolean {
+export function isHopByHop(name: string, connectionTokens: ReadonlySet<string>): boolean {
   return HOP_BY_HOP.has(name) || connectionTokens.has(name);
 }
 
-export function connectionTokens(connection: string | string[] | undefined): Set<string> {
-  if (!connection) return new Set();
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
+export function connectionTokens(connection: string | string[] | undefined): ReadonlySet<string> {
+  // The common case (`keep-alive`, or no header) names no other field: no allocation per request.
+  if (!connection || connection === 'keep-alive' || connection === 'close') return NO_TOKENS;
   const v = Array.isArray(connection) ? connection.join(',') : connection;
   return new Set(v.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }

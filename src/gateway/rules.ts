@@ -11,7 +11,8 @@ type Test = (req: IncomingMessage, ctx: MatchContext) => boolean;
 export interface MatchContext {
   host: string;
   path: string;
-  query: URLSearchParams;
+  /** The raw query string (without "?"); parsed only by a query-string condition. */
+  query: string;
   sourceIp: string;
 }
 
@@ -55,8 +56,10 @@ function compileCondition(c: Condition): Test {
     }
     case 'query-string': {
       const pairs = c.values.map((p) => ({ key: p.key === undefined ? undefined : wildcard(p.key, true), value: wildcard(p.value, true) }));
-      return (_req, ctx) =>
-        pairs.some((p) => [...ctx.query].some(([k, v]) => (p.key === undefined || p.key.test(k)) && p.value.test(v)));
+      return (_req, ctx) => {
+        const query = [...new URLSearchParams(ctx.query)];
+        return pairs.some((p) => query.some(([k, v]) => (p.key === undefined || p.key.test(k)) && p.value.test(v)));
+      };
     }
     case 'source-ip': {
       // The socket's peer, never X-Forwarded-For (ALB.md §2.2).
