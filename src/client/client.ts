@@ -47,6 +47,7 @@ export interface Order {
   quantity: number;
   amount_cents: number;
   charge_id: string | null;
+  lines: Array<{ product_id: number; quantity: number; amount_cents: number }>;
   estimated_delivery: string;
   created_at: string;
 }

@@ -13,6 +13,7 @@ import { Faults } from '../faults.ts';
 import { PaymentProvider } from './payments.ts';
 import { RateLimits } from './rate-limit.ts';
 import { ReportWorker } from './report-worker.ts';
+import { pruneKeys } from './store/orders.ts';
 import path from 'node:path';
 import { ensureSampleVideo } from './media.ts';
 import { Redis } from 'ioredis';
@@ -63,8 +64,12 @@ announceReady((app.server.address() as { port: number }).port);
 // Every target works on report jobs; a job accepted by one survives its crash (another claims it).
 const worker = new ReportWorker({ db, id, workMs: config.reportWorkMs, logger });
 worker.start();
+// Idempotency keys are kept KEY_TTL_S (24 h); forget older ones now and then.
+const prune = setInterval(() => void pruneKeys(db).catch(() => {}), 3600_000);
+prune.unref();
 
 onShutdown(async () => {
+  clearInterval(prune);
   await worker.stop();
   await app.close();
   await faults.close();

@@ -148,6 +148,21 @@ describe('idempotency (draft-ietf-httpapi-idempotency-key-header)', () => {
     assert.equal(await charges('provider-down'), 1);
   });
 
+  it('a key older than 24 hours counts as new (the published expiry); the reference still prevents a second order', async () => {
+    const headers = { ...alice, 'idempotency-key': 'old-key' };
+    assert.equal((await order({ product_id: 42, quantity: 1, payment_token: 'tok', reference: 'aged-1' }, headers)).statusCode, 201);
+    problem(await order({ product_id: 42, quantity: 1, payment_token: 'tok', reference: 'aged-2' }, headers), 422);
+    await s.testDb.sql(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'key:old-key'`);
+    const reused = await order({ product_id: 42, quantity: 1, payment_token: 'tok', reference: 'aged-2' }, headers);
+    assert.equal(reused.statusCode, 201, 'the expired key no longer binds the body');
+    assert.equal(reused.headers['idempotent-replayed'], undefined);
+    assert.equal(await ordersWith('aged-1'), 1);
+    assert.equal(await ordersWith('aged-2'), 1);
+    const { pruneKeys } = await import('../../src/shop/store/orders.ts');
+    await s.testDb.sql(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'key:old-key'`);
+    assert.equal(await pruneKeys(s.db), 1);
+  });
+
   it('a malformed Idempotency-Key is 400 naming the header', async () => {
     const body = problem(await order({ product_id: 42, quantity: 1, payment_token: 't' }, { ...alice, 'idempotency-key': '' }), 400);
     assert.equal(body.field, 'Idempotency-Key');

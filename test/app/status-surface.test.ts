@@ -62,6 +62,12 @@ describe('checkout', () => {
     assert.equal(res.headers['x-ratelimit-limit'], '3');
     assert.equal((await s.testDb.sql(`SELECT count(*)::int AS n FROM sandbox.charges WHERE reference = 'co-1'`))[0]!.n, 1);
     assert.equal((await s.testDb.sql(`SELECT count(*)::int AS n FROM order_lines WHERE order_id = $1`, [res.json().id]))[0]!.n, 2);
+    assert.deepEqual(res.json().lines, [
+      { product_id: 42, quantity: 2, amount_cents: 2 * 7999 },
+      { product_id: 43, quantity: 1, amount_cents: 1299 },
+    ]);
+    const read = await s.app.inject({ url: String(res.headers.location), headers: alice });
+    assert.deepEqual(read.json().lines, res.json().lines);
     const empty = problem(await s.app.inject({ method: 'POST', url: '/checkout', payload: { payment_token: 'tok' }, headers: alice }), 422);
     assert.deepEqual(empty.errors, [{ field: 'cart', message: 'The cart is empty' }]);
   });

@@ -40,6 +40,9 @@ export const Order = Type.Object({
   quantity: Type.Integer(),
   amount_cents: Type.Integer(),
   charge_id: Type.Union([Type.String(), Type.Null()]),
+  lines: Type.Array(Type.Object({ product_id: Type.Integer(), quantity: Type.Integer(), amount_cents: Type.Integer() }), {
+    description: 'Every product of the order; product_id and quantity above describe the first',
+  }),
   estimated_delivery: Type.String({ description: 'ISO date' }),
   created_at: Type.String(),
 });

@@ -21,10 +21,13 @@ export interface OrderRow {
   status: 'pending' | 'processing' | 'cancelled';
   charge_id: string | null;
   created_at: Date;
+  lines: Array<{ product_id: number; quantity: number; amount_cents: number }>;
 }
 
 const COLS = `id::int AS id, user_id::int AS user_id, product_id::int AS product_id, quantity, amount_cents::int AS amount_cents,
-  reference, fingerprint, status, charge_id, created_at`;
+  reference, fingerprint, status, charge_id, created_at,
+  coalesce((SELECT json_agg(json_build_object('product_id', l.product_id, 'quantity', l.quantity, 'amount_cents', l.amount_cents) ORDER BY l.product_id)
+              FROM order_lines l WHERE l.order_id = orders.id), '[]') AS lines`;
 
 const DELIVERY_DAYS = 3;
 
@@ -38,6 +41,7 @@ export function orderJson(o: OrderRow) {
     quantity: o.quantity,
     amount_cents: o.amount_cents,
     charge_id: o.charge_id,
+    lines: o.lines,
     estimated_delivery: eta.toISOString().slice(0, 10),
     created_at: o.created_at.toISOString(),
   };
@@ -165,24 +169,44 @@ function judge(row: KeyRow, fp: string): KeyState {
   };
 }
 
+/**
+ * How long a key is remembered (the draft: a resource MUST publish its expiry policy; Stripe keeps keys 24 hours).
+ * An older key counts as new. The order's reference stays unique for ever, so even then no second order is made.
+ */
+export const KEY_TTL_S = 24 * 3600;
+
 /** Read-only look at a key: what an earlier request with it left behind (undefined when the key is new). */
 export async function peekKey(db: Db, userId: number, key: string, fp: string): Promise<KeyState | undefined> {
-  const row = (await db.query<KeyRow>(`SELECT fingerprint, state, response_status, response_body, response_location FROM idempotency_keys WHERE user_id = $1 AND key = $2`, [userId, key])).rows[0];
+  const row = (
+    await db.query<KeyRow>(
+      `SELECT fingerprint, state, response_status, response_body, response_location FROM idempotency_keys
+        WHERE user_id = $1 AND key = $2 AND created_at > now() - make_interval(secs => $3)`,
+      [userId, key, KEY_TTL_S],
+    )
+  ).rows[0];
   return row ? judge(row, fp) : undefined;
+}
+
+/** Forgets keys past their time (each target runs it now and then). */
+export async function pruneKeys(db: Db): Promise<number> {
+  const { rowCount } = await db.query(`DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)`, [KEY_TTL_S]);
+  return rowCount ?? 0;
 }
 
 /**
  * Claims a key for this request. A key whose lease ran out (its request died with its process) may be taken over
- * by a request with the same payload.
+ * by a request with the same payload; a key older than KEY_TTL_S counts as new.
  */
 export async function claimKey(db: Db, userId: number, key: string, fp: string, leaseMs: number): Promise<KeyState> {
   const { rowCount } = await db.query(
     `INSERT INTO idempotency_keys (user_id, key, fingerprint, state, locked_until)
      VALUES ($1, $2, $3, 'in_flight', now() + make_interval(secs => $4))
-     ON CONFLICT (user_id, key) DO UPDATE SET locked_until = EXCLUDED.locked_until
-       WHERE idempotency_keys.state = 'in_flight' AND idempotency_keys.locked_until < now()
-         AND idempotency_keys.fingerprint = EXCLUDED.fingerprint`,
-    [userId, key, fp, leaseMs / 1000],
+     ON CONFLICT (user_id, key) DO UPDATE SET locked_until = EXCLUDED.locked_until, fingerprint = EXCLUDED.fingerprint,
+         state = 'in_flight', response_status = NULL, response_body = NULL, response_location = NULL, created_at = now()
+       WHERE (idempotency_keys.state = 'in_flight' AND idempotency_keys.locked_until < now()
+              AND idempotency_keys.fingerprint = EXCLUDED.fingerprint)
+          OR idempotency_keys.created_at < now() - make_interval(secs => $5)`,
+    [userId, key, fp, leaseMs / 1000, KEY_TTL_S],
   );
   if (rowCount === 1) return { kind: 'claimed' };
   return (await peekKey(db, userId, key, fp)) ?? { kind: 'in-flight' };
