@@ -12,7 +12,7 @@ import { type AccessRecord } from './access-log.ts';
 import type { Action, GatewayConfig, ListenerConfig } from './config.ts';
 import { albPhrase, errorPage } from './error-page.ts';
 import { FAILURES, type GatewayFailure } from './failures.ts';
-import { appendForwardedFor, connectionTokens, forwardedCount, isHopByHop, traceId, traceRoot } from './headers.ts';
+import { appendForwardedFor, connectionTokens, forwardedCount, forwardedHost, isHopByHop, traceId, traceRoot } from './headers.ts';
 import { forward } from './proxy.ts';
 import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules.ts';
 import { TargetGroup } from './target-group.ts';
@@ -278,6 +278,8 @@ export class Gateway {
       if (v !== undefined && !isHopByHop(k, tokens)) headers[k] = v;
     }
     if (req.headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
+    const host = forwardedHost(req.headers.host, listener.protocol, listener.port);
+    if (host !== undefined) headers.host = host;
     headers['x-forwarded-for'] = appendForwardedFor(req.headers['x-forwarded-for'], ctx.clientIp);
     headers['x-forwarded-proto'] = listener.protocol;
     headers['x-forwarded-port'] = String(listener.port);

@@ -50,3 +50,17 @@ export function forwardedCount(existing: string | string[] | undefined): number 
   if (!existing) return 0;
   return (Array.isArray(existing) ? existing.join(',') : existing).split(',').filter((s) => s.trim()).length;
 }
+
+/**
+ * The Host the target sees (ALB.md §4.1): lower-cased; the listener's port appended when missing and not the
+ * default for the protocol; a default port stripped.
+ */
+export function forwardedHost(host: string | undefined, protocol: 'http' | 'https', listenerPort: number): string | undefined {
+  if (!host) return undefined;
+  const lower = host.toLowerCase();
+  const m = /^(.*?)(?::(\d+))?$/.exec(lower)!;
+  const name = m[1]!;
+  const port = m[2] !== undefined ? Number(m[2]) : listenerPort;
+  const isDefault = (protocol === 'http' && port === 80) || (protocol === 'https' && port === 443);
+  return isDefault ? name : `${name}:${port}`;
+}

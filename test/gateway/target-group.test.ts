@@ -200,7 +200,7 @@ describe('forwarding headers (ALB.md §4.1)', () => {
     await new Promise<void>((resolve) => {
       const s = net.connect(gw.port, '127.0.0.1', () =>
         s.write(
-          'GET /x HTTP/1.1\r\nHost: shop\r\nX-Forwarded-For: 203.0.113.7\r\nX-Amzn-Trace-Id: Root=1-67891233-abcdef012345678912345678\r\n' +
+          'GET /x HTTP/1.1\r\nHost: SHOP\r\nX-Forwarded-For: 203.0.113.7\r\nX-Amzn-Trace-Id: Root=1-67891233-abcdef012345678912345678\r\n' +
             'Connection: close, X-Secret\r\nX-Secret: s\r\nTE: trailers\r\n\r\n',
         ),
       );
@@ -208,6 +208,7 @@ describe('forwarding headers (ALB.md §4.1)', () => {
       s.on('close', () => resolve());
     });
     const h = targets[0]!.lastHeaders!;
+    assert.equal(h.host, `shop:${gw.port}`, 'Host lower-cased, the listener port added');
     assert.equal(h['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
     assert.equal(h['x-forwarded-proto'], 'http');
     assert.equal(h['x-forwarded-port'], String(gw.port));
