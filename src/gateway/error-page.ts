@@ -46,6 +46,7 @@ export function prefersJson(accept: string | undefined): boolean {
 const DETAIL: Record<number, string> = {
   400: 'The load balancer could not parse the request.',
   405: 'The load balancer does not accept this method.',
+  408: 'The request was not received within the idle timeout.',
   501: 'The request used a Transfer-Encoding other than chunked or identity.',
   502: 'The target returned an invalid response, or closed the connection before answering.',
   503: 'No target is registered to serve this request. Retry later.',

@@ -7,7 +7,7 @@
  */
 
 export interface GatewayFailure {
-  status: 400 | 405 | 460 | 463 | 501 | 502 | 503 | 504;
+  status: 400 | 405 | 408 | 460 | 463 | 501 | 502 | 503 | 504;
   reason: string;
 }
 
@@ -36,6 +36,8 @@ export const FAILURES = {
   malformedRequest: { status: 400, reason: 'MalformedRequest' },
   requestTooLarge: { status: 400, reason: 'RequestHeadersTooLarge' },
   trace: { status: 405, reason: 'TraceNotAllowed' },
+  // 408 — the client did not send a whole request head within the idle timeout.
+  clientTimeout: { status: 408, reason: 'ClientRequestTimeout' },
   transferEncoding: { status: 501, reason: 'UnsupportedTransferEncoding' },
   clientClosed: { status: 460, reason: 'ClientClosedConnection' },
   // 463 — X-Forwarded-For with more than 30 addresses.

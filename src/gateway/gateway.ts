@@ -91,7 +91,15 @@ export class Gateway {
     for (const config of this.#opts.config.listeners) {
       const protocol = config.protocol === 'HTTPS' ? 'https' : 'http';
       if (protocol === 'https' && !this.#opts.tls) throw new Error('an HTTPS listener needs a certificate');
-      const serverOpts = { maxHeaderSize: MAX_REQUEST_LINE + MAX_HEADERS, keepAliveTimeout: 65_000, requestTimeout: 0 };
+      // ALB's idle timeout applies to clients too: a request head not complete within it gets 408 (ALB.md §1.1).
+      const idle = this.#opts.config.idleTimeoutMs ?? 60_000;
+      const serverOpts = {
+        maxHeaderSize: MAX_REQUEST_LINE + MAX_HEADERS,
+        keepAliveTimeout: 65_000,
+        headersTimeout: idle,
+        requestTimeout: 0,
+        connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(idle / 4))),
+      };
       const server = protocol === 'https' ? https.createServer({ ...serverOpts, ...this.#opts.tls }) : http.createServer(serverOpts);
       const listener: Listener = { config, protocol, server, rules: compileRules(config), port: config.port };
       server.on('request', (req, res) => void this.#handle(listener, req, res));
@@ -112,7 +120,9 @@ export class Gateway {
       return;
     }
     const failure: GatewayFailure =
-      err.code === 'HPE_INVALID_TRANSFER_ENCODING' || err.code === 'HPE_UNEXPECTED_CONTENT_LENGTH'
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? FAILURES.clientTimeout
+        : err.code === 'HPE_INVALID_TRANSFER_ENCODING' || err.code === 'HPE_UNEXPECTED_CONTENT_LENGTH'
         ? /Transfer-Encoding/i.test(err.message) || err.code === 'HPE_INVALID_TRANSFER_ENCODING'
           ? FAILURES.transferEncoding
           : FAILURES.malformedRequest

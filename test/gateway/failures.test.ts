@@ -168,6 +168,12 @@ describe('requests the gateway refuses itself', () => {
     await xff.body.dump();
   });
 
+  it('a request head not finished within the idle timeout → 408', async () => {
+    const out = await raw('GET /passes-200 HTTP/1.1\r\nHost: x\r\n');
+    assert.match(out, /^HTTP\/1.1 408 Request Time-out\r\n/);
+    assert.ok(gw.lines.some((l) => l.includes(' 408 - ') && l.includes('ClientRequestTimeout')));
+  });
+
   it('a client that hangs up before the answer is logged as 460', async () => {
     await new Promise<void>((resolve) => {
       const s = net.connect(gw.port, '127.0.0.1', () => {

@@ -31,14 +31,14 @@ export const rateLimit: Step = async (ctx, route) => {
   if (!name) return undefined;
   const state = await ctx.deps.rateLimits.consume(name, keyOf(ctx));
   ctx.reply.headers(rateLimitHeaders(state));
-  (ctx as Ctx & { limitDescribed?: boolean }).limitDescribed = true;
+  ctx.limitDescribed = true;
   return undefined;
 };
 
 /** For an answer decided before step 6 on a limited route: the limit's fields, read without spending a point. */
 export async function describeLimit(ctx: Ctx, route: AnyRoute): Promise<void> {
   const name = limitOf(route);
-  if (!name || (ctx as Ctx & { limitDescribed?: boolean }).limitDescribed) return;
+  if (!name || ctx.limitDescribed) return;
   try {
     ctx.reply.headers(rateLimitHeaders(await ctx.deps.rateLimits.peek(name, keyOf(ctx))));
   } catch {

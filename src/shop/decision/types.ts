@@ -35,6 +35,8 @@ export interface Ctx<B = unknown, P = Record<string, string>, Q = Record<string,
   user: Principal | undefined;
   /** Set by the locate step: the resource the request is about. */
   resource: R;
+  /** Set by the rate-limit step once the answer carries the limit's fields. */
+  limitDescribed?: boolean;
 }
 
 /** A signed-in context: what handlers of protected routes see. */
