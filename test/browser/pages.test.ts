@@ -1,0 +1,74 @@
+/**
+ * The pages a person sees, in a real browser (Debian's chromium, driven by playwright-core), through the gateway:
+ * the API docs render every route, the home page loads, and in maintenance mode the browser follows the 302 to the
+ * maintenance page. In CI a missing browser fails the run; elsewhere the test is skipped with a reason.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { request } from 'undici';
+import { systemUnderTest, type SystemUnderTest } from '../support/system.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const present = fs.existsSync(CHROMIUM);
+if (!present && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests`);
+const skip = present ? false : `no ${CHROMIUM} (apt-get install chromium); CI installs it`;
+
+describe('pages in a real browser', { skip }, () => {
+  let t: SystemUnderTest;
+  let browser: Browser;
+  before(async () => {
+    t = await systemUnderTest({ TARGETS: '1', CONTROL_TOKEN: 'tok' });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // As this machine's probe runs it: no sandbox as root, and no background calls to the closed network.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it('/docs renders the API, every route listed, from the generated OpenAPI document', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${t.system.url}/docs/`);
+    await page.waitForSelector('.opblock-summary-path', { timeout: 20_000 });
+    const paths = await page.$$eval('.opblock-summary-path', (els) => els.map((e) => e.textContent?.trim()));
+    for (const p of ['/orders', '/orders/{id}', '/products/{id}', '/checkout', '/reports/generate', '/videos/{name}']) assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
+    const shot = path.join(os.tmpdir(), 'receipt-docs.png');
+    await page.screenshot({ path: shot });
+    assert.ok(fs.statSync(shot).size > 10_000, 'a rendered page, not a blank one');
+    await page.close();
+  });
+
+  it('the home page loads; in maintenance mode the browser lands on /maintenance.html', async () => {
+    const page = await browser.newPage();
+    const res = await page.goto(`${t.system.url}/`);
+    assert.equal(res?.status(), 200);
+    assert.equal(await page.textContent('h1'), 'Receipt');
+    const put = await request(`${t.system.controlUrl}/faults`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+      body: JSON.stringify({ maintenance: true }),
+    });
+    await put.body.dump();
+    try {
+      let landed = '';
+      for (let i = 0; i < 20 && !landed.endsWith('/maintenance.html'); i++) {
+        await page.goto(`${t.system.url}/`);
+        landed = page.url();
+        if (!landed.endsWith('/maintenance.html')) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(landed.endsWith('/maintenance.html'), landed);
+      assert.equal(await page.textContent('h1'), 'Down for maintenance');
+    } finally {
+      const del = await request(`${t.system.controlUrl}/faults`, { method: 'DELETE', headers: { authorization: 'Bearer tok' } });
+      await del.body.dump();
+    }
+    await page.close();
+  });
+});
