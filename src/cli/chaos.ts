@@ -3,8 +3,8 @@ import { ConfigError } from '../config.ts';
 import { defaultGatewayConfig } from '../gateway/config.ts';
 import { runChaos } from '../scenarios/chaos.ts';
 import { withThrowawaySystem } from '../system/throwaway.ts';
+import type { Style } from './style.ts';
 
-type Style = { color: boolean; dim: (s: string) => string; bold: (s: string) => string };
 
 export async function runChaosCommand(opts: Record<string, string | boolean | undefined>, style: Style): Promise<number> {
   const num = (name: string, max: number) => {

@@ -7,10 +7,10 @@ import { EmbeddedPostgresError } from '../db/embedded.ts';
 import { DEMO_USERS } from '../shop/seed.ts';
 import { startSystem } from '../system/launch.ts';
 import { ServiceStartError } from '../system/service.ts';
+import { terminalStyle } from './style.ts';
 
-const color = process.stdout.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
-const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
-const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
+const style = terminalStyle();
+const { bold, dim } = style;
 
 /** CLI flags override the environment variables of the same meaning (contract §1). */
 const FLAGS: Array<[flag: string, env: string, help: string]> = [
@@ -102,7 +102,7 @@ program
   .option('--write <file>', 'also write the transcript as Markdown (docs/scenarios.md is made this way)')
   .action(async (opts: Record<string, string | boolean | undefined>) => {
     const { runScenariosCommand } = await import('./scenarios.ts');
-    process.exitCode = await runScenariosCommand(opts, { color, dim, bold });
+    process.exitCode = await runScenariosCommand(opts, style);
   });
 
 program
@@ -114,7 +114,7 @@ program
   .option('--json', 'print the report as JSON')
   .action(async (opts: Record<string, string | boolean | undefined>) => {
     const { runChaosCommand } = await import('./chaos.ts');
-    process.exitCode = await runChaosCommand(opts, { color, dim, bold });
+    process.exitCode = await runChaosCommand(opts, style);
   });
 
 try {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { ConfigError } from '../config.ts';
 import { formatMarkdown, formatResult, playScenarios, type Target } from '../scenarios/play.ts';
 import { withThrowawaySystem } from '../system/throwaway.ts';
+import type { Style } from './style.ts';
 
-type Style = { color: boolean; dim: (s: string) => string; bold: (s: string) => string };
 
 export async function runScenariosCommand(opts: Record<string, string | boolean | undefined>, style: Style): Promise<number> {
   const progress = (i: number, n: number, name: string) => {

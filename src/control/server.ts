@@ -9,7 +9,8 @@ import { Type, type Static } from 'typebox';
 import type { FaultDoc } from '../faults.ts';
 import { writeFaults } from '../faults.ts';
 import type { Gateway } from '../gateway/gateway.ts';
-import { formatBearerChallenge, HttpProblem, PROBLEM_JSON } from '../http/index.ts';
+import { formatBearerChallenge, HttpProblem } from '../http/index.ts';
+import { problemErrorHandler } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
@@ -65,16 +66,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
       });
     }
   });
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
-    const p =
-      err instanceof HttpProblem
-        ? err
-        : err.statusCode && err.statusCode < 500
-          ? new HttpProblem(err.statusCode, { detail: err.message })
-          : (req.log.error({ err }, 'control plane error'), new HttpProblem(500, { detail: 'Unexpected error.' }));
-    for (const [k, v] of Object.entries(p.headers)) reply.header(k, v);
-    return reply.code(p.status).type(PROBLEM_JSON).send(JSON.stringify(p.toProblem(req.url)));
-  });
+  app.setErrorHandler(problemErrorHandler());
 
   app.get('/healthz', async (_req, reply) => {
     const healthy = group.targets.some((t) => t.state === 'healthy');
@@ -93,6 +85,8 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
       process: proc?.running ? 'running' : 'stopped',
       pid: proc?.running ? proc.pid : null,
       in_flight: t?.inflight ?? 0,
+      // The newest health check, as ALB's describe-target-health explains a state.
+      last_health_check: t?.lastCheck ? { ...t.lastCheck, at: new Date(t.lastCheck.at).toISOString() } : null,
     };
   };
   const known = (id: string) => {

@@ -38,23 +38,41 @@ export async function migrate(url: string): Promise<string[]> {
   }
 }
 
-/** Creates a database on the server of `adminUrl` (database name must be a plain identifier) and returns its URL. */
-export async function createDatabase(adminUrl: string, name: string): Promise<string> {
+const plainName = (name: string) => {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
+  return name;
+};
+
+function databaseUrl(adminUrl: string, name: string): string {
   const u = new URL(adminUrl);
   u.pathname = '/' + name;
   return u.toString();
 }
 
+/** Creates a database on the server of `adminUrl` (a plain identifier) and returns its URL; fails if it exists. */
+export async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  return makeDatabase(adminUrl, plainName(name), false);
+}
+
+/** Returns the URL of database `name` on the server of `adminUrl`, creating it when it is not there yet. */
+export async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  return makeDatabase(adminUrl, plainName(name), true);
+}
+
+async function makeDatabase(adminUrl: string, name: string, ifMissing: boolean): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const exists = ifMissing && !!(await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount;
+    if (!exists) await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  return databaseUrl(adminUrl, name);
+}
+
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
+  plainName(name);
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {

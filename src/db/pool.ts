@@ -4,7 +4,7 @@
  * exhausted") — never a hang and never a 500.
  */
 import pg from 'pg';
-import { formatRetryAfter, HttpProblem } from '../http/index.ts';
+import { DependencyUnavailable } from '../http/index.ts';
 
 export interface DbOptions {
   url: string;
@@ -16,19 +16,6 @@ export interface DbOptions {
 }
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
-
-/** The 503 a request gets when the database cannot serve it (contract §4 step 7). */
-export class DependencyUnavailable extends HttpProblem {
-  constructor(dependency: string, retryAfterS: number, cause?: unknown) {
-    super(503, {
-      type: 'dependency-unavailable',
-      detail: 'Service temporarily unavailable. Retry after the time given in Retry-After.',
-      headers: { 'retry-after': formatRetryAfter(retryAfterS) },
-      extensions: { dependency },
-    });
-    if (cause !== undefined) this.cause = cause;
-  }
-}
 
 // SQLSTATE classes that mean "the database is not there for you right now", not "your SQL is wrong":
 // 08 connection exception, 53 insufficient resources, 57P operator intervention (shutdown, crash recovery).

@@ -64,3 +64,20 @@ export function classifyUpstreamError(err: unknown): GatewayFailure {
   // UND_ERR_SOCKET ("other side closed"), ECONNRESET, EPIPE, content-length mismatch on close: closed mid-request.
   return FAILURES.closedMidRequest;
 }
+
+/**
+ * Maps what Node's HTTP parser refused in a client's request (its `clientError` codes) to ALB's answer:
+ * the idle timeout → 408; a bad Transfer-Encoding → 501; headers over the size limit or anything malformed → 400.
+ */
+export function classifyClientError(code: string | undefined): GatewayFailure {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return FAILURES.clientTimeout;
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      return FAILURES.transferEncoding;
+    case 'HPE_HEADER_OVERFLOW':
+      return FAILURES.requestTooLarge;
+    default:
+      return FAILURES.malformedRequest;
+  }
+}

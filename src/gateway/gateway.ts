@@ -11,7 +11,7 @@ import type { AccessLog} from './access-log.ts';
 import { type AccessRecord } from './access-log.ts';
 import type { Action, GatewayConfig, ListenerConfig } from './config.ts';
 import { albPhrase, errorPage } from './error-page.ts';
-import { FAILURES, type GatewayFailure } from './failures.ts';
+import { classifyClientError, FAILURES, type GatewayFailure } from './failures.ts';
 import { appendForwardedFor, connectionTokens, forwardedCount, forwardedHost, isHopByHop, traceId, traceRoot } from './headers.ts';
 import { forward } from './proxy.ts';
 import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules.ts';
@@ -113,22 +113,13 @@ export class Gateway {
     }
   }
 
-  /** Requests the HTTP parser refused: 501 for a bad Transfer-Encoding, 400 for the rest (ALB.md §1.1). */
+  /** Requests the HTTP parser refused (ALB.md §1.1; the mapping is in failures.ts). */
   #clientError(listener: Listener, err: NodeJS.ErrnoException, socket: Duplex): void {
     if (!socket.writable) {
       socket.destroy();
       return;
     }
-    const failure: GatewayFailure =
-      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? FAILURES.clientTimeout
-        : err.code === 'HPE_INVALID_TRANSFER_ENCODING' || err.code === 'HPE_UNEXPECTED_CONTENT_LENGTH'
-        ? /Transfer-Encoding/i.test(err.message) || err.code === 'HPE_INVALID_TRANSFER_ENCODING'
-          ? FAILURES.transferEncoding
-          : FAILURES.malformedRequest
-        : err.code === 'HPE_HEADER_OVERFLOW'
-          ? FAILURES.requestTooLarge
-          : FAILURES.malformedRequest;
+    const failure = classifyClientError(err.code);
     const body = errorPage(failure.status, undefined, '-', failure.reason).body;
     socket.end(
       `HTTP/1.1 ${failure.status} ${albPhrase(failure.status)}\r\nServer: awselb/2.0\r\nDate: ${new Date().toUTCString()}\r\n` +

@@ -1,3 +1,4 @@
+import { formatRetryAfter } from './retry-after.ts';
 import { reasonPhrase } from './status.ts';
 
 /** RFC 9457 media type; every 4xx/5xx body of the shop uses it. */
@@ -71,6 +72,22 @@ export function makeProblem(status: number, init: ProblemInit, instance?: string
   };
   if (instance !== undefined) problem.instance = instance;
   return problem;
+}
+
+/**
+ * The 503 of a dependency that cannot serve the request now — the database, the payment provider, the rate-limit
+ * store (contract §4 step 7) — with Retry-After (RFC 9110 §15.6.4, §10.2.3). `dependency` names which.
+ */
+export class DependencyUnavailable extends HttpProblem {
+  constructor(dependency: string, retryAfterS: number, cause?: unknown) {
+    super(503, {
+      type: 'dependency-unavailable',
+      detail: 'Service temporarily unavailable. Retry after the time given in Retry-After.',
+      headers: { 'retry-after': formatRetryAfter(retryAfterS) },
+      extensions: { dependency },
+    });
+    if (cause !== undefined) this.cause = cause;
+  }
 }
 
 /** True when the value looks like a problem body (used by the SDK and by tests). */

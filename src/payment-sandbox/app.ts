@@ -11,7 +11,8 @@ import crypto from 'node:crypto';
 import Fastify from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/pool.ts';
-import { HttpProblem, PROBLEM_JSON } from '../http/index.ts';
+import { HttpProblem } from '../http/index.ts';
+import { problemErrorHandler } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import type { Faults } from '../faults.ts';
 
@@ -46,15 +47,8 @@ export async function buildSandbox(deps: SandboxDeps, logger: Logger) {
   const random = deps.random ?? Math.random;
   const app = Fastify({ loggerInstance: logger, ajv: { customOptions: { coerceTypes: false, allErrors: true } } });
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
-    const p =
-      err instanceof HttpProblem
-        ? err
-        : err.statusCode && err.statusCode < 500
-          ? new HttpProblem(err.statusCode, { detail: err.message })
-          : (req.log.error({ err }, 'unhandled error'), new HttpProblem(500, { detail: 'Payment provider error.' }));
-    return reply.code(p.status).type(PROBLEM_JSON).send(JSON.stringify(p.toProblem(req.url)));
-  });
+  // The shared renderer also sends each problem's headers (Retry-After on the injected 503).
+  app.setErrorHandler(problemErrorHandler());
 
   app.post(
     '/charges',

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { SignJWT } from 'jose';
 import { request } from 'undici';
 import { ReceiptClient, ReceiptError } from '../client/index.ts';
+import { reasonPhrase } from '../http/index.ts';
 import { Recorder, type Exchange } from './recorder.ts';
 
 export interface Target {
@@ -350,12 +351,6 @@ const SHOWN: Record<string, string> = {
 };
 /** Shown on the 429 only: every answer on a limited route carries them, and the seed shows them with the 429. */
 const ON_429: Record<string, string> = { 'x-ratelimit-limit': 'X-RateLimit-Limit', 'x-ratelimit-remaining': 'X-RateLimit-Remaining', 'x-ratelimit-reset': 'X-RateLimit-Reset', ratelimit: 'RateLimit' };
-const REASON: Record<number, string> = {
-  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 206: 'Partial Content', 301: 'Moved Permanently', 302: 'Found', 304: 'Not Modified',
-  308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
-  410: 'Gone', 422: 'Unprocessable Content', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-};
-
 function excerpt(s: string, n = 160): string {
   const one = s.replace(/\s+/g, ' ').trim();
   return one.length > n ? one.slice(0, n) + '…' : one;
@@ -370,7 +365,7 @@ export function formatExchange(x: Exchange): string {
     lines.push(`→ (no answer: ${x.error})`);
     return lines.join('\n');
   }
-  lines.push(`→ ${x.status} ${REASON[x.status!] ?? ''}`.trimEnd());
+  lines.push(`→ ${x.status} ${reasonPhrase(x.status!)}`);
   for (const [h, name] of Object.entries({ ...SHOWN, ...(x.status === 429 ? ON_429 : {}) })) if (x.headers[h]) lines.push(`  ${name}: ${x.headers[h]}`);
   const type = x.headers['content-type'] ?? '';
   if (x.body && /json|html|text/.test(type)) lines.push(`  ${excerpt(x.body)}`);

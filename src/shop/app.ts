@@ -3,12 +3,12 @@
  * pipeline. No socket here (tests use inject()); src/shop/server.ts listens.
  */
 import crypto from 'node:crypto';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import Fastify from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
-import { HttpProblem, PROBLEM_JSON } from '../http/index.ts';
+import { HttpProblem } from '../http/index.ts';
+import { problemErrorHandler, sendProblem } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import { problemFromFrameworkError } from './decision/parse.ts';
 import { runPipeline } from './decision/pipeline.ts';
@@ -37,13 +37,6 @@ export const ROUTES: readonly AnyRoute[] = routes('.');
 export const BODY_LIMIT = 64 * 1024;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-export function sendProblem(req: FastifyRequest, reply: FastifyReply, p: HttpProblem): FastifyReply {
-  const body = p.toProblem(req.url.split('?')[0]);
-  body.request_id = String(req.id);
-  for (const [name, value] of Object.entries(p.headers)) reply.header(name, value);
-  return reply.code(p.status).type(PROBLEM_JSON).send(JSON.stringify(body));
-}
 
 export interface ShopOptions {
   logger: Logger;
@@ -99,18 +92,7 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     if (!app.server.listening) reply.header('connection', 'close');
   });
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof HttpProblem) return sendProblem(req, reply, err);
-    const client = problemFromFrameworkError(err);
-    if (client) return sendProblem(req, reply, client);
-    // A bug. The whole error goes to the log with the request id; the client gets the id and nothing internal.
-    req.log.error({ err }, 'unhandled error');
-    return sendProblem(
-      req,
-      reply,
-      new HttpProblem(500, { type: 'internal-error', detail: 'An unexpected error occurred. Quote the X-Request-Id to support.' }),
-    );
-  });
+  app.setErrorHandler(problemErrorHandler({ clientError: problemFromFrameworkError }));
 
   // 405 needs to know which methods a path has (RFC 9110 §15.5.6: Allow MUST be sent), so keep a router of them.
   const methodsByPath = FindMyWay();

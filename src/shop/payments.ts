@@ -4,7 +4,7 @@
  * the provider answers a repeated key with the first charge.
  */
 import { request } from 'undici';
-import { DependencyUnavailable } from '../db/pool.ts';
+import { DependencyUnavailable } from '../http/index.ts';
 
 export interface Charge {
   id: string;

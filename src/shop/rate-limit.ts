@@ -11,8 +11,7 @@
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
 import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { formatRetryAfter, HttpProblem } from '../http/index.ts';
-import { DependencyUnavailable } from '../db/pool.ts';
+import { DependencyUnavailable, formatRetryAfter, HttpProblem } from '../http/index.ts';
 
 export type LimitName = 'checkout' | 'general';
 

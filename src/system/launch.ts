@@ -12,7 +12,7 @@ import type { Config } from '../config.ts';
 import { buildControl, type ControlledTarget } from '../control/server.ts';
 import { GatewayMetrics } from '../control/metrics.ts';
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../db/embedded.ts';
-import { migrate } from '../db/migrate.ts';
+import { ensureDatabase, migrate } from '../db/migrate.ts';
 import { AccessLog } from '../gateway/access-log.ts';
 import { defaultGatewayConfig, loadGatewayConfigFile, type GatewayConfig } from '../gateway/config.ts';
 import { Gateway } from '../gateway/gateway.ts';
@@ -60,20 +60,6 @@ function jwtSecret(dataDir: string): string {
   const secret = crypto.randomBytes(32).toString('base64url');
   fs.writeFileSync(file, secret, { mode: 0o600 });
   return secret;
-}
-
-async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const u = new URL(adminUrl);
-  u.pathname = '/' + name;
-  return u.toString();
 }
 
 export async function startSystem(config: Config, opts: LaunchOptions = {}): Promise<RunningSystem> {

@@ -50,6 +50,8 @@ describe('the control plane', () => {
   it('lists the targets with ALB states and their processes', async () => {
     await eventually(async () => Object.values(await states()).every((s) => s === 'healthy/running'), 5000, 'both healthy');
     assert.deepEqual(Object.keys(await states()).sort(), ['shop-1', 'shop-2']);
+    const [first] = (await control('GET', '/targets')).json() as Array<{ last_health_check: { status: number; at: string } }>;
+    assert.equal(first!.last_health_check.status, 200);
   });
 });
 

@@ -7,7 +7,7 @@
  * out of reach (the pool is exhausted on purpose, the `db_pool_exhausted` fault), routes that need it answer 503
  * at once instead of each request waiting out the acquire timeout.
  */
-import { DependencyUnavailable } from '../../db/pool.ts';
+import { DependencyUnavailable } from '../../http/index.ts';
 import type { Step } from './types.ts';
 
 export const dependencies: Step = (ctx, route) => {
