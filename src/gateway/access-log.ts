@@ -6,8 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** ALB's `type` field: the client connection's protocol; `ws`/`wss` for an upgraded WebSocket connection. */
+export type ConnectionType = 'http' | 'https' | 'h2' | 'ws' | 'wss';
+
 export interface AccessRecord {
-  type: 'http' | 'https';
+  type: ConnectionType;
   time: Date;
   client: string;
   /** `ip:port` of the target that got the request, or undefined. */
@@ -32,8 +35,12 @@ export interface AccessRecord {
   actionsExecuted: string[];
   redirectUrl?: string;
   errorReason?: string;
+  /** Desync mitigation: the tier and reason of a request that is not Compliant (`-` when it is). */
+  classification?: string;
+  classificationReason?: string;
 }
 
+const TLS_TYPES: ReadonlySet<ConnectionType> = new Set(['https', 'h2', 'wss']);
 const q = (s: string) => `"${s.replace(/"/g, '\\"')}"`;
 const time = (n: number) => (n < 0 ? '-1' : n.toFixed(3));
 
@@ -53,8 +60,8 @@ export function formatAccessLine(r: AccessRecord): string {
     String(r.sentBytes),
     q(r.request),
     q(r.userAgent || '-'),
-    r.type === 'https' ? 'ECDHE-RSA-AES128-GCM-SHA256' : '-',
-    r.type === 'https' ? 'TLSv1.2' : '-',
+    TLS_TYPES.has(r.type) ? 'ECDHE-RSA-AES128-GCM-SHA256' : '-',
+    TLS_TYPES.has(r.type) ? 'TLSv1.2' : '-',
     r.targetGroup,
     q(r.traceId),
     q(r.domainName || '-'),
@@ -66,8 +73,8 @@ export function formatAccessLine(r: AccessRecord): string {
     q(r.errorReason ?? '-'),
     q(r.target ?? '-'),
     q(r.targetStatusCode === undefined ? '-' : String(r.targetStatusCode)),
-    q('-'),
-    q('-'),
+    q(r.classification ?? '-'),
+    q(r.classificationReason ?? '-'),
   ].join(' ');
 }
 
@@ -84,6 +91,7 @@ export const FIELD = {
   type: 0, time: 1, elb: 2, client: 3, target: 4, requestTime: 5, targetTime: 6, responseTime: 7,
   elbStatusCode: 8, targetStatusCode: 9, receivedBytes: 10, sentBytes: 11, request: 12, userAgent: 13,
   traceId: 17, domainName: 18, matchedRulePriority: 20, actionsExecuted: 22, redirectUrl: 23, errorReason: 24,
+  classification: 27, classificationReason: 28,
 } as const;
 
 export class AccessLog {

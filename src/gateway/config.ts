@@ -107,6 +107,8 @@ export const GatewayConfigSchema = Type.Object(
     targetGroups: Type.Array(TargetGroupSchema, { minItems: 1 }),
     idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** ALB's `routing.http.desync_mitigation_mode` load-balancer attribute; `defensive` when absent. */
+    desyncMitigationMode: Type.Optional(Type.Union([Type.Literal('monitor'), Type.Literal('defensive'), Type.Literal('strictest')])),
   },
   { additionalProperties: false },
 );

@@ -11,7 +11,9 @@ const ALB_PHRASE: Record<number, string> = {
   405: 'Not Allowed',
   408: 'Request Time-out',
   413: 'Request Entity Too Large',
+  417: 'Expectation Failed',
   460: 'Client Closed Request',
+  500: 'Internal Server Error',
   501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Temporarily Unavailable',
@@ -47,6 +49,8 @@ const DETAIL: Record<number, string> = {
   400: 'The load balancer could not parse the request.',
   405: 'The load balancer does not accept this method.',
   408: 'The request was not received within the idle timeout.',
+  417: 'The load balancer can meet no expectation but 100-continue.',
+  500: 'The load balancer failed while handling the request; no target is at fault.',
   501: 'The request used a Transfer-Encoding other than chunked or identity.',
   502: 'The target returned an invalid response, or closed the connection before answering.',
   503: 'No target is registered to serve this request. Retry later.',
@@ -64,4 +68,14 @@ export function errorPage(status: number, accept: string | undefined, requestId:
     return { contentType: PROBLEM_JSON, body: JSON.stringify({ ...problem, request_id: requestId, reason }) };
   }
   return { contentType: 'text/html', body: albHtml(status) };
+}
+
+/** A whole gateway answer as bytes, for a socket that has no response object (a refused parse, CONNECT, an upgrade). */
+export function rawFailure(status: number, reason: string, accept: string | undefined, requestId: string): { text: string; bodyBytes: number } {
+  const page = errorPage(status, accept, requestId, reason);
+  const bodyBytes = Buffer.byteLength(page.body);
+  const text =
+    `HTTP/1.1 ${status} ${albPhrase(status)}\r\nServer: awselb/2.0\r\nDate: ${new Date().toUTCString()}\r\n` +
+    `Content-Type: ${page.contentType}\r\nContent-Length: ${bodyBytes}\r\nConnection: close\r\n\r\n${page.body}`;
+  return { text, bodyBytes };
 }

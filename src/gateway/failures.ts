@@ -6,75 +6,113 @@
  * failures; this emulator also names the cause of every 5xx it makes, which is what a user debugging one wants.
  */
 
+/**
+ * Who is responsible — the seed's "first digit" lesson made explicit. `client`: the request was wrong (4xx).
+ * `target`: a target did something wrong (502/504 with a target reason). `gateway`: the gateway itself could not do
+ * its job (no target to send to, or a failure of its own); never counted or logged as a target's fault.
+ */
+export type Side = 'client' | 'gateway' | 'target';
+
 export interface GatewayFailure {
-  status: 400 | 405 | 408 | 460 | 463 | 501 | 502 | 503 | 504;
+  status: 400 | 405 | 408 | 417 | 460 | 463 | 500 | 501 | 502 | 503 | 504;
   reason: string;
+  side: Side;
 }
 
 export const FAILURES = {
-  // 503 — "The target groups for the load balancer have no registered targets", or all are `unused` [TScur].
-  noRegisteredTargets: { status: 503, reason: 'NoRegisteredTargets' },
+  // 503 — "The target groups for the load balancer have no registered targets", or all are `unused`.
+  noRegisteredTargets: { status: 503, reason: 'NoRegisteredTargets', side: 'gateway' },
   // 502 #1 — TCP RST from the target when establishing the connection.
-  connectionRefused: { status: 502, reason: 'TargetConnectionRefused' },
+  connectionRefused: { status: 502, reason: 'TargetConnectionRefused', side: 'target' },
   // 504 #1 — no connection within the connection timeout (10 s).
-  connectTimeout: { status: 504, reason: 'TargetConnectTimeout' },
+  connectTimeout: { status: 504, reason: 'TargetConnectTimeout', side: 'target' },
   // 504 #2 — connected, but no response before the idle timeout.
-  responseTimeout: { status: 504, reason: 'TargetResponseTimeout' },
+  responseTimeout: { status: 504, reason: 'TargetResponseTimeout', side: 'target' },
   // 504 #4 — a Content-Length larger than the body; ALB times out waiting for the missing bytes.
-  shortBody: { status: 504, reason: 'TargetResponseIncomplete' },
+  shortBody: { status: 504, reason: 'TargetResponseIncomplete', side: 'target' },
   // 502 #3 — the target closed the connection (RST or FIN) while ALB had an outstanding request.
-  closedMidRequest: { status: 502, reason: 'TargetClosedConnection' },
+  closedMidRequest: { status: 502, reason: 'TargetClosedConnection', side: 'target' },
   // 502 #4 — a malformed response or invalid HTTP headers.
-  malformedResponse: { status: 502, reason: 'TargetMalformedResponse' },
+  malformedResponse: { status: 502, reason: 'TargetMalformedResponse', side: 'target' },
   // 502 #5 — response headers over 32 K.
-  headersTooLarge: { status: 502, reason: 'TargetResponseHeadersTooLarge' },
+  headersTooLarge: { status: 502, reason: 'TargetResponseHeadersTooLarge', side: 'target' },
   // 502 #7 — the deregistration delay elapsed while the target was still handling the request.
-  deregistrationDelay: { status: 502, reason: 'DeregistrationDelayElapsed' },
-  // 2 host unreachable etc.: also 502 #2.
-  unreachable: { status: 502, reason: 'TargetUnreachable' },
+  deregistrationDelay: { status: 502, reason: 'DeregistrationDelayElapsed', side: 'target' },
+  // 502 #2 — host unreachable and the like.
+  unreachable: { status: 502, reason: 'TargetUnreachable', side: 'target' },
+  // The gateway could not write the request it meant to forward, or failed in its own code. A 500 — ALB counts its
+  // own failures in HTTPCode_ELB_500_Count — never a 502, which would say a target answered badly.
+  forwardFailed: { status: 500, reason: 'GatewayForwardFailed', side: 'gateway' },
+  internalError: { status: 500, reason: 'GatewayInternalError', side: 'gateway' },
   // Client side: 400 malformed request / sizes; 405 TRACE; 501 Transfer-Encoding; 460 client gave up first.
-  malformedRequest: { status: 400, reason: 'MalformedRequest' },
-  requestTooLarge: { status: 400, reason: 'RequestHeadersTooLarge' },
-  trace: { status: 405, reason: 'TraceNotAllowed' },
+  malformedRequest: { status: 400, reason: 'MalformedRequest', side: 'client' },
+  requestTooLarge: { status: 400, reason: 'RequestHeadersTooLarge', side: 'client' },
+  // RFC 9112 §3.2: no Host in HTTP/1.1, more than one, or one that is not `host[:port]` → 400.
+  invalidHost: { status: 400, reason: 'InvalidHostHeader', side: 'client' },
+  // RFC 9112 §3.2: a request target in none of the forms its method allows.
+  invalidRequestTarget: { status: 400, reason: 'InvalidRequestTarget', side: 'client' },
+  // ALB's desync mitigation refused the request (the classification is in the access log).
+  desyncBlocked: { status: 400, reason: 'DesyncMitigationBlocked', side: 'client' },
+  trace: { status: 405, reason: 'TraceNotAllowed', side: 'client' },
+  // The gateway is a reverse proxy, not a forward one: it opens no tunnels (RFC 9110 §9.3.6).
+  connect: { status: 405, reason: 'ConnectNotAllowed', side: 'client' },
+  // RFC 9110 §10.1.1: an expectation other than 100-continue cannot be met.
+  expectation: { status: 417, reason: 'ExpectationFailed', side: 'client' },
   // 408 — the client did not send a whole request head within the idle timeout.
-  clientTimeout: { status: 408, reason: 'ClientRequestTimeout' },
-  transferEncoding: { status: 501, reason: 'UnsupportedTransferEncoding' },
-  clientClosed: { status: 460, reason: 'ClientClosedConnection' },
+  clientTimeout: { status: 408, reason: 'ClientRequestTimeout', side: 'client' },
+  transferEncoding: { status: 501, reason: 'UnsupportedTransferEncoding', side: 'client' },
+  clientClosed: { status: 460, reason: 'ClientClosedConnection', side: 'client' },
   // 463 — X-Forwarded-For with more than 30 addresses.
-  tooManyForwarded: { status: 463, reason: 'TooManyForwardedAddresses' },
+  tooManyForwarded: { status: 463, reason: 'TooManyForwardedAddresses', side: 'client' },
 } as const satisfies Record<string, GatewayFailure>;
 
 /**
- * Maps what the upstream client (undici) reports to ALB's answer.
+ * Maps what the upstream client (node:http) reports to ALB's answer. Only a network or protocol failure of the
+ * target is the target's; an error the gateway's own code raised (Node's `ERR_*`: a header it could not write, a bad
+ * argument) is the gateway's, and so is anything unrecognised — blaming a target needs evidence.
  */
 export function classifyUpstreamError(err: unknown): GatewayFailure {
-  const e = err as { name?: string; code?: string; cause?: { code?: string }; message?: string };
-  const code = e?.code ?? '';
-  const cause = e?.cause?.code ?? '';
-  if (code === 'ECONNREFUSED' || cause === 'ECONNREFUSED') return FAILURES.connectionRefused;
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return FAILURES.connectTimeout;
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return FAILURES.responseTimeout;
-  if (code === 'UND_ERR_BODY_TIMEOUT') return FAILURES.shortBody;
-  if (code === 'UND_ERR_HEADERS_OVERFLOW') return FAILURES.headersTooLarge;
-  // undici's parser error often has no code; its name and message are stable.
-  if (code.startsWith('HPE_') || e?.name === 'HTTPParserError' || /does not match the HTTP\/1\.1 protocol/.test(e?.message ?? '')) {
-    return FAILURES.malformedResponse;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return FAILURES.forwardFailed;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return FAILURES.connectionRefused;
+    case 'TARGET_CONNECT_TIMEOUT':
+      return FAILURES.connectTimeout;
+    case 'TARGET_HEADERS_TIMEOUT':
+      return FAILURES.responseTimeout;
+    case 'TARGET_BODY_TIMEOUT':
+      return FAILURES.shortBody;
+    case 'HPE_HEADER_OVERFLOW':
+      return FAILURES.headersTooLarge;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EADDRNOTAVAIL':
+      return FAILURES.unreachable;
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+    case 'ETIMEDOUT':
+      return FAILURES.closedMidRequest;
+    default:
+      return code.startsWith('HPE_') ? FAILURES.malformedResponse : FAILURES.forwardFailed;
   }
-  if (['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code || cause)) return FAILURES.unreachable;
-  // UND_ERR_SOCKET ("other side closed"), ECONNRESET, EPIPE, content-length mismatch on close: closed mid-request.
-  return FAILURES.closedMidRequest;
 }
 
 /**
  * Maps what Node's HTTP parser refused in a client's request (its `clientError` codes) to ALB's answer:
- * the idle timeout → 408; a bad Transfer-Encoding → 501; headers over the size limit or anything malformed → 400.
+ * the idle timeout → 408; a Transfer-Encoding other than chunked → 501; headers over the size limit or anything
+ * malformed (both Transfer-Encoding and Content-Length among them) → 400.
  */
-export function classifyClientError(code: string | undefined): GatewayFailure {
+export function classifyClientError(code: string | undefined, message = ''): GatewayFailure {
   switch (code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return FAILURES.clientTimeout;
     case 'HPE_INVALID_TRANSFER_ENCODING':
-      return FAILURES.transferEncoding;
+      // Both Transfer-Encoding and Content-Length: RFC 9112 §6.3 allows treating it as an error — 400 and close.
+      return /Content-Length/i.test(message) ? FAILURES.malformedRequest : FAILURES.transferEncoding;
     case 'HPE_HEADER_OVERFLOW':
       return FAILURES.requestTooLarge;
     default:

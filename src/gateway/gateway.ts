@@ -1,27 +1,39 @@
 /**
- * The gateway: ALB in front of the shop targets. Per request, in ALB's order (ALB.md §7): check the request
- * (400/405/463/501), match a listener rule, run its action (fixed-response, redirect, or forward to a target group:
- * 503 when nothing is registered), proxy, map any upstream failure (src/gateway/failures.ts), write the access log.
+ * The gateway: an emulation of AWS's Application Load Balancer in front of the shop targets.
+ *
+ * Per request, in ALB's order: check the request (sizes, method, framing, target form, Host, desync class), match a
+ * listener rule, run its action (fixed-response, redirect, or forward to a target group), proxy, map any upstream
+ * failure (failures.ts — the one place a status is decided), and write one access-log line.
+ *
+ * Listeners: an HTTP listener speaks HTTP/1.x; an HTTPS listener negotiates HTTP/2 or HTTP/1.1 by ALPN (RFC 7301),
+ * as ALB does by default, and always speaks HTTP/1.1 to targets. HTTP/1.x from both goes through one Node HTTP server
+ * each, fed the TLS sockets whose client chose http/1.1, so both protocols meet the same code.
  */
 import http from 'node:http';
-import https from 'node:https';
+import http2 from 'node:http2';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { AccessLog} from './access-log.ts';
-import { type AccessRecord } from './access-log.ts';
+import tls from 'node:tls';
+import type { AccessLog, AccessRecord, ConnectionType } from './access-log.ts';
 import type { Action, GatewayConfig, ListenerConfig } from './config.ts';
-import { albPhrase, errorPage } from './error-page.ts';
-import { classifyClientError, FAILURES, type GatewayFailure } from './failures.ts';
+import { classify, classifyParserError, pairHeaders, verdict, type DesyncMode } from './desync.ts';
+import { albPhrase, errorPage, rawFailure } from './error-page.ts';
+import { classifyClientError, classifyUpstreamError, FAILURES, type GatewayFailure } from './failures.ts';
 import { appendForwardedFor, connectionTokens, forwardedCount, forwardedHost, isHopByHop, traceId, traceRoot } from './headers.ts';
-import { forward } from './proxy.ts';
+import { forward, isHttp2, writeHead, type ClientRequest, type ClientResponse } from './proxy.ts';
+import { parseRequestTarget, requestHost } from './request-target.ts';
 import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules.ts';
 import { TargetGroup } from './target-group.ts';
+import { isWebSocketUpgrade, serveWithoutUpgrade, tunnel } from './tunnel.ts';
 
-/** ALB's request limits (ALB.md §4.2): request line 16 K, one header 16 K, all headers 64 K. */
+/** ALB's request limits: request line 16 K, one header 16 K, all headers 64 K (its quotas page). */
 const MAX_REQUEST_LINE = 16 * 1024;
 const MAX_HEADER = 16 * 1024;
 const MAX_HEADERS = 64 * 1024;
 const MAX_FORWARDED = 30;
+/** ALB's HTTP/2 limits: 128 concurrent streams; GOAWAY after 10,000 requests on one connection. */
+const H2_MAX_STREAMS = 128;
+const H2_MAX_REQUESTS = 10_000;
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -30,25 +42,74 @@ export interface GatewayOptions {
   accessLog: AccessLog;
   /** Called once per request with its record (metrics). */
   onRecord?: (r: AccessRecord) => void;
+  /** Requests one HTTP/2 connection carries before the gateway sends GOAWAY (ALB: 10,000; lower in tests). */
+  http2MaxRequests?: number;
 }
 
 interface Listener {
   config: ListenerConfig;
   protocol: 'http' | 'https';
-  server: http.Server | https.Server;
+  /** The socket server: the HTTP server itself, or the TLS server in front of it. */
+  server: net.Server;
+  /** Every HTTP/1.x connection of this listener, plain or decrypted. */
+  h1: http.Server;
+  h2?: http2.Http2Server;
+  sessions: Set<http2.ServerHttp2Session>;
   rules: CompiledRule[];
   port: number;
 }
+
+/** What the checks and the rules decided for one request. */
+type Routed = { failure: GatewayFailure } | { action: Action; route: Route };
+
+interface Route {
+  /** The host rules see: lower-cased, without its port. */
+  host: string;
+  /** The Host the target gets (ALB's rewriting). */
+  forwardHost: string;
+  path: string;
+  query: string;
+  /** What the target's request line carries: origin-form, or `*`. */
+  targetPath: string;
+  trace: string;
+  requestId: string;
+  clientIp: string;
+  /** An Ambiguous request in defensive mode: forwarded, then neither connection is reused. */
+  closeConnections: boolean;
+}
+
+/** How long a closing client connection may still be read (and discarded) before it is closed for good. */
+const LINGER_MS = 2_000;
+
+/**
+ * RFC 9112 §9.6: a server that closes while the client may still be sending (an early answer to an upload, a 400)
+ * should close in stages — its own side first, then read until the client closes or a while has passed. Closing
+ * at once makes the kernel answer the unread bytes with a reset, which can destroy the answer before the client
+ * reads it. Node's HTTP server closes a connection through `destroySoon`; this is that, in stages.
+ */
+function closeInStages(this: net.Socket): void {
+  if (this.writable) this.end();
+  const timer = setTimeout(() => this.destroy(), LINGER_MS);
+  timer.unref();
+  this.once('end', () => this.destroy());
+  this.once('close', () => clearTimeout(timer));
+  this.resume();
+}
+
+const clientAddress = (socket: { remoteAddress?: string | undefined }) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 
 export class Gateway {
   readonly groups = new Map<string, TargetGroup>();
   readonly #listeners: Listener[] = [];
   readonly #opts: GatewayOptions;
+  readonly #idleMs: number;
+  readonly #desync: DesyncMode;
   #closing = false;
 
   constructor(opts: GatewayOptions) {
     this.#opts = opts;
-    const idle = opts.config.idleTimeoutMs ?? 60_000;
+    this.#idleMs = opts.config.idleTimeoutMs ?? 60_000;
+    this.#desync = opts.config.desyncMitigationMode ?? 'defensive';
     for (const g of opts.config.targetGroups) {
       const hc = g.healthCheck ?? {};
       const group = new TargetGroup(
@@ -65,7 +126,7 @@ export class Gateway {
             matcher: hc.matcher ?? '200',
           },
         },
-        { connectTimeoutMs: opts.config.connectTimeoutMs ?? 10_000, idleTimeoutMs: idle, maxResponseHeaderBytes: 32 * 1024 },
+        { connectTimeoutMs: opts.config.connectTimeoutMs ?? 10_000, idleTimeoutMs: this.#idleMs, maxResponseHeaderBytes: 32 * 1024 },
       );
       for (const t of g.targets ?? []) group.register(t.id, t.host, t.port);
       this.groups.set(g.name, group);
@@ -91,60 +152,63 @@ export class Gateway {
     for (const config of this.#opts.config.listeners) {
       const protocol = config.protocol === 'HTTPS' ? 'https' : 'http';
       if (protocol === 'https' && !this.#opts.tls) throw new Error('an HTTPS listener needs a certificate');
-      // ALB's idle timeout applies to clients too: a request head not complete within it gets 408 (ALB.md §1.1).
-      const idle = this.#opts.config.idleTimeoutMs ?? 60_000;
-      const serverOpts = {
-        maxHeaderSize: MAX_REQUEST_LINE + MAX_HEADERS,
-        keepAliveTimeout: 65_000,
-        headersTimeout: idle,
-        requestTimeout: 0,
-        connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(idle / 4))),
-      };
-      const server = protocol === 'https' ? https.createServer({ ...serverOpts, ...this.#opts.tls }) : http.createServer(serverOpts);
-      const listener: Listener = { config, protocol, server, rules: compileRules(config), port: config.port };
-      server.on('request', (req, res) => void this.#handle(listener, req, res));
-      server.on('clientError', (err, socket) => this.#clientError(listener, err as NodeJS.ErrnoException, socket));
+      const listener = this.#createListener(config, protocol);
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, this.#opts.host, () => resolve());
+        listener.server.once('error', reject);
+        listener.server.listen(config.port, this.#opts.host, () => resolve());
       });
-      listener.port = (server.address() as net.AddressInfo).port;
+      listener.port = (listener.server.address() as net.AddressInfo).port;
       this.#listeners.push(listener);
     }
   }
 
-  /** Requests the HTTP parser refused (ALB.md §1.1; the mapping is in failures.ts). */
-  #clientError(listener: Listener, err: NodeJS.ErrnoException, socket: Duplex): void {
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const failure = classifyClientError(err.code);
-    const body = errorPage(failure.status, undefined, '-', failure.reason).body;
-    socket.end(
-      `HTTP/1.1 ${failure.status} ${albPhrase(failure.status)}\r\nServer: awselb/2.0\r\nDate: ${new Date().toUTCString()}\r\n` +
-        `Content-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-    const now = new Date();
-    this.#log({
-      type: listener.protocol,
-      time: now,
-      client: '-',
-      requestProcessingTime: -1,
-      targetProcessingTime: -1,
-      responseProcessingTime: -1,
-      elbStatusCode: failure.status,
-      receivedBytes: 0,
-      sentBytes: Buffer.byteLength(body),
-      request: '- - - ',
-      userAgent: '-',
-      targetGroup: '-',
-      traceId: '-',
-      domainName: '-',
-      requestCreationTime: now,
-      actionsExecuted: [],
-      errorReason: failure.reason,
+  #createListener(config: ListenerConfig, protocol: 'http' | 'https'): Listener {
+    const h1 = http.createServer({
+      maxHeaderSize: MAX_REQUEST_LINE + MAX_HEADERS,
+      keepAliveTimeout: 65_000,
+      // ALB's idle timeout applies to clients too: a request head not complete within it gets 408.
+      headersTimeout: this.#idleMs,
+      requestTimeout: 0,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(this.#idleMs / 4))),
+      // The Host rules of RFC 9112 §3.2 are checked (and logged) by the gateway, not answered silently by Node.
+      requireHostHeader: false,
     });
+    const listener: Listener = { config, protocol, server: h1, h1, sessions: new Set(), rules: compileRules(config), port: config.port };
+    h1.on('connection', (socket: net.Socket) => {
+      socket.destroySoon = closeInStages;
+    });
+    const type: ConnectionType = protocol;
+    h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void this.#handle(listener, req, res, type));
+    // Node answers `Expect: 100-continue` itself (as ALB does); any other expectation comes here (RFC 9110 §10.1.1).
+    h1.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => void this.#handle(listener, req, res, type, FAILURES.expectation));
+    h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(listener, err, socket));
+    h1.on('connect', (req: http.IncomingMessage, socket: Duplex) => this.#refuseRaw(listener, req, socket, FAILURES.connect));
+    h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.#upgrade(listener, req, socket, head));
+    if (protocol === 'http') return listener;
+
+    const h2 = http2.createServer({ settings: { maxConcurrentStreams: H2_MAX_STREAMS } });
+    h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void this.#handle(listener, req, res, 'h2'));
+    const maxRequests = this.#opts.http2MaxRequests ?? H2_MAX_REQUESTS;
+    h2.on('session', (session: http2.ServerHttp2Session) => {
+      listener.sessions.add(session);
+      session.on('close', () => listener.sessions.delete(session));
+      session.setTimeout(this.#idleMs, () => session.close());
+      let streams = 0;
+      // GOAWAY once the connection has taken its quota; the streams already open finish (RFC 9113 §6.8).
+      session.on('stream', () => {
+        if (++streams >= maxRequests) session.close();
+      });
+    });
+    listener.h2 = h2;
+    listener.server = tls.createServer({ ...this.#opts.tls, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
+      if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
+      else h1.emit('connection', socket);
+    });
+    listener.server.on('tlsClientError', () => {});
+    // This HTTP server never listens itself; 'listening' is what starts its connection tracking (idle keep-alive
+    // closing and the 408 check), which the TLS connections it is handed need as much as plain ones.
+    h1.emit('listening');
+    return listener;
   }
 
   #log(r: AccessRecord): void {
@@ -152,47 +216,175 @@ export class Gateway {
     this.#opts.onRecord?.(r);
   }
 
-  async #handle(listener: Listener, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const created = new Date();
-    const t0 = performance.now();
-    const socket = req.socket;
-    const clientIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    const hostHeader = (req.headers.host ?? '').toLowerCase();
-    const host = hostHeader.replace(/:\d+$/, '');
-    const trace = traceId(req.headers['x-amzn-trace-id'] as string | undefined);
-    const requestId = (req.headers['x-request-id'] as string | undefined) ?? traceRoot(trace);
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const query = q < 0 ? '' : url.slice(q + 1);
-    const record: AccessRecord = {
-      type: listener.protocol,
+  #newRecord(type: ConnectionType, socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }, created: Date): AccessRecord {
+    return {
+      type,
       time: created,
-      client: `${clientIp}:${socket.remotePort}`,
+      client: `${clientAddress(socket) || '-'}:${socket.remotePort ?? 0}`,
       requestProcessingTime: -1,
       targetProcessingTime: -1,
       responseProcessingTime: -1,
       elbStatusCode: 0,
-      receivedBytes: Number(req.headers['content-length'] ?? 0),
+      receivedBytes: 0,
       sentBytes: 0,
-      request: `${req.method} ${listener.protocol}://${hostHeader || '-'}${hostHeader.includes(':') ? '' : `:${listener.port}`}${url} HTTP/${req.httpVersion}`,
-      userAgent: (req.headers['user-agent'] as string | undefined) ?? '',
+      request: '- - - ',
+      userAgent: '',
       targetGroup: '-',
-      traceId: trace,
-      domainName: host,
+      traceId: '-',
+      domainName: '-',
       requestCreationTime: created,
       actionsExecuted: [],
     };
+  }
+
+  /** Requests Node's parser refused: answered 400/408/501 and closed, logged with their desync classification. */
+  #clientError(listener: Listener, err: NodeJS.ErrnoException, socket: Duplex): void {
+    // A connection the gateway already answered and is closing, or one the client reset: no request to log.
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const record = this.#newRecord(listener.protocol, socket as net.Socket, new Date());
+    const failure = classifyClientError(err.code, err.message);
+    const c = classifyParserError(err.code, err.message);
+    if (c.tier !== 'Compliant') {
+      record.classification = c.tier;
+      record.classificationReason = c.reason;
+    }
+    record.elbStatusCode = failure.status;
+    record.errorReason = failure.reason;
+    const answer = rawFailure(failure.status, failure.reason, undefined, '-');
+    socket.end(answer.text);
+    record.sentBytes = answer.bodyBytes;
+    this.#log(record);
+  }
+
+  /** A request answered on the bare socket (CONNECT): a status, a log line, the connection closed. */
+  #refuseRaw(listener: Listener, req: http.IncomingMessage, socket: Duplex, failure: GatewayFailure): void {
+    const record = this.#newRecord(listener.protocol, req.socket, new Date());
+    record.request = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
+    record.userAgent = req.headers['user-agent'] ?? '';
+    record.elbStatusCode = failure.status;
+    record.errorReason = failure.reason;
+    const answer = rawFailure(failure.status, failure.reason, req.headers.accept, '-');
+    socket.on('error', () => {});
+    socket.end(answer.text);
+    record.sentBytes = answer.bodyBytes;
+    this.#log(record);
+  }
+
+  /**
+   * The checks ALB makes before any rule, then the rule: everything a request needs to be routed, or the failure
+   * that answers it. Shared by plain requests, HTTP/2 streams and upgrades.
+   */
+  #route(listener: Listener, req: ClientRequest, record: AccessRecord): Routed {
+    const h2 = req.httpVersion === '2.0';
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const trace = traceId(req.headers['x-amzn-trace-id'] as string | undefined);
+    record.traceId = trace;
+    record.userAgent = req.headers['user-agent'] ?? '';
+    const raw = req.rawHeaders;
+    let total = 0;
+    let oversize = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const size = raw[i]!.length + raw[i + 1]!.length + 4;
+      if (size > MAX_HEADER) oversize = true;
+      total += size;
+    }
+    record.receivedBytes = method.length + url.length + 12 + total + 2;
+    const target = parseRequestTarget(method, url);
+    const authority = target.ok ? target.authority : undefined;
+    const hostResult = h2 ? { ok: true as const, host: String(req.headers[':authority'] ?? req.headers.host ?? '').toLowerCase() } : requestHost(raw, req.httpVersion, authority);
+    const hostWithPort = hostResult.ok ? hostResult.host : '';
+    const requestPath = target.ok ? `${target.path}${target.query ? `?${target.query}` : ''}` : url;
+    const scheme = listener.protocol;
+    record.request = `${method} ${scheme}://${hostWithPort || '-'}${hostWithPort.includes(':') ? '' : `:${listener.port}`}${requestPath.startsWith('/') ? requestPath : `/${requestPath}`} HTTP/${req.httpVersion}`;
+    const host = hostWithPort.replace(/:\d+$/, '');
+    record.domainName = host;
+
+    if (url.length > MAX_REQUEST_LINE || oversize || total > MAX_HEADERS) return { failure: FAILURES.requestTooLarge };
+    if (method === 'TRACE') return { failure: FAILURES.trace };
+    if (method === 'CONNECT') return { failure: FAILURES.connect };
+    const te = req.headers['transfer-encoding'];
+    if (te !== undefined && !/^\s*(chunked|identity)\s*$/i.test(te)) return { failure: FAILURES.transferEncoding };
+    if (forwardedCount(req.headers['x-forwarded-for']) > MAX_FORWARDED) return { failure: FAILURES.tooManyForwarded };
+    if (!target.ok) return { failure: FAILURES.invalidRequestTarget };
+    if (!hostResult.ok) return { failure: FAILURES.invalidHost };
+
+    // Desync mitigation applies to HTTP/1.x, where a request's end is a matter of interpretation; HTTP/2 frames it.
+    let closeConnections = false;
+    if (!h2) {
+      const c = classify({ method, uri: url, version: `HTTP/${req.httpVersion}`, headers: pairHeaders(raw) });
+      if (c.tier !== 'Compliant') {
+        record.classification = c.tier;
+        record.classificationReason = c.reason;
+        const v = verdict(this.#desync, c.tier);
+        if (v === 'block') return { failure: FAILURES.desyncBlocked };
+        closeConnections = v === 'forward-then-close';
+      }
+    }
+
+    const clientIp = clientAddress(req.socket);
+    const rule = matchRule(listener.rules, req, { host, path: target.path, query: target.query, sourceIp: clientIp });
+    record.matchedRulePriority = rule.priority;
+    const action = rule.actions[rule.actions.length - 1]!;
+    // HTTP/1.0 without Host: ALB puts its own name there; this gateway's is its listener address.
+    const forwardHost = forwardedHost(hostWithPort || `${this.#opts.host}:${listener.port}`, scheme, listener.port)!;
+    return {
+      action,
+      route: {
+        host,
+        forwardHost,
+        path: target.path,
+        query: target.query,
+        targetPath: target.form === 'asterisk' ? '*' : requestPath,
+        trace,
+        requestId: (req.headers['x-request-id'] as string | undefined) ?? traceRoot(trace),
+        clientIp,
+        closeConnections,
+      },
+    };
+  }
+
+  /** The fields a target gets (ALB's request rewriting): hop-by-hop out, X-Forwarded-*, the trace id, Host. */
+  #forwardHeaders(req: ClientRequest, listener: Listener, route: Route): http.OutgoingHttpHeaders {
+    const tokens = connectionTokens(req.headers.connection);
+    const headers: http.OutgoingHttpHeaders = {};
+    const incoming = req.headers;
+    for (const k in incoming) {
+      const v = incoming[k];
+      // Pseudo-fields are HTTP/2's request line; Expect is answered here; framing is the proxy's to set.
+      if (v === undefined || k.charCodeAt(0) === 58 || isHopByHop(k, tokens) || k === 'expect' || k === 'content-length' || k === 'host') continue;
+      headers[k] = v;
+    }
+    headers.host = route.forwardHost;
+    headers['x-forwarded-for'] = appendForwardedFor(req.headers['x-forwarded-for'], route.clientIp);
+    headers['x-forwarded-proto'] = listener.protocol;
+    headers['x-forwarded-port'] = String(listener.port);
+    headers['x-amzn-trace-id'] = route.trace;
+    headers['x-request-id'] = route.requestId;
+    return headers;
+  }
+
+  async #handle(listener: Listener, req: ClientRequest, res: ClientResponse, type: ConnectionType, refuse?: GatewayFailure): Promise<void> {
+    const created = new Date();
+    const t0 = performance.now();
+    const record = this.#newRecord(type, req.socket, created);
+    let requestId = '-';
+    let closeConnection = false;
     const fail = (failure: GatewayFailure) => {
       const page = errorPage(failure.status, req.headers.accept, requestId, failure.reason);
       if (!res.headersSent && !res.destroyed && failure.status !== 460) {
-        res.writeHead(failure.status, albPhrase(failure.status), {
+        const headers: http.OutgoingHttpHeaders = {
           server: 'awselb/2.0',
           'content-type': page.contentType,
           'content-length': Buffer.byteLength(page.body),
           'x-request-id': requestId,
-          ...(failure.status === 400 ? { connection: 'close' } : {}),
-        });
+        };
+        // A refused request may leave bytes on the connection that cannot be trusted as the next request.
+        if (failure.status === 400 || closeConnection) headers.connection = 'close';
+        writeHead(res, failure.status, headers, albPhrase(failure.status));
         res.end(page.body);
         record.sentBytes = Buffer.byteLength(page.body);
       }
@@ -201,50 +393,31 @@ export class Gateway {
     };
 
     // While shutting down, every answer closes its connection, so keep-alive clients let go.
-    if (this.#closing) res.setHeader('connection', 'close');
+    if (this.#closing && !isHttp2(res)) res.setHeader('connection', 'close');
     try {
-      // 1. The request itself (ALB.md §7.1).
-      if (url.length > MAX_REQUEST_LINE) return fail(FAILURES.requestTooLarge);
-      let total = 0;
-      for (let i = 0; i < req.rawHeaders.length; i += 2) {
-        const size = req.rawHeaders[i]!.length + req.rawHeaders[i + 1]!.length + 4;
-        if (size > MAX_HEADER) return fail(FAILURES.requestTooLarge);
-        total += size;
-      }
-      if (total > MAX_HEADERS) return fail(FAILURES.requestTooLarge);
-      if (req.method === 'TRACE') return fail(FAILURES.trace);
-      const te = req.headers['transfer-encoding'];
-      if (te !== undefined && !/^\s*(chunked|identity)\s*$/i.test(te)) return fail(FAILURES.transferEncoding);
-      if (forwardedCount(req.headers["x-forwarded-for"]) > MAX_FORWARDED) return fail(FAILURES.tooManyForwarded);
-
-      // 2. The rules.
-      const rule = matchRule(listener.rules, req, { host, path, query, sourceIp: clientIp });
-      record.matchedRulePriority = rule.priority;
+      const routed = this.#route(listener, req, record);
+      if ('failure' in routed) return fail(routed.failure);
+      const { action, route } = routed;
+      requestId = route.requestId;
+      closeConnection = route.closeConnections;
+      if (refuse) return fail(refuse);
       record.requestProcessingTime = (performance.now() - t0) / 1000;
-      const action = rule.actions[rule.actions.length - 1]!;
-      await this.#act(action, listener, req, res, record, { host, path, query, trace, requestId, clientIp, fail });
-    } catch (e) {
-      // An error inside the gateway itself: ALB logs priority -1 (ALB.md §4.3); the client gets a 502.
+      await this.#act(action, listener, req, res, record, route, fail);
+    } catch {
+      // An error inside the gateway itself: ALB logs priority -1; the gateway, not a target, answers for it.
       record.matchedRulePriority ??= -1;
-      fail({ status: 502, reason: `GatewayInternalError:${(e as Error).name}` });
+      fail(FAILURES.internalError);
     } finally {
       this.#log(record);
     }
   }
 
-  async #act(
-    action: Action,
-    listener: Listener,
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    record: AccessRecord,
-    ctx: { host: string; path: string; query: string; trace: string; requestId: string; clientIp: string; fail: (f: GatewayFailure) => void },
-  ): Promise<void> {
+  async #act(action: Action, listener: Listener, req: ClientRequest, res: ClientResponse, record: AccessRecord, route: Route, fail: (f: GatewayFailure) => void): Promise<void> {
     if (action.type === 'fixed-response') {
       record.actionsExecuted = ['fixed-response'];
       const status = Number(action.statusCode);
       const body = action.messageBody ?? '';
-      res.writeHead(status, { server: 'awselb/2.0', 'content-type': action.contentType ?? 'text/plain', 'content-length': Buffer.byteLength(body) });
+      writeHead(res, status, { server: 'awselb/2.0', 'content-type': action.contentType ?? 'text/plain', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       record.elbStatusCode = status;
       record.sentBytes = Buffer.byteLength(body);
@@ -254,10 +427,10 @@ export class Gateway {
       record.actionsExecuted = ['redirect'];
       const location = redirectUrl(
         { ...action, protocol: action.protocol === '#{protocol}' ? undefined : action.protocol?.toLowerCase() },
-        { protocol: listener.protocol, host: ctx.host, port: listener.port, path: ctx.path, query: ctx.query },
+        { protocol: listener.protocol, host: route.host, port: listener.port, path: route.path, query: route.query },
       );
       const status = action.statusCode === 'HTTP_301' ? 301 : 302;
-      res.writeHead(status, { server: 'awselb/2.0', location, 'content-type': 'text/html', 'content-length': 0 });
+      writeHead(res, status, { server: 'awselb/2.0', location, 'content-type': 'text/html', 'content-length': 0 });
       res.end();
       record.elbStatusCode = status;
       record.redirectUrl = location;
@@ -267,47 +440,124 @@ export class Gateway {
     const group = this.#pickGroup(action.targetGroups);
     record.targetGroup = `targetgroup/${group.name}`;
     const target = group.choose();
-    if (!target) return ctx.fail(FAILURES.noRegisteredTargets);
+    if (!target) return fail(FAILURES.noRegisteredTargets);
     record.target = target.address;
 
-    // Request headers for the target (ALB.md §4.1): hop-by-hop out, X-Forwarded-*, the trace id.
-    const tokens = connectionTokens(req.headers.connection);
-    const headers: Record<string, string | string[]> = {};
-    const incoming = req.headers;
-    for (const k in incoming) {
-      const v = incoming[k];
-      if (v !== undefined && !isHopByHop(k, tokens)) headers[k] = v;
+    const headers = this.#forwardHeaders(req, listener, route);
+    // The body's framing (RFC 9112 §6.3): chunked wins; then Content-Length; HTTP/2 frames its own.
+    let hasBody: boolean;
+    let contentLength: number | undefined;
+    const cl = req.headers['content-length'];
+    if (isHttp2(res)) {
+      hasBody = !(req as http2.Http2ServerRequest).stream.endAfterHeaders;
+      contentLength = cl !== undefined ? Number(cl) : undefined;
+    } else if (req.headers['transfer-encoding'] !== undefined) {
+      hasBody = true;
+    } else {
+      contentLength = cl !== undefined ? Number(cl) : undefined;
+      hasBody = (contentLength ?? 0) > 0;
+      if (contentLength === 0) headers['content-length'] = '0';
     }
-    if (req.headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
-    const host = forwardedHost(req.headers.host, listener.protocol, listener.port);
-    if (host !== undefined) headers.host = host;
-    headers['x-forwarded-for'] = appendForwardedFor(req.headers['x-forwarded-for'], ctx.clientIp);
-    headers['x-forwarded-proto'] = listener.protocol;
-    headers['x-forwarded-port'] = String(listener.port);
-    headers['x-amzn-trace-id'] = ctx.trace;
-    headers['x-request-id'] = ctx.requestId;
 
     const t = performance.now();
-    const result = await forward(req, res, target, headers);
+    const result = await forward(req, res, target, {
+      method: req.method ?? 'GET',
+      path: route.targetPath,
+      headers,
+      hasBody,
+      ...(hasBody && contentLength !== undefined ? { contentLength } : {}),
+      closeConnections: route.closeConnections,
+    });
+    record.receivedBytes += result.receivedBytes;
     record.targetProcessingTime = result.targetTime;
     record.responseProcessingTime = result.targetStatus !== undefined ? (performance.now() - t) / 1000 - result.targetTime : -1;
     if (result.targetStatus !== undefined) record.targetStatusCode = result.targetStatus;
-    if (result.clientClosed) return ctx.fail(FAILURES.clientClosed);
+    if (result.clientClosed) return fail(FAILURES.clientClosed);
     if (result.failure) {
       if (res.headersSent) {
         record.elbStatusCode = result.targetStatus ?? result.failure.status;
         record.errorReason = result.failure.reason;
         return;
       }
-      // ALB logs target_status_code only when the target sent a response (ALB.md §4.3).
+      // ALB logs target_status_code only when the target sent a response.
       delete record.targetStatusCode;
-      return ctx.fail(result.failure);
+      if (result.failure.side === 'gateway') delete record.target;
+      return fail(result.failure);
     }
     record.elbStatusCode = result.targetStatus!;
     record.sentBytes = result.sentBytes;
   }
 
-  /** Weighted choice among a forward action's target groups (ALB.md §2.3: weights 0–999, 10/20 ⇒ 1:2). */
+  /** A WebSocket upgrade: routed like any request, then tunnelled; any other upgrade is served as plain HTTP. */
+  async #upgrade(listener: Listener, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!isWebSocketUpgrade(req.headers)) return serveWithoutUpgrade(listener.h1, req, socket, head);
+    socket.on('error', () => {});
+    const created = new Date();
+    const t0 = performance.now();
+    const record = this.#newRecord(listener.protocol === 'https' ? 'wss' : 'ws', req.socket, created);
+    const refuse = (failure: GatewayFailure, requestId = '-') => {
+      const answer = rawFailure(failure.status, failure.reason, req.headers.accept, requestId);
+      socket.end(answer.text);
+      record.elbStatusCode = failure.status;
+      record.errorReason = failure.reason;
+      record.sentBytes = answer.bodyBytes;
+    };
+    try {
+      const routed = this.#route(listener, req, record);
+      if ('failure' in routed) return refuse(routed.failure);
+      const { action, route } = routed;
+      record.requestProcessingTime = (performance.now() - t0) / 1000;
+      if (action.type !== 'forward') {
+        // Fixed responses and redirects answer an upgrade request like any other, on a connection that then closes.
+        const status = action.type === 'redirect' ? (action.statusCode === 'HTTP_301' ? 301 : 302) : Number(action.statusCode);
+        record.actionsExecuted = [action.type];
+        const location =
+          action.type === 'redirect'
+            ? redirectUrl(
+                { ...action, protocol: action.protocol === '#{protocol}' ? undefined : action.protocol?.toLowerCase() },
+                { protocol: listener.protocol, host: route.host, port: listener.port, path: route.path, query: route.query },
+              )
+            : undefined;
+        const body = action.type === 'fixed-response' ? (action.messageBody ?? '') : '';
+        socket.end(
+          `HTTP/1.1 ${status} ${albPhrase(status)}\r\nServer: awselb/2.0\r\n${location ? `Location: ${location}\r\n` : ''}` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+        record.elbStatusCode = status;
+        if (location) record.redirectUrl = location;
+        return;
+      }
+      record.actionsExecuted = ['forward'];
+      const group = this.#pickGroup(action.targetGroups);
+      record.targetGroup = `targetgroup/${group.name}`;
+      const target = group.choose();
+      if (!target) return refuse(FAILURES.noRegisteredTargets, route.requestId);
+      record.target = target.address;
+      const headers = this.#forwardHeaders(req, listener, route);
+      headers.connection = 'Upgrade';
+      headers.upgrade = req.headers.upgrade;
+      const result = await tunnel(socket, head, target, route.targetPath, headers);
+      record.targetProcessingTime = result.targetTime;
+      record.receivedBytes += result.receivedBytes;
+      record.sentBytes = result.sentBytes;
+      if (result.targetStatus !== undefined) {
+        record.targetStatusCode = result.targetStatus;
+        record.elbStatusCode = result.targetStatus;
+        record.responseProcessingTime = 0;
+      } else {
+        const failure = classifyUpstreamError(result.error);
+        if (failure.side === 'gateway') delete record.target;
+        refuse(failure, route.requestId);
+      }
+    } catch {
+      record.matchedRulePriority ??= -1;
+      refuse(FAILURES.internalError);
+    } finally {
+      this.#log(record);
+    }
+  }
+
+  /** Weighted choice among a forward action's target groups (weights 0–999; 10 and 20 split 1:2). */
   #pickGroup(groups: Array<{ name: string; weight?: number }>): TargetGroup {
     if (groups.length === 1) return this.group(groups[0]!.name);
     const total = groups.reduce((n, g) => n + (g.weight ?? 1), 0);
@@ -326,12 +576,18 @@ export class Gateway {
       this.#listeners.map(
         (l) =>
           new Promise<void>((resolve) => {
-            const force = setTimeout(() => l.server.closeAllConnections(), graceMs);
+            const force = setTimeout(() => {
+              l.h1.closeAllConnections();
+              for (const s of l.sessions) s.destroy();
+            }, graceMs);
+            for (const s of l.sessions) s.close();
             l.server.close(() => {
               clearTimeout(force);
               resolve();
             });
-            l.server.closeIdleConnections();
+            // The HTTP server of a TLS listener never listened; closing it stops its connection checks.
+            if (l.h1 !== l.server) l.h1.close(() => {});
+            l.h1.closeIdleConnections();
           }),
       ),
     );

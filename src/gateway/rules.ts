@@ -3,10 +3,16 @@
  * when all its conditions hold, a condition when any of its values does. Patterns are compiled once, at load.
  */
 import { BlockList, isIPv6 } from 'node:net';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Action, Condition, ListenerConfig } from './config.ts';
 
-type Test = (req: IncomingMessage, ctx: MatchContext) => boolean;
+/** What a rule reads of a request: the same for HTTP/1.1 and HTTP/2. */
+export interface RuleRequest {
+  method?: string | undefined;
+  headers: IncomingHttpHeaders;
+}
+
+type Test = (req: RuleRequest, ctx: MatchContext) => boolean;
 
 export interface MatchContext {
   host: string;
@@ -79,13 +85,13 @@ function compileCondition(c: Condition): Test {
 export function compileRules(listener: ListenerConfig): CompiledRule[] {
   const rules = [...(listener.rules ?? [])].sort((a, b) => a.priority - b.priority).map((r) => {
     const tests = r.conditions.map(compileCondition);
-    return { priority: r.priority, actions: r.actions, test: (req: IncomingMessage, ctx: MatchContext) => tests.every((t) => t(req, ctx)) };
+    return { priority: r.priority, actions: r.actions, test: (req: RuleRequest, ctx: MatchContext) => tests.every((t) => t(req, ctx)) };
   });
   rules.push({ priority: 0, actions: listener.defaultActions, test: () => true });
   return rules;
 }
 
-export function matchRule(rules: CompiledRule[], req: IncomingMessage, ctx: MatchContext): CompiledRule {
+export function matchRule(rules: CompiledRule[], req: RuleRequest, ctx: MatchContext): CompiledRule {
   for (const r of rules) if (r.test(req, ctx)) return r;
   return rules[rules.length - 1]!;
 }

@@ -4,7 +4,6 @@
  * unhealthy, and deregistration with a draining delay. Each target keeps a keep-alive connection pool.
  */
 import http from 'node:http';
-import { Pool } from 'undici';
 
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
 export type Algorithm = 'round_robin' | 'least_outstanding_requests';
@@ -54,7 +53,9 @@ export class Target {
   readonly id: string;
   readonly host: string;
   readonly port: number;
-  readonly pool: Pool;
+  /** Keep-alive connections to this target, reused across requests (ALB keeps backend connections open). */
+  readonly agent: http.Agent;
+  readonly timeouts: UpstreamTimeouts;
   state: TargetState = 'initial';
   /** ALB's reason code for the state (ALB.md §3.1). */
   reason = 'Elb.RegistrationInProgress';
@@ -71,17 +72,16 @@ export class Target {
     this.id = id;
     this.host = host;
     this.port = port;
-    this.pool = new Pool(`http://${host}:${port}`, {
-      connections: 256,
-      pipelining: 1,
-      connect: { timeout: timeouts.connectTimeoutMs },
-      headersTimeout: timeouts.idleTimeoutMs,
-      bodyTimeout: timeouts.idleTimeoutMs,
-      maxHeaderSize: timeouts.maxResponseHeaderBytes,
+    this.timeouts = timeouts;
+    this.agent = new http.Agent({
+      keepAlive: true,
+      maxSockets: 256,
+      maxFreeSockets: 256,
+      scheduling: 'lifo',
       // Shorter than the shop's own keep-alive (72 s), so the gateway, not the target, closes idle connections:
-      // the other way round is the classic keep-alive race that makes ALB answer 502 (ALB.md §1.2 #3).
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 60_000,
+      // the other way round is the classic keep-alive race that makes ALB answer 502. Node's agent also honours a
+      // shorter `Keep-Alive: timeout=` hint from the target.
+      timeout: 30_000,
     });
   }
 
@@ -116,7 +116,7 @@ export class Target {
   async close(): Promise<void> {
     this.drainTimer = undefined;
     this.checkTimer = undefined;
-    await this.pool.destroy().catch(() => {});
+    this.agent.destroy();
   }
 }
 
