@@ -18,6 +18,14 @@ export class GatewayMetrics {
     labelNames: ['elb_status_code', 'target_status_code', 'target', 'rule', 'error_reason'] as const,
     registers: [this.registry],
   });
+  // ALB's DesyncMitigationMode_NonCompliant_Request_Count: every request not classified Compliant, in every mode,
+  // whether it was forwarded, forwarded and closed, or blocked.
+  readonly #nonCompliant = new Counter({
+    name: 'receipt_alb_desync_mitigation_mode_non_compliant_request_count_total',
+    help: 'Requests classified Acceptable, Ambiguous or Severe by desync mitigation (CloudWatch: DesyncMitigationMode_NonCompliant_Request_Count)',
+    labelNames: ['classification', 'classification_reason'] as const,
+    registers: [this.registry],
+  });
   readonly #checks = new Counter({
     name: 'receipt_gateway_health_checks_total',
     help: 'Health checks by target group, target and result',
@@ -56,5 +64,6 @@ export class GatewayMetrics {
       rule: r.matchedRulePriority === undefined ? '-' : String(r.matchedRulePriority),
       error_reason: r.errorReason ?? '-',
     });
+    if (r.classification) this.#nonCompliant.inc({ classification: r.classification, classification_reason: r.classificationReason ?? '-' });
   }
 }

@@ -14,6 +14,7 @@ import http2 from 'node:http2';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { closeConnectionsInStages } from '../http/staged-close.ts';
 import type { AccessLog, AccessRecord, ConnectionType } from './access-log.ts';
 import type { Action, GatewayConfig, ListenerConfig } from './config.ts';
 import { classify, classifyParserError, pairHeaders, verdict, type DesyncMode } from './desync.ts';
@@ -76,24 +77,6 @@ interface Route {
   clientIp: string;
   /** An Ambiguous request in defensive mode: forwarded, then neither connection is reused. */
   closeConnections: boolean;
-}
-
-/** How long a closing client connection may still be read (and discarded) before it is closed for good. */
-const LINGER_MS = 2_000;
-
-/**
- * RFC 9112 §9.6: a server that closes while the client may still be sending (an early answer to an upload, a 400)
- * should close in stages — its own side first, then read until the client closes or a while has passed. Closing
- * at once makes the kernel answer the unread bytes with a reset, which can destroy the answer before the client
- * reads it. Node's HTTP server closes a connection through `destroySoon`; this is that, in stages.
- */
-function closeInStages(this: net.Socket): void {
-  if (this.writable) this.end();
-  const timer = setTimeout(() => this.destroy(), LINGER_MS);
-  timer.unref();
-  this.once('end', () => this.destroy());
-  this.once('close', () => clearTimeout(timer));
-  this.resume();
 }
 
 const clientAddress = (socket: { remoteAddress?: string | undefined }) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
@@ -174,9 +157,8 @@ export class Gateway {
       requireHostHeader: false,
     });
     const listener: Listener = { config, protocol, server: h1, h1, sessions: new Set(), rules: compileRules(config), port: config.port };
-    h1.on('connection', (socket: net.Socket) => {
-      socket.destroySoon = closeInStages;
-    });
+    // An early answer to an upload, or a refusal, must reach the client before its connection closes.
+    closeConnectionsInStages(h1);
     const type: ConnectionType = protocol;
     h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void this.#handle(listener, req, res, type));
     // Node answers `Expect: 100-continue` itself (as ALB does); any other expectation comes here (RFC 9110 §10.1.1).

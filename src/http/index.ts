@@ -4,3 +4,4 @@ export * from './problem.ts';
 export * from './retry-after.ts';
 export * from './www-authenticate.ts';
 export * from './etag.ts';
+export * from './staged-close.ts';

@@ -7,7 +7,7 @@ import Fastify from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
-import { HttpProblem } from '../http/index.ts';
+import { closeConnectionsInStages, HttpProblem } from '../http/index.ts';
 import { problemErrorHandler, sendProblem } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import { problemFromFrameworkError } from './decision/parse.ts';
@@ -61,6 +61,8 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
       customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: false },
     },
   });
+  // A 413 to an upload still arriving must reach the gateway before the connection closes (RFC 9112 §9.6).
+  closeConnectionsInStages(app.server);
   // Only JSON bodies: anything else is 415 (contract: "415 for a non-JSON content type").
   app.removeContentTypeParser('text/plain');
 
