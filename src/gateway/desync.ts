@@ -69,13 +69,21 @@ type Field = 'transfer-encoding' | 'content-length';
  * folding of look-alike letters (`ſ`, `ı`), or after dropping delimiters and invisible characters, is one that some
  * parser in a chain may honour and another ignore: the heart of request smuggling.
  */
-function framingField(name: string): { field: Field; exact: boolean } | undefined {
+function framingField(name: string, isToken: boolean): { field: Field; exact: boolean } | undefined {
   const lower = name.toLowerCase();
   if (lower === 'transfer-encoding') return { field: 'transfer-encoding', exact: true };
   if (lower === 'content-length') return { field: 'content-length', exact: true };
-  const folded = name.normalize('NFKC').toUpperCase().replace(/[^A-Z0-9]/g, '');
-  if (folded === 'TRANSFERENCODING') return { field: 'transfer-encoding', exact: false };
-  if (folded === 'CONTENTLENGTH') return { field: 'content-length', exact: false };
+  // Cheap refusal first (this runs for every field of every request): a plain token whose first character is a
+  // letter or digit other than t/c, or that is too short, cannot fold to either name.
+  if (isToken) {
+    const c0 = lower.charCodeAt(0);
+    const alnum = (c0 >= 97 && c0 <= 122) || (c0 >= 48 && c0 <= 57);
+    if (lower.length < 13 || (alnum && c0 !== 116 && c0 !== 99)) return undefined;
+  }
+  // Upper-casing is what folds the look-alikes (`ı` → `I`, `ſ` → `S`); lower-casing leaves `ı` as it is.
+  const folded = isToken ? lower.replace(/[^a-z0-9]/g, '') : name.normalize('NFKC').toUpperCase().replace(/[^A-Z0-9]/g, '').toLowerCase();
+  if (folded === 'transferencoding') return { field: 'transfer-encoding', exact: false };
+  if (folded === 'contentlength') return { field: 'content-length', exact: false };
   return undefined;
 }
 
@@ -108,17 +116,21 @@ function contentLength(value: string): bigint | undefined {
 
 /** Classifies one request head. The worst tier wins; among equals, the first found is the reason. */
 export function classify(head: RequestHead): Classification {
+  return classifyRaw(head.method, head.uri, head.version, head.headers.flat());
+}
+
+/** The same over Node's flat `rawHeaders` (name, value, name, value …): what the gateway calls per request. */
+export function classifyRaw(method: string, uri: string, version: string, raw: readonly string[]): Classification {
   let worst: Classification = COMPLIANT;
   const note = (tier: Tier, reason: string) => {
     if (RANK[tier] > RANK[worst.tier]) worst = { tier, reason };
   };
 
   // The request line (RFC 9112 §3).
-  if (!TOKEN.test(head.method)) note('Severe', 'BadMethod');
-  if (BREAKS_LINE.test(head.uri)) note('Severe', 'BadUri');
-  else if (CTL_IN_URI.test(head.uri)) note('Ambiguous', 'AmbiguousUri');
-  else if (head.uri.includes(' ')) note('Acceptable', 'SpaceInUri');
-  const version = head.version;
+  if (!TOKEN.test(method)) note('Severe', 'BadMethod');
+  if (BREAKS_LINE.test(uri)) note('Severe', 'BadUri');
+  else if (CTL_IN_URI.test(uri)) note('Ambiguous', 'AmbiguousUri');
+  else if (uri.includes(' ')) note('Acceptable', 'SpaceInUri');
   if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
     if (version === '' || /^HTTP\/(0\.9|1\.[2-9])$/.test(version.trimEnd())) note('Acceptable', 'NonCompliantVersion');
     else if (/^HTTP\/1\.[01] +$/.test(version)) note('Acceptable', 'NonCompliantVersion');
@@ -129,16 +141,19 @@ export function classify(head: RequestHead): Classification {
   let te = 0;
   let chunked = 0;
   const lengths: bigint[] = [];
-  for (const [name, value] of head.headers) {
-    if (name.trim() === '' || name.startsWith(':')) {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const isToken = TOKEN.test(name);
+    if (!isToken && (name.trim() === '' || name.startsWith(':'))) {
       note('Ambiguous', 'EmptyHeader');
       continue;
     }
-    if (BREAKS_LINE.test(name) || BREAKS_LINE.test(value)) {
+    if ((!isToken && BREAKS_LINE.test(name)) || BREAKS_LINE.test(value)) {
       note('Severe', 'BadHeader');
       continue;
     }
-    const framing = framingField(name);
+    const framing = framingField(name, isToken);
     if (framing && !framing.exact) note('Ambiguous', 'SuspiciousHeader');
     if (framing?.field === 'transfer-encoding') {
       te++;
@@ -153,7 +168,7 @@ export function classify(head: RequestHead): Classification {
       else lengths.push(n);
       continue;
     }
-    if (!TOKEN.test(name) || CTL_IN_VALUE.test(value)) note('Acceptable', 'NonCompliantHeader');
+    if (!isToken || CTL_IN_VALUE.test(value)) note('Acceptable', 'NonCompliantHeader');
   }
 
   // The framing the fields add up to (RFC 9112 §6.1–6.3).
@@ -163,7 +178,7 @@ export function classify(head: RequestHead): Classification {
     else note('Ambiguous', 'DuplicateContentLength');
   }
   if (te > 0 && lengths.length > 0) note('Ambiguous', 'BothTeClPresent');
-  const bodiless = head.method === 'GET' || head.method === 'HEAD';
+  const bodiless = method === 'GET' || method === 'HEAD';
   const old = version !== 'HTTP/1.1'; // chunked is HTTP/1.1's; a body length before HTTP/1.0 means nothing
   if (te > 0 && (bodiless || old)) note('Ambiguous', 'UndefinedTransferEncodingSemantics');
   if (lengths.length > 0) {
@@ -173,13 +188,6 @@ export function classify(head: RequestHead): Classification {
     } else if (old && version !== 'HTTP/1.0') note('Ambiguous', 'UndefinedContentLengthSemantics');
   }
   return worst;
-}
-
-/** Pairs Node's flat `rawHeaders` array. */
-export function pairHeaders(raw: readonly string[]): Array<readonly [string, string]> {
-  const out: Array<readonly [string, string]> = [];
-  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
-  return out;
 }
 
 /**

@@ -17,7 +17,7 @@ import tls from 'node:tls';
 import { closeConnectionsInStages } from '../http/staged-close.ts';
 import type { AccessLog, AccessRecord, ConnectionType } from './access-log.ts';
 import type { Action, GatewayConfig, ListenerConfig } from './config.ts';
-import { classify, classifyParserError, pairHeaders, verdict, type DesyncMode } from './desync.ts';
+import { classifyParserError, classifyRaw, verdict, type DesyncMode } from './desync.ts';
 import { albPhrase, errorPage, rawFailure } from './error-page.ts';
 import { classifyClientError, classifyUpstreamError, FAILURES, type GatewayFailure } from './failures.ts';
 import { appendForwardedFor, connectionTokens, forwardedCount, forwardedHost, isHopByHop, traceId, traceRoot } from './headers.ts';
@@ -297,7 +297,7 @@ export class Gateway {
     // Desync mitigation applies to HTTP/1.x, where a request's end is a matter of interpretation; HTTP/2 frames it.
     let closeConnections = false;
     if (!h2) {
-      const c = classify({ method, uri: url, version: `HTTP/${req.httpVersion}`, headers: pairHeaders(raw) });
+      const c = classifyRaw(method, url, `HTTP/${req.httpVersion}`, raw);
       if (c.tier !== 'Compliant') {
         record.classification = c.tier;
         record.classificationReason = c.reason;

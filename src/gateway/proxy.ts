@@ -158,20 +158,16 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
         maxHeaderSize: target.timeouts.maxResponseHeaderBytes,
         // RFC 9112 §6.3: the target's framing is read strictly; a lenient reading is how responses get smuggled.
         insecureHTTPParser: false,
+        // The agent's own timeout: Node then arms nothing per request (target-group.ts).
+        timeout: target.timeouts.idleTimeoutMs,
       });
     } catch (e) {
       // The gateway could not even write this request: its own failure, not the target's (failures.ts).
       return fail(e);
     }
     const request = up;
-    request.on('socket', (socket) => {
-      if (!socket.connecting) return;
-      const timer = setTimeout(() => request.destroy(timeout('TARGET_CONNECT_TIMEOUT')), target.timeouts.connectTimeoutMs);
-      socket.once('connect', () => clearTimeout(timer));
-      socket.once('close', () => clearTimeout(timer));
-    });
     // ALB's idle timeout: no byte either way for that long ends the exchange (504, or a cut once answering).
-    request.setTimeout(target.timeouts.idleTimeoutMs, () => {
+    request.on('timeout', () => {
       const connecting = request.socket?.connecting ?? false;
       request.destroy(timeout(connecting ? 'TARGET_CONNECT_TIMEOUT' : responded ? 'TARGET_BODY_TIMEOUT' : 'TARGET_HEADERS_TIMEOUT'));
     });

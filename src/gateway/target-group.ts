@@ -4,6 +4,8 @@
  * unhealthy, and deregistration with a draining delay. Each target keeps a keep-alive connection pool.
  */
 import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
 export type Algorithm = 'round_robin' | 'least_outstanding_requests';
@@ -44,6 +46,32 @@ export function compileMatcher(matcher: string): (status: number) => boolean {
   return (s) => tests.some((t) => t(s));
 }
 
+/**
+ * Keep-alive connections to one target. The agent's socket timeout is ALB's idle timeout, which Node applies to a
+ * request's socket without per-request work when the request names the same timeout; it also ends idle pooled
+ * connections, and it is shorter than the shop's own keep-alive (72 s), so the gateway, not the target, closes
+ * idle connections — the other way round is the classic keep-alive race that makes ALB answer 502. Node's agent
+ * also honours a shorter `Keep-Alive: timeout=` hint from the target. The connect timeout is armed once per new
+ * connection, not per request.
+ */
+class TargetAgent extends http.Agent {
+  readonly #connectTimeoutMs: number;
+
+  constructor(timeouts: UpstreamTimeouts) {
+    super({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: 'lifo', timeout: timeouts.idleTimeoutMs });
+    this.#connectTimeoutMs = timeouts.connectTimeoutMs;
+  }
+
+  override createConnection(options: net.NetConnectOpts, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
+    const socket = net.createConnection(options);
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'TARGET_CONNECT_TIMEOUT' })), this.#connectTimeoutMs);
+    socket.once('connect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+    callback?.(null, socket);
+    return socket;
+  }
+}
+
 /** Ends requests still running when the deregistration delay runs out (ALB: 502). */
 export class DeregistrationDelayElapsed extends Error {
   override name = 'DeregistrationDelayElapsed';
@@ -73,16 +101,7 @@ export class Target {
     this.host = host;
     this.port = port;
     this.timeouts = timeouts;
-    this.agent = new http.Agent({
-      keepAlive: true,
-      maxSockets: 256,
-      maxFreeSockets: 256,
-      scheduling: 'lifo',
-      // Shorter than the shop's own keep-alive (72 s), so the gateway, not the target, closes idle connections:
-      // the other way round is the classic keep-alive race that makes ALB answer 502. Node's agent also honours a
-      // shorter `Keep-Alive: timeout=` hint from the target.
-      timeout: 30_000,
-    });
+    this.agent = new TargetAgent(timeouts);
   }
 
   get address(): string {
