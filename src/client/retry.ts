@@ -1,8 +1,8 @@
 /**
  * The SDK's retry rules, in one place, as pure functions (tested with an injected clock, never by sleeping).
  *
- *  - 429 and 503 are retried, waiting what Retry-After says (delta-seconds or HTTP-date, RFC 9110 §10.2.3), capped,
- *    with jitter; without Retry-After, exponential backoff. Retry-After wins over the RateLimit fields
+ *  - 429 and 503 are retried, waiting exactly what Retry-After says (delta-seconds or HTTP-date, RFC 9110 §10.2.3),
+ *    capped; without Retry-After, exponential backoff with jitter. No wait exceeds the cap. Retry-After wins over the RateLimit fields
  *    (draft-ietf-httpapi-ratelimit-headers §4.1: "the Retry-After field MUST take precedence").
  *  - Only what is safe to repeat: idempotent methods (RFC 9110 §9.2.2), or a POST carrying an Idempotency-Key.
  *  - 500 is never retried (seed §4: "it's a bug, not a capacity issue"); neither is any other status.
@@ -21,7 +21,7 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** First backoff step when the server gave no Retry-After. */
   baseDelayMs: number;
-  /** Share of the delay added at random (0–1), so clients told the same Retry-After do not return together. */
+  /** Share of a backoff added at random (0–1), so clients that failed together do not retry together. Never added to a server's Retry-After. */
   jitter: number;
 }
 
@@ -47,7 +47,11 @@ export function retryDelay(o: {
   if (!RETRY_STATUSES.has(o.status)) return undefined;
   if (!isSafeToRetry(o.method, o.requestHeaders)) return undefined;
   const told = parseRetryAfter(o.retryAfter ?? undefined, o.now);
-  const base = told ?? o.policy.baseDelayMs * 2 ** (o.attempt - 1);
-  const capped = Math.min(base, o.policy.maxDelayMs);
-  return Math.round(capped + capped * o.policy.jitter * o.random());
+  // The server named its time: wait exactly that (capped). Jitter would only lengthen it, and waiting less would
+  // come back before the server said to.
+  if (told !== undefined) return Math.round(Math.min(told, o.policy.maxDelayMs));
+  // Our own backoff is what jitter spreads, so clients that failed together do not return together; the cap is
+  // applied last, so no wait ever exceeds the maximum the options promise.
+  const backoff = o.policy.baseDelayMs * 2 ** (o.attempt - 1);
+  return Math.round(Math.min(backoff + backoff * o.policy.jitter * o.random(), o.policy.maxDelayMs));
 }

@@ -10,9 +10,17 @@ describe('retry timing (pure, injected clock)', () => {
     assert.equal(retryDelay({ ...base, status: 429, retryAfter: '47' }), 47_000);
     assert.equal(retryDelay({ ...base, status: 503, retryAfter: new Date(now + 10_000).toUTCString() }), 10_000);
   });
-  it('capped at maxDelayMs; jitter adds at most its share', () => {
+  it('capped at maxDelayMs; jitter never lengthens a server-sent Retry-After', () => {
+    const jittery = { ...DEFAULT_RETRY, jitter: 0.2 };
     assert.equal(retryDelay({ ...base, status: 503, retryAfter: '3600' }), 60_000);
-    assert.equal(retryDelay({ ...base, status: 503, retryAfter: '10', policy: { ...DEFAULT_RETRY, jitter: 0.2 }, random: () => 1 }), 12_000);
+    assert.equal(retryDelay({ ...base, status: 503, retryAfter: '10', policy: jittery, random: () => 1 }), 10_000);
+    assert.equal(retryDelay({ ...base, status: 503, retryAfter: '3600', policy: jittery, random: () => 1 }), 60_000);
+  });
+  it('jitter spreads a backoff by at most its share, and the cap still holds after it', () => {
+    const jittery = { ...DEFAULT_RETRY, jitter: 0.2 };
+    assert.equal(retryDelay({ ...base, status: 503, policy: jittery, random: () => 0 }), 500);
+    assert.equal(retryDelay({ ...base, status: 503, policy: jittery, random: () => 1 }), 600);
+    assert.equal(retryDelay({ ...base, status: 503, policy: { ...jittery, maxDelayMs: 550 }, random: () => 1 }), 550);
   });
   it('no Retry-After: exponential backoff from baseDelayMs', () => {
     assert.deepEqual([1, 2, 3].map((attempt) => retryDelay({ ...base, status: 503, attempt })), [500, 1000, 2000]);
