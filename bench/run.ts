@@ -1,173 +1,285 @@
 /**
- * `npm run bench`: the gateway against a direct connection to the same shop target, in the same run, on one indexed
- * PostgreSQL read (GET /products/42) — req/s, p50/p99, the ratio, and CPU per request of the gateway process and of
- * the target (from /proc). A bare node:http server answering the same bytes is the ceiling of this machine's loopback.
- * The system runs as its own process (`receipt start`), so the load generator's CPU is not counted as the gateway's.
- * Loopback only; bounded in time.
+ * `npm run bench`: what the request path costs, as ratios measured in one run on this machine. Loopback only;
+ * bounded in time; progress on stderr, the Markdown tables on stdout.
  *
- * Then memory: 20 clients download the 50 MiB video through the gateway at once, while the resident memory of the
- * gateway's and the target's processes is sampled; streaming means it stays flat (a copy per client would be 1 GiB).
+ *   proxies   the same bare target direct, behind nginx (when installed), behind a bare node:http + undici proxy,
+ *             and behind the gateway (access log, metrics, rules, trace ids, health checks all on) — interleaved
+ *             rounds; req/s, p50/p99 and CPU per request of each proxy process (/proc). Then the gateway's resident
+ *             memory over one long run at full load.
+ *   shop      GET /products/42: a bare Fastify + pg route, the shop target direct (200 and 304), and the shop through
+ *             the gateway — on one embedded PostgreSQL; CPU per request of the app and of PostgreSQL.
+ *   downloads 20 concurrent 50 MiB downloads through the gateway; peak RSS of the gateway and the target.
  *
- *   npm run bench [-- --seconds 5 --connections 16 --only gateway|downloads]
+ *   npm run bench [-- --rounds 5 --seconds 3 --connections 16 --memory-seconds 60 --only proxies,shop,downloads --write docs/performance.md]
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../src/db/embedded.ts';
+import { freePort, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { cpuSeconds, load, type LoadResult } from './load.ts';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log(`usage: npm run bench [-- --seconds N --connections N]
+  console.log(`usage: npm run bench [-- options]
 
-Starts \`receipt start\` (embedded PostgreSQL unless DATABASE_URL, one target) on free ports, then loads
-GET /products/42 through the gateway, directly on the target, and on a bare node:http reference, interleaved
-(3 rounds), and prints req/s, p50/p99, ratios and CPU per request. Then 20 concurrent downloads of the 50 MiB
-video through the gateway, with the peak resident memory of the gateway and target processes.
-Defaults: --seconds 5, --connections 16; --only gateway or --only downloads runs one part.`);
+Measures the request path on loopback and prints Markdown tables (progress goes to stderr):
+  proxies    a bare target direct, behind nginx (if installed), a bare node:http + undici proxy, and the gateway
+  shop       GET /products/42: bare Fastify + pg, the shop target (200 and 304), the shop through the gateway
+  downloads  20 concurrent 50 MiB downloads through the gateway, peak RSS
+
+Options:
+  --rounds N          interleaved rounds per part (default 5, at least 1)
+  --seconds N         seconds of load per entry per round (default 3)
+  --connections N     concurrent keep-alive connections (default 16)
+  --memory-seconds N  the long run at full load for the gateway's memory (default 60; 0 skips it)
+  --only LIST         some of: proxies, shop, downloads (comma-separated)
+  --write FILE        also put the tables into FILE between its bench markers (docs/performance.md)
+Exits non-zero when any request fails.`);
   process.exit(0);
 }
-const opt = (name: string, d: number) => {
+const opt = (name: string, d: number, min = 1) => {
   const i = args.indexOf(`--${name}`);
   const v = i >= 0 ? Number(args[i + 1]) : d;
-  if (!Number.isFinite(v) || v <= 0) {
-    console.error(`--${name} needs a positive number`);
+  if (!Number.isFinite(v) || v < min) {
+    console.error(`--${name} needs a number ≥ ${min}`);
     process.exit(2);
   }
   return v;
 };
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-if (only !== undefined && only !== 'gateway' && only !== 'downloads') {
-  console.error('--only takes gateway or downloads');
+const rounds = Math.min(opt('rounds', 5), 20);
+const seconds = Math.min(opt('seconds', 3), 60);
+const connections = Math.min(opt('connections', 16), 256);
+const memorySeconds = Math.min(opt('memory-seconds', 60, 0), 600);
+const PARTS = ['proxies', 'shop', 'downloads'] as const;
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : [...PARTS];
+if (only.some((p) => !(PARTS as readonly string[]).includes(p))) {
+  console.error(`--only takes some of ${PARTS.join(', ')}`);
   process.exit(2);
 }
-const seconds = Math.min(opt('seconds', 5), 60);
-const connections = Math.min(opt('connections', 16), 256);
+const writeTo = args.includes('--write') ? args[args.indexOf('--write') + 1] : undefined;
 const say = (s: string) => console.error(`… ${s}`);
+const out: string[] = [];
+const emit = (s = '') => {
+  out.push(s);
+  console.log(s);
+};
+const children: ChildProcess[] = [];
+let failed = 0;
 
-const [port, httpsPort, controlPort] = [await freePort(), await freePort(), await freePort()];
-const token = 'bench-token';
-say('starting the system (receipt start, 1 target)');
-const child = spawn(process.execPath, [path.resolve('bin/receipt.js'), 'start'], {
-  env: {
-    ...process.env,
-    PORT: String(port),
-    HTTPS_PORT: String(httpsPort),
-    CONTROL_PORT: String(controlPort),
-    CONTROL_TOKEN: token,
-    TARGETS: '1',
-    LOG_LEVEL: 'warn',
-    NO_COLOR: '1',
-    DATA_DIR: process.env.DATA_DIR ?? path.resolve('.receipt/bench'),
-  },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const stopChild = () =>
-  new Promise<void>((r) => {
-    if (child.exitCode !== null) return r();
-    child.once('exit', () => r());
-    child.kill('SIGTERM');
+/** Starts one of bench/servers/*.ts in its own process; resolves with its port and pid. */
+async function server(name: string, env: Record<string, string> = {}): Promise<{ port: number; pid: number; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(`bench/servers/${name}.ts`)], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(child);
+  const m = await new Promise<{ port: number; pid: number }>((resolve, reject) => {
+    child.once('message', (msg) => resolve(msg as { port: number; pid: number }));
+    child.once('exit', (code) => reject(new Error(`bench/servers/${name}.ts exited (${code})`)));
   });
-try {
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Receipt is up')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`receipt start exited (${code})`)));
-    setTimeout(() => reject(new Error('receipt start did not come up in 60 s')), 60_000);
-  });
-  const control = `http://127.0.0.1:${controlPort}`;
-  const targets = (await (await fetch(`${control}/targets`, { headers: { authorization: `Bearer ${token}` } })).json()) as Array<{ url: string; pid: number }>;
-  const target = targets[0]!;
-  const gateway = `http://127.0.0.1:${port}`;
-  const direct = target.url;
-
-  if (only !== 'downloads') await gatewayBench(gateway, direct, target.pid);
-  if (only !== 'gateway') await downloadsBench(gateway, target.pid);
-} finally {
-  await stopChild();
+  return { ...m, url: `http://127.0.0.1:${m.port}` };
 }
 
-async function gatewayBench(gateway: string, direct: string, targetPid: number): Promise<void> {
-  const target = { pid: targetPid };
-  const sample = await fetch(`${direct}/products/42`);
-  const bytes = await sample.text();
-  const ref = http.createServer((_, res) => {
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(bytes) });
-    res.end(bytes);
-  });
-  await new Promise<void>((r) => ref.listen(0, '127.0.0.1', r));
-  const reference = `http://127.0.0.1:${(ref.address() as { port: number }).port}`;
-
-  say('warming up');
-  for (const u of [gateway, direct, reference]) await load(u, '/products/42', { seconds: 1, connections });
-
-  type Round = { gateway: LoadResult; direct: LoadResult; reference: LoadResult; gatewayCpuUs: number; targetCpuUs: number; targetViaGatewayCpuUs: number };
-  const rounds: Round[] = [];
-  for (let i = 1; i <= 3; i++) {
-    say(`round ${i}/3: gateway, direct, reference — ${seconds}s each, ${connections} connections`);
-    const [g0, t0] = [cpuSeconds(child.pid!), cpuSeconds(target.pid)];
-    const g = await load(gateway, '/products/42', { seconds, connections });
-    const [g1, t1] = [cpuSeconds(child.pid!), cpuSeconds(target.pid)];
-    const d = await load(direct, '/products/42', { seconds, connections });
-    const t2 = cpuSeconds(target.pid);
-    const r = await load(reference, '/products/42', { seconds, connections });
-    rounds.push({
-      gateway: g,
-      direct: d,
-      reference: r,
-      gatewayCpuUs: ((g1 - g0) / g.requests) * 1e6,
-      targetViaGatewayCpuUs: ((t1 - t0) / g.requests) * 1e6,
-      targetCpuUs: ((t2 - t1) / d.requests) * 1e6,
-    });
-  }
-  ref.close();
-  const med = (f: (r: Round) => number) => rounds.map(f).sort((a, b) => a - b)[1]!;
-  const directRps = med((r) => r.direct.rps);
-  const row = (name: string, rps: number, p50: number, p99: number, extra: string) =>
-    `${name.padEnd(28)} ${rps.toFixed(0).padStart(7)} req/s  p50 ${p50.toFixed(2).padStart(6)} ms  p99 ${p99.toFixed(2).padStart(6)} ms  ${extra}`;
-  console.log(`\nGET /products/42 — median of 3 interleaved ${seconds}s rounds, ${connections} connections, loopback, 2 cores shared`);
-  console.log(row('direct to the target', directRps, med((r) => r.direct.p50ms), med((r) => r.direct.p99ms), `1.00×   target ${med((r) => r.targetCpuUs).toFixed(0)} µs CPU/req`));
-  console.log(
-    row(
-      'through the gateway',
-      med((r) => r.gateway.rps),
-      med((r) => r.gateway.p50ms),
-      med((r) => r.gateway.p99ms),
-      `${(med((r) => r.gateway.rps) / directRps).toFixed(2)}×   gateway ${med((r) => r.gatewayCpuUs).toFixed(0)} µs CPU/req (target ${med((r) => r.targetViaGatewayCpuUs).toFixed(0)})`,
-    ),
-  );
-  console.log(row('reference: bare node:http', med((r) => r.reference.rps), med((r) => r.reference.p50ms), med((r) => r.reference.p99ms), `${(med((r) => r.reference.rps) / directRps).toFixed(2)}×   (loopback ceiling)`));
-  const errors = rounds.reduce((n, r) => n + r.gateway.errors + r.direct.errors + r.reference.errors, 0);
-  if (errors) {
-    console.error(`${errors} requests failed`);
-    process.exitCode = 1;
-  }
-}
-
-/** Resident set size of a process, in MiB (Linux /proc). */
 function rssMiB(pid: number): number {
   const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
   return Number(line.replace(/\D+/g, '')) / 1024;
 }
 
-async function downloadsBench(gateway: string, targetPid: number): Promise<void> {
+/** Every process whose command is `name` (PostgreSQL's backends, nginx's workers). */
+function pidsNamed(name: string, parent?: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return comm === name && (parent === undefined || ppid === parent);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+const cpuOf = (pids: number[]) => pids.reduce((n, p) => n + (fs.existsSync(`/proc/${p}`) ? cpuSeconds(p) : 0), 0);
+
+interface Entry {
+  name: string;
+  url: string;
+  path: string;
+  headers?: Record<string, string>;
+  /** Processes whose CPU per request is reported, by column. */
+  cpu: Record<string, () => number[]>;
+}
+interface Sample {
+  load: LoadResult;
+  cpuUs: Record<string, number>;
+}
+
+/** Interleaved rounds: each entry loaded in turn, `rounds` times; the median of each figure is reported. */
+async function measure(entries: Entry[], label: string): Promise<Map<string, Sample[]>> {
+  const samples = new Map<string, Sample[]>(entries.map((e) => [e.name, []]));
+  say(`${label}: warming up`);
+  for (const e of entries) await load(e.url, e.path, { seconds: 1, connections, ...(e.headers ? { headers: e.headers } : {}) });
+  for (let r = 1; r <= rounds; r++) {
+    say(`${label}: round ${r}/${rounds} (${entries.map((e) => e.name).join(', ')}; ${seconds} s each)`);
+    for (const e of entries) {
+      const pids = Object.fromEntries(Object.entries(e.cpu).map(([k, f]) => [k, f()]));
+      const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuOf(p)]));
+      const result = await load(e.url, e.path, { seconds, connections, ...(e.headers ? { headers: e.headers } : {}) });
+      failed += result.errors;
+      const cpuUs = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, ((cpuOf(p) - before[k]!) / Math.max(1, result.requests)) * 1e6]));
+      samples.get(e.name)!.push({ load: result, cpuUs });
+    }
+  }
+  return samples;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+
+async function proxies(): Promise<void> {
+  const target = await server('target');
+  const bare = await server('bare-proxy', { TARGET_PORT: String(target.port) });
+  const gateway = await server('gateway', { TARGET_PORT: String(target.port) });
+  const entries: Entry[] = [{ name: 'direct to the target', url: target.url, path: '/products/42', cpu: { proxy: () => [] } }];
+  let nginxNote = '';
+  let nginxDir: string | undefined;
+  if (spawnSync('nginx', ['-v']).status === 0) {
+    nginxDir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-bench-nginx-'));
+    const port = await freePort();
+    fs.writeFileSync(
+      path.join(nginxDir, 'nginx.conf'),
+      `daemon off; worker_processes 1; user root; error_log ${nginxDir}/error.log; pid ${nginxDir}/nginx.pid;
+events {}
+http {
+  access_log off; client_body_temp_path ${nginxDir}/body; proxy_temp_path ${nginxDir}/proxy;
+  upstream target { server 127.0.0.1:${target.port}; keepalive 64; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://target; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+`,
+    );
+    const master = spawn('nginx', ['-c', path.join(nginxDir, 'nginx.conf')], { stdio: 'ignore' });
+    children.push(master);
+    await new Promise((r) => setTimeout(r, 500));
+    entries.push({ name: 'nginx 1 worker, upstream keep-alive', url: `http://127.0.0.1:${port}`, path: '/products/42', cpu: { proxy: () => pidsNamed('nginx', master.pid) } });
+  } else nginxNote = 'nginx is not installed (`apt-get install nginx`), so it has no row.';
+  entries.push({ name: 'bare node:http + undici proxy', url: bare.url, path: '/products/42', cpu: { proxy: () => [bare.pid] } });
+  entries.push({ name: 'the gateway (everything on)', url: gateway.url, path: '/products/42', cpu: { proxy: () => [gateway.pid] } });
+
+  const samples = await measure(entries, 'proxies');
+  const med = (name: string, f: (s: Sample) => number) => median(samples.get(name)!.map(f));
+  const directRps = med(entries[0]!.name, (s) => s.load.rps);
+  const nginx = entries.find((e) => e.name.startsWith('nginx'));
+  const nginxRps = nginx ? med(nginx.name, (s) => s.load.rps) : NaN;
+  const bareCpu = med('bare node:http + undici proxy', (s) => s.cpuUs.proxy!);
+  emit(`### A proxy in front of the same bare target\n`);
+  emit(`GET /products/42 answered by a bare node:http target; median of ${rounds} interleaved rounds of ${seconds} s, ${connections} connections.\n`);
+  emit('| in front of the target | req/s | × direct | × nginx | p50 ms | p99 ms | proxy CPU per request | × bare proxy |');
+  emit('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const e of entries) {
+    const rps = med(e.name, (s) => s.load.rps);
+    const cpu = e.name.startsWith('direct') ? NaN : med(e.name, (s) => s.cpuUs.proxy!);
+    emit(
+      `| ${e.name} | ${fmt(rps)} | ${fmt(rps / directRps, 2)} | ${fmt(rps / nginxRps, 2)} | ${fmt(med(e.name, (s) => s.load.p50ms), 2)} | ${fmt(med(e.name, (s) => s.load.p99ms), 2)} | ${Number.isFinite(cpu) ? `${fmt(cpu)} µs` : '—'} | ${fmt(cpu / bareCpu, 2)} |`,
+    );
+  }
+  if (nginxNote) emit(`\n${nginxNote}`);
+
+  if (memorySeconds > 0) {
+    say(`memory: ${memorySeconds} s at full load through the gateway`);
+    const rss: number[] = [];
+    const sampler = setInterval(() => rss.push(rssMiB(gateway.pid)), 1000);
+    const r = await load(gateway.url, '/products/42', { seconds: memorySeconds, connections });
+    clearInterval(sampler);
+    failed += r.errors;
+    const settled = rss.slice(Math.min(5, Math.floor(rss.length / 4)));
+    emit(
+      `\nGateway resident memory over ${memorySeconds} s at full load (${fmt(r.rps)} req/s): ${fmt(rss[0] ?? NaN)} MiB at the start, ` +
+        `${fmt(Math.min(...settled))}–${fmt(Math.max(...settled))} MiB after the first seconds (spread ${fmt(Math.max(...settled) - Math.min(...settled))} MiB).`,
+    );
+  }
+  if (nginxDir) fs.rmSync(nginxDir, { recursive: true, force: true });
+}
+
+/** `receipt start` (one target) on an embedded PostgreSQL the bench starts, so the bare route can share it. */
+async function withSystem<T>(fn: (s: { gateway: string; target: { url: string; pid: number }; gatewayPid: number; databaseUrl: string }) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-bench-'));
+  fs.chmodSync(dir, 0o755);
+  say('starting PostgreSQL (embedded) and the system (receipt start, 1 target)');
+  const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres(path.join(dir, 'db'));
+  const databaseUrl = process.env.DATABASE_URL ?? pg!.url;
+  const [port, httpsPort, controlPort] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, [path.resolve('bin/receipt.js'), 'start'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HTTPS_PORT: String(httpsPort), CONTROL_PORT: String(controlPort), CONTROL_TOKEN: 'bench-token', TARGETS: '1', LOG_LEVEL: 'warn', NO_COLOR: '1', DATA_DIR: dir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let text = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.includes('Receipt is up')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`receipt start exited (${code})`)));
+      setTimeout(() => reject(new Error('receipt start did not come up in 60 s')), 60_000);
+    });
+    const targets = (await (await fetch(`http://127.0.0.1:${controlPort}/targets`, { headers: { authorization: 'Bearer bench-token' } })).json()) as Array<{ url: string; pid: number }>;
+    return await fn({ gateway: `http://127.0.0.1:${port}`, target: targets[0]!, gatewayPid: child.pid!, databaseUrl });
+  } finally {
+    await new Promise<void>((r) => {
+      if (child.exitCode !== null) return r();
+      child.once('exit', () => r());
+      child.kill('SIGTERM');
+    });
+    await pg?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function shop(s: { gateway: string; target: { url: string; pid: number }; gatewayPid: number; databaseUrl: string }): Promise<void> {
+  const bare = await server('bare-shop', { DATABASE_URL: s.databaseUrl });
+  const etag = (await fetch(`${s.target.url}/products/42`)).headers.get('etag')!;
+  const postgres = () => pidsNamed('postgres');
+  const entries: Entry[] = [
+    { name: 'bare Fastify + pg route, 200', url: bare.url, path: '/products/42', cpu: { app: () => [bare.pid], postgres } },
+    { name: 'shop target direct, 200', url: s.target.url, path: '/products/42', cpu: { app: () => [s.target.pid], postgres } },
+    { name: 'shop target direct, 304 (If-None-Match)', url: s.target.url, path: '/products/42', headers: { 'if-none-match': etag }, cpu: { app: () => [s.target.pid], postgres } },
+    { name: 'shop through the gateway, 200', url: s.gateway, path: '/products/42', cpu: { app: () => [s.target.pid], postgres, gateway: () => [s.gatewayPid] } },
+  ];
+  const samples = await measure(entries, 'shop');
+  const med = (name: string, f: (x: Sample) => number) => median(samples.get(name)!.map(f));
+  const bareApp = med(entries[0]!.name, (x) => x.cpuUs.app!);
+  const barePg = med(entries[0]!.name, (x) => x.cpuUs.postgres!);
+  const directRps = med(entries[1]!.name, (x) => x.load.rps);
+  emit(`\n### The shop's GET /products/42 (one indexed PostgreSQL read)\n`);
+  emit(`Median of ${rounds} interleaved rounds of ${seconds} s, ${connections} connections; one shop target, one embedded PostgreSQL.\n`);
+  emit('| | req/s | × shop direct | p50 ms | p99 ms | app CPU per request | × bare route | PostgreSQL CPU per request | × bare route | gateway CPU per request |');
+  emit('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const e of entries) {
+    const app = med(e.name, (x) => x.cpuUs.app!);
+    const pgCpu = med(e.name, (x) => x.cpuUs.postgres!);
+    const gw = e.cpu.gateway ? `${fmt(med(e.name, (x) => x.cpuUs.gateway!))} µs` : '—';
+    const rps = med(e.name, (x) => x.load.rps);
+    emit(`| ${e.name} | ${fmt(rps)} | ${fmt(rps / directRps, 2)} | ${fmt(med(e.name, (x) => x.load.p50ms), 2)} | ${fmt(med(e.name, (x) => x.load.p99ms), 2)} | ${fmt(app)} µs | ${fmt(app / bareApp, 2)} | ${fmt(pgCpu)} µs | ${fmt(pgCpu / barePg, 2)} | ${gw} |`);
+  }
+}
+
+async function downloads(s: { gateway: string; target: { url: string; pid: number }; gatewayPid: number }): Promise<void> {
   const CLIENTS = 20;
   say(`downloads: ${CLIENTS} clients × 50 MiB through the gateway`);
-  const pids = { gateway: child.pid!, target: targetPid };
-  const base = { gateway: rssMiB(pids.gateway), target: rssMiB(pids.target) };
+  const base = { gateway: rssMiB(s.gatewayPid), target: rssMiB(s.target.pid) };
   const peak = { ...base };
   const sampler = setInterval(() => {
-    peak.gateway = Math.max(peak.gateway, rssMiB(pids.gateway));
-    peak.target = Math.max(peak.target, rssMiB(pids.target));
+    peak.gateway = Math.max(peak.gateway, rssMiB(s.gatewayPid));
+    peak.target = Math.max(peak.target, rssMiB(s.target.pid));
   }, 50);
   const t0 = performance.now();
   const sizes = await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
-      const res = await fetch(`${gateway}/videos/movie.mp4`);
+      const res = await fetch(`${s.gateway}/videos/movie.mp4`);
       let n = 0;
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) n += chunk.length;
       return n;
@@ -175,10 +287,41 @@ async function downloadsBench(gateway: string, targetPid: number): Promise<void>
   );
   clearInterval(sampler);
   const secs = (performance.now() - t0) / 1000;
-  const total = sizes.reduce((a, b) => a + b, 0);
   const ok = sizes.every((n) => n === 52428800);
-  console.log(`\n${CLIENTS} concurrent downloads of 50 MiB through the gateway: ${(total / 2 ** 20).toFixed(0)} MiB in ${secs.toFixed(1)} s${ok ? '' : ' — SOME INCOMPLETE'}`);
-  console.log(`  gateway process  RSS ${base.gateway.toFixed(0)} MiB before, ${peak.gateway.toFixed(0)} MiB peak (+${(peak.gateway - base.gateway).toFixed(0)})`);
-  console.log(`  target process   RSS ${base.target.toFixed(0)} MiB before, ${peak.target.toFixed(0)} MiB peak (+${(peak.target - base.target).toFixed(0)})`);
-  if (!ok) process.exitCode = 1;
+  if (!ok) failed++;
+  emit(`\n### ${CLIENTS} concurrent downloads of the 50 MiB video through the gateway\n`);
+  emit(`${fmt(sizes.reduce((a, b) => a + b, 0) / 2 ** 20)} MiB in ${fmt(secs, 1)} s${ok ? '' : ' — SOME INCOMPLETE'}.\n`);
+  emit('| process | RSS before | peak | growth |\n|---|---:|---:|---:|');
+  emit(`| gateway (launcher) | ${fmt(base.gateway)} MiB | ${fmt(peak.gateway)} MiB | +${fmt(peak.gateway - base.gateway)} MiB |`);
+  emit(`| shop target | ${fmt(base.target)} MiB | ${fmt(peak.target)} MiB | +${fmt(peak.target - base.target)} MiB |`);
+}
+
+try {
+  const shown = args.filter((a, i) => a !== '--write' && args[i - 1] !== '--write');
+  emit(`## Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench${shown.length ? ` -- ${shown.join(' ')}` : ''}\`\n`);
+  emit(`Node ${process.version}, ${os.cpus().length} cores shared by the load generator, the proxies, the targets and PostgreSQL.\n`);
+  if (only.includes('proxies')) await proxies();
+  if (only.includes('shop') || only.includes('downloads')) {
+    await withSystem(async (s) => {
+      if (only.includes('shop')) await shop(s);
+      if (only.includes('downloads')) await downloads(s);
+    });
+  }
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+}
+if (writeTo) {
+  const text = fs.readFileSync(writeTo, 'utf8');
+  const start = text.indexOf('<!-- bench:start -->');
+  const end = text.indexOf('<!-- bench:end -->');
+  if (start < 0 || end < start) {
+    console.error(`${writeTo} has no <!-- bench:start --> … <!-- bench:end --> markers`);
+    process.exit(1);
+  }
+  fs.writeFileSync(writeTo, `${text.slice(0, start)}<!-- bench:start -->\n${out.join('\n')}\n${text.slice(end)}`);
+  say(`wrote ${writeTo}`);
+}
+if (failed) {
+  console.error(`${failed} requests failed`);
+  process.exitCode = 1;
 }

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics for the gateway, after ALB's CloudWatch ones (ALB.md §4.3 "Metrics worth emulating"):
+ * Prometheus metrics for the gateway, after ALB's CloudWatch ones (namespace AWS/ApplicationELB):
  * requests by the gateway's status and the target's, by target and rule; health-check results; target states;
  * requests in flight per target (the pool's state).
  */
@@ -56,14 +56,20 @@ export class GatewayMetrics {
     for (const g of groups()) g.onCheck((t, ok) => this.#checks.inc({ target_group: g.name, target: t.id, result: ok ? 'pass' : 'fail' }));
   }
 
+  // One bound child per label combination: prom-client hashes a label object on every inc(), and the combinations
+  // are few (a status pair, a target, a rule), so the hash is paid once per combination, not once per request.
+  readonly #bound = new Map<string, { inc(): void }>();
+
   record(r: AccessRecord): void {
-    this.#requests.inc({
-      elb_status_code: String(r.elbStatusCode),
-      target_status_code: r.targetStatusCode === undefined ? '-' : String(r.targetStatusCode),
-      target: r.target ?? '-',
-      rule: r.matchedRulePriority === undefined ? '-' : String(r.matchedRulePriority),
-      error_reason: r.errorReason ?? '-',
-    });
+    const target = r.targetStatusCode === undefined ? '-' : String(r.targetStatusCode);
+    const rule = r.matchedRulePriority === undefined ? '-' : String(r.matchedRulePriority);
+    const key = `${r.elbStatusCode}|${target}|${r.target ?? '-'}|${rule}|${r.errorReason ?? '-'}`;
+    let child = this.#bound.get(key);
+    if (!child) {
+      child = this.#requests.labels({ elb_status_code: String(r.elbStatusCode), target_status_code: target, target: r.target ?? '-', rule, error_reason: r.errorReason ?? '-' });
+      this.#bound.set(key, child);
+    }
+    child.inc();
     if (r.classification) this.#nonCompliant.inc({ classification: r.classification, classification_reason: r.classificationReason ?? '-' });
   }
 }

@@ -79,6 +79,9 @@ interface Route {
   closeConnections: boolean;
 }
 
+/** Fields the gateway sets itself on a forwarded request (or leaves to the proxy), whatever the client sent. */
+const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-amzn-trace-id', 'x-request-id']);
+
 const clientAddress = (socket: { remoteAddress?: string | undefined }) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 
 export class Gateway {
@@ -329,24 +332,36 @@ export class Gateway {
     };
   }
 
-  /** The fields a target gets (ALB's request rewriting): hop-by-hop out, X-Forwarded-*, the trace id, Host. */
-  #forwardHeaders(req: ClientRequest, listener: Listener, route: Route): http.OutgoingHttpHeaders {
+  /**
+   * The fields a target gets (ALB's request rewriting): hop-by-hop out, X-Forwarded-*, the trace id, Host. Built as a
+   * flat raw list (name, value, …) straight from the client's raw fields, in their order and spelling, which Node's
+   * client writes as it is — no header object built and validated a second time.
+   */
+  #forwardHeaders(req: ClientRequest, listener: Listener, route: Route): string[] {
     const tokens = connectionTokens(req.headers.connection);
-    const headers: http.OutgoingHttpHeaders = {};
-    const incoming = req.headers;
-    for (const k in incoming) {
-      const v = incoming[k];
-      // Pseudo-fields are HTTP/2's request line; Expect is answered here; framing is the proxy's to set.
-      if (v === undefined || k.charCodeAt(0) === 58 || isHopByHop(k, tokens) || k === 'expect' || k === 'content-length' || k === 'host') continue;
-      headers[k] = v;
+    const h2 = req.httpVersion === '2.0';
+    const raw = req.rawHeaders;
+    const out: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const lower = name.toLowerCase();
+      // Pseudo-fields are HTTP/2's request line; Expect is answered here; framing is the proxy's to set; the rest
+      // is rewritten below.
+      if (lower.charCodeAt(0) === 58 || isHopByHop(lower, tokens) || REWRITTEN.has(lower)) continue;
+      // RFC 9113 §8.2.3: HTTP/2 may split Cookie into crumbs; HTTP/1.1 gets them joined into one field.
+      if (h2 && lower === 'cookie') continue;
+      out.push(name, raw[i + 1]!);
     }
-    headers.host = route.forwardHost;
-    headers['x-forwarded-for'] = appendForwardedFor(req.headers['x-forwarded-for'], route.clientIp);
-    headers['x-forwarded-proto'] = listener.protocol;
-    headers['x-forwarded-port'] = String(listener.port);
-    headers['x-amzn-trace-id'] = route.trace;
-    headers['x-request-id'] = route.requestId;
-    return headers;
+    if (h2 && req.headers.cookie) out.push('cookie', req.headers.cookie);
+    out.push(
+      'host', route.forwardHost,
+      'x-forwarded-for', appendForwardedFor(req.headers['x-forwarded-for'], route.clientIp),
+      'x-forwarded-proto', listener.protocol,
+      'x-forwarded-port', String(listener.port),
+      'x-amzn-trace-id', route.trace,
+      'x-request-id', route.requestId,
+    );
+    return out;
   }
 
   async #handle(listener: Listener, req: ClientRequest, res: ClientResponse, type: ConnectionType, refuse?: GatewayFailure): Promise<void> {
@@ -438,7 +453,7 @@ export class Gateway {
     } else {
       contentLength = cl !== undefined ? Number(cl) : undefined;
       hasBody = (contentLength ?? 0) > 0;
-      if (contentLength === 0) headers['content-length'] = '0';
+      if (contentLength === 0) headers.push('content-length', '0');
     }
 
     const t = performance.now();
@@ -516,8 +531,7 @@ export class Gateway {
       if (!target) return refuse(FAILURES.noRegisteredTargets, route.requestId);
       record.target = target.address;
       const headers = this.#forwardHeaders(req, listener, route);
-      headers.connection = 'Upgrade';
-      headers.upgrade = req.headers.upgrade;
+      headers.push('connection', 'Upgrade', 'upgrade', String(req.headers.upgrade));
       const result = await tunnel(socket, head, target, route.targetPath, headers);
       record.targetProcessingTime = result.targetTime;
       record.receivedBytes += result.receivedBytes;

@@ -32,7 +32,8 @@ export interface ForwardRequest {
   method: string;
   /** origin-form (or `*`), what the target's request line carries. */
   path: string;
-  headers: http.OutgoingHttpHeaders;
+  /** Flat raw fields (name, value, …) for the target; the proxy adds framing and Connection. */
+  headers: string[];
   /** The client sends a body: a Content-Length above 0, chunked, or an HTTP/2 stream still open. */
   hasBody: boolean;
   /** The body's length when the client declared one; otherwise the body goes chunked. */
@@ -63,13 +64,24 @@ function timeout(code: 'TARGET_CONNECT_TIMEOUT' | 'TARGET_HEADERS_TIMEOUT' | 'TA
   return Object.assign(new Error(code), { code });
 }
 
-function responseHeaders(raw: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const tokens = connectionTokens(raw.connection);
-  const out: http.OutgoingHttpHeaders = {};
-  for (const k in raw) {
-    const v = raw[k];
-    if (v !== undefined && !isHopByHop(k, tokens)) out[k] = v;
+/**
+ * The target's fields for the client, hop-by-hop ones out (RFC 9110 §7.6.1). For HTTP/1.1 a flat raw list in the
+ * target's order and spelling, so repeated fields (three Set-Cookie) pass as they came and no header object is
+ * built; HTTP/2's response API takes an object.
+ */
+function responseHeaders(upRes: http.IncomingMessage, h2: boolean): string[] | http.OutgoingHttpHeaders {
+  const raw = upRes.rawHeaders;
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') connection = connection ? `${connection},${raw[i + 1]}` : raw[i + 1];
+  const tokens = connectionTokens(connection);
+  if (h2) {
+    const out: http.OutgoingHttpHeaders = {};
+    const all = upRes.headers;
+    for (const k in all) if (all[k] !== undefined && !isHopByHop(k, tokens)) out[k] = all[k];
+    return out;
   }
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (!isHopByHop(raw[i]!.toLowerCase(), tokens)) out.push(raw[i]!, raw[i + 1]!);
   return out;
 }
 
@@ -78,12 +90,18 @@ export function isHttp2(res: ClientResponse): res is Http2ServerResponse {
 }
 
 /** writeHead for either protocol: HTTP/2 has no reason phrase (RFC 9113 §8.3.2) and no connection fields. */
-export function writeHead(res: ClientResponse, status: number, headers: http.OutgoingHttpHeaders, phrase?: string): void {
+export function writeHead(res: ClientResponse, status: number, headers: http.OutgoingHttpHeaders | string[], phrase?: string): void {
   if (isHttp2(res)) {
-    delete headers.connection;
-    res.writeHead(status, headers);
+    if (!Array.isArray(headers)) delete headers.connection;
+    res.writeHead(status, headers as http.OutgoingHttpHeaders);
   } else if (phrase) res.writeHead(status, phrase, headers);
   else res.writeHead(status, headers);
+}
+
+/** Sets `Connection: close` on an answer's fields, whichever shape they have. */
+function closeAfter(headers: http.OutgoingHttpHeaders | string[]): void {
+  if (Array.isArray(headers)) headers.push('connection', 'close');
+  else headers.connection = 'close';
 }
 
 /** Passes a target's 1xx on (never to an HTTP/1.0 client: RFC 9110 §15.2). */
@@ -140,12 +158,13 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
     res.on('close', onClose);
     target.begin(abort);
 
-    const headers = { ...fwd.headers };
+    // The gateway built these fields for this request alone: completed here, not copied.
+    const headers = fwd.headers;
     if (fwd.hasBody) {
-      if (fwd.contentLength !== undefined) headers['content-length'] = String(fwd.contentLength);
-      else headers['transfer-encoding'] = 'chunked';
+      if (fwd.contentLength !== undefined) headers.push('content-length', String(fwd.contentLength));
+      else headers.push('transfer-encoding', 'chunked');
     }
-    if (fwd.closeConnections) headers.connection = 'close';
+    if (fwd.closeConnections) headers.push('connection', 'close');
     try {
       up = http.request({
         agent: target.agent,
@@ -177,17 +196,17 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
       responded = true;
       status = upRes.statusCode ?? 0;
       targetTime = (performance.now() - t0) / 1000;
-      const out = responseHeaders(upRes.headers);
+      const out = responseHeaders(upRes, isHttp2(res));
       if (!reqEnded) {
         // The target answered before the whole body arrived (a 413, a 401 to an upload): stop forwarding, and
         // close the client's connection after this answer so the unread rest cannot be taken for a new request
         // (RFC 9112 §9.6). The client is never left waiting.
         earlyAnswer = true;
         forwarding = false;
-        out.connection = 'close';
+        closeAfter(out);
         req.resume();
       }
-      if (fwd.closeConnections) out.connection = 'close';
+      if (fwd.closeConnections && !earlyAnswer) closeAfter(out);
       const length = upRes.headers['content-length'];
       const noBody = fwd.method === 'HEAD' || status === 204 || status === 304;
       const buffered: Buffer[] | undefined = noBody || (length !== undefined && Number(length) <= BUFFER_LIMIT) ? [] : undefined;
@@ -210,8 +229,8 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
         if (done) return;
         if (!upRes.complete) return fail(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
         if (buffered) {
+          // The target's Content-Length came with the fields: the body was read whole, so it is that long.
           const body = noBody ? undefined : Buffer.concat(buffered);
-          if (body) out['content-length'] = body.length;
           writeHead(res, status, out);
           if (body) res.end(body);
           else res.end();

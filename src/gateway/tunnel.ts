@@ -57,7 +57,7 @@ export function tunnel(
   head: Buffer,
   target: Target,
   path: string,
-  headers: http.OutgoingHttpHeaders,
+  headers: string[],
 ): Promise<TunnelResult> {
   return new Promise((resolve) => {
     const t0 = performance.now();

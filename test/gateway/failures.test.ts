@@ -171,6 +171,8 @@ describe('requests the gateway refuses itself', () => {
   it('a request head not finished within the idle timeout → 408', async () => {
     const out = await raw('GET /passes-200 HTTP/1.1\r\nHost: x\r\n');
     assert.match(out, /^HTTP\/1.1 408 Request Time-out\r\n/);
+    // Access-log lines are written a turn after their request: wait for it rather than read at once.
+    for (let i = 0; i < 50 && !gw.lines.some((l) => l.includes(' 408 - ') && l.includes('ClientRequestTimeout')); i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(gw.lines.some((l) => l.includes(' 408 - ') && l.includes('ClientRequestTimeout')));
   });
 
