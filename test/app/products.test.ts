@@ -20,12 +20,14 @@ describe('reading products', () => {
     assert.ok(res.headers['cache-control']);
   });
 
-  it('If-None-Match with the current ETag: 304, no body, same ETag (seed §2)', async () => {
-    const etag = String((await s.app.inject({ url: '/products/42' })).headers.etag);
+  it('If-None-Match with the current ETag: 304, no body, the same ETag and Cache-Control as the 200 (seed §2; RFC 9110 §15.4.5)', async () => {
+    const full = await s.app.inject({ url: '/products/42' });
+    const etag = String(full.headers.etag);
     const res = await s.app.inject({ url: '/products/42', headers: { 'if-none-match': etag } });
     assert.equal(res.statusCode, 304);
     assert.equal(res.body, '');
     assert.equal(res.headers.etag, etag);
+    assert.equal(res.headers['cache-control'], full.headers['cache-control']);
     const head = await s.app.inject({ method: 'HEAD', url: '/products/42', headers: { 'if-none-match': `W/${etag}, "x"` } });
     assert.equal(head.statusCode, 304, 'If-None-Match uses the weak comparison');
   });

@@ -194,10 +194,14 @@ describe('videos (206, 416, If-Range)', () => {
   });
 
   it('If-None-Match → 304; HEAD ignores Range (RFC 9110 §14.2); an unknown name 404', async () => {
-    const etag = String((await get()).headers.etag);
+    const full = await get();
+    const etag = String(full.headers.etag);
     const nm = await get({ 'if-none-match': etag });
     assert.equal(nm.statusCode, 304);
     assert.equal(nm.headers.etag, etag);
+    assert.equal(nm.headers['cache-control'], full.headers['cache-control'], 'a 304 carries the 200’s Cache-Control (RFC 9110 §15.4.5)');
+    assert.equal(full.headers['cache-control'], 'public, max-age=3600');
+    assert.equal((await get({ range: 'bytes=0-9' })).headers['cache-control'], 'public, max-age=3600');
     const head = await get({ range: 'bytes=0-9' }, 'HEAD');
     assert.equal(head.statusCode, 200);
     assert.equal(head.headers['content-length'], String(VIDEO_SIZE));

@@ -11,7 +11,8 @@ export const preconditions: Step = (ctx, route) => {
   if (!route.etag) return undefined;
   const current = route.etag(ctx.resource);
   const outcome = evaluatePreconditions(ctx.req.method, ctx.req.headers as Record<string, string | undefined>, current);
-  if (outcome.kind === 'not-modified') return { status: 304, headers: { etag: current, 'cache-control': 'no-cache' } };
+  // RFC 9110 §15.4.5: a 304 carries the ETag and Cache-Control the 200 would have carried.
+  if (outcome.kind === 'not-modified') return { status: 304, headers: { etag: current, ...(route.cacheControl ? { 'cache-control': route.cacheControl } : {}) } };
   if (outcome.kind === 'failed') {
     throw new HttpProblem(412, {
       type: 'precondition-failed',

@@ -65,6 +65,8 @@ export interface RouteSpec<B extends TSchema = TSchema, P extends TSchema = TSch
   locate?: (ctx: AuthedCtx<Static<B>, Static<P>, Static<Q>, undefined>) => Promise<R>;
   /** Step 4b: the resource's current strong ETag, for If-Match / If-None-Match (RFC 9110 §13.2). */
   etag?: (resource: R) => string;
+  /** The Cache-Control its 200 carries; a 304 must carry the same (RFC 9110 §15.4.5). */
+  cacheControl?: string;
   /** Step 5: every business-rule violation; an empty list passes. */
   validate?: (ctx: AuthedCtx<Static<B>, Static<P>, Static<Q>, R>) => Promise<FieldError[]> | FieldError[];
   /** Steps 8–9: does the work. Throwing anything but an HttpProblem is a bug: 500. */

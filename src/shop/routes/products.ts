@@ -50,6 +50,7 @@ export const productRoutes = [
     schema: { params: IdParams },
     locate: locateProduct,
     etag: etagOf,
+    cacheControl: CACHE,
     success: {
       200: { description: 'The product, with its strong ETag', schema: Product, headers: ['ETag', 'Cache-Control'] },
       304: { description: 'Your copy is current (If-None-Match matched)', headers: ['ETag', 'Cache-Control'] },

@@ -13,6 +13,9 @@ import { HttpProblem, parseEtag, parseHttpDate, strongEtag, strongMatch } from '
 import { notFound } from '../decision/locate.ts';
 import { defineRoute } from '../decision/types.ts';
 
+/** Videos change only by being replaced (a new ETag): caches may keep them an hour. */
+const VIDEO_CACHE = 'public, max-age=3600';
+
 interface Media {
   name: string;
   file: string;
@@ -47,6 +50,7 @@ export function videoRoutes(videoDir: string) {
         return { name: params.name, file, size: stat.size, etag: strongEtag(stat.size.toString(16), Math.floor(stat.mtimeMs).toString(16)), lastModified: stat.mtime };
       },
       etag: (m: Media) => m.etag,
+      cacheControl: VIDEO_CACHE,
       success: {
         200: { description: 'The whole file', headers: ['ETag', 'Accept-Ranges', 'Last-Modified', 'Cache-Control'] },
         206: { description: 'The requested byte range', headers: ['Content-Range', 'ETag', 'Accept-Ranges', 'Cache-Control'] },
@@ -65,8 +69,8 @@ export function videoRoutes(videoDir: string) {
           acceptRanges: true,
           etag: false,
           lastModified: true,
-          cacheControl: true,
-          maxAge: 3600 * 1000,
+          // The same Cache-Control on 200, 206 and (from the preconditions step) 304.
+          cacheControl: false,
           dotfiles: 'deny',
         });
         if (result.type === 'error' || (result.statusCode !== 200 && result.statusCode !== 206)) {
@@ -80,7 +84,7 @@ export function videoRoutes(videoDir: string) {
           }
           throw notFound('Video', {});
         }
-        return { status: result.statusCode as 200 | 206, body: result.stream, headers: { ...result.headers, etag: resource.etag } };
+        return { status: result.statusCode as 200 | 206, body: result.stream, headers: { ...result.headers, etag: resource.etag, 'cache-control': VIDEO_CACHE } };
       },
     }),
   ];
