@@ -1,5 +1,5 @@
 /**
- * The control plane (CONTRACT.md §7): targets (kill, start, drain), faults, metrics. Every route but /healthz
+ * The control plane: targets (kill, start, drain), faults, metrics. Every route but /healthz
  * needs `Authorization: Bearer {CONTROL_TOKEN}`.
  */
 import crypto from 'node:crypto';

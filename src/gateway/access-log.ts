@@ -1,5 +1,5 @@
 /**
- * One access-log line per request, in ALB's field order (ALB.md §4.3): space-separated, quoted where ALB quotes,
+ * One access-log line per request, in ALB's field order (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html): space-separated, quoted where ALB quotes,
  * `-` for an absent value and `-1` for a time that could not be measured. Written to a file under DATA_DIR and,
  * optionally, to stdout as JSON.
  */

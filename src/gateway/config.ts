@@ -1,8 +1,9 @@
 /**
  * The gateway's configuration: listeners, rules and target groups, as a JSON file with a schema (or the default
- * below, which reproduces CONTRACT.md §5–6). A bad file is refused at start with a message naming the field.
- * ALB's own limits (ALB.md §2) are enforced: priorities 1–50000 and unique, fixed-response codes `^(2|4|5)\d\d$`,
- * its five content types and 1024-character bodies, redirect codes HTTP_301/HTTP_302.
+ * below: the seed's redirect chain, then the shop). A bad file is refused at start with a message naming the field.
+ * ALB's own limits (its quotas and listener-rules pages on docs.aws.amazon.com) are enforced: priorities 1–50000
+ * and unique, fixed-response codes `^(2|4|5)\d\d$`, its five content types and 1024-character bodies, redirect
+ * codes HTTP_301/HTTP_302.
  */
 import fs from 'node:fs';
 import { Type, type Static } from 'typebox';

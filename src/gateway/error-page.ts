@@ -1,11 +1,11 @@
 /**
  * What a gateway-made answer looks like. ALB sends nginx's error page without the signature line and
- * `Server: awselb/2.0` (ALB.md §1.4, observed). The contract adds: `application/problem+json` when the request's
+ * `Server: awselb/2.0` (as observed from ALB). The contract adds: `application/problem+json` when the request's
  * Accept prefers JSON (RFC 9457), so API clients get a parseable body from the gateway too.
  */
 import { makeProblem, PROBLEM_JSON } from '../http/index.ts';
 
-/** ALB/nginx reason phrases, which differ from RFC 9110's for some codes (ALB.md §1.4). */
+/** ALB/nginx reason phrases, which differ from RFC 9110's for some codes (observed). */
 const ALB_PHRASE: Record<number, string> = {
   400: 'Bad Request',
   405: 'Not Allowed',

@@ -1,6 +1,7 @@
 /**
  * The gateway's failure mapping — every status the gateway makes itself, and why — exactly as AWS documents ALB
- * (ALB.md §1.2, §1.3; the seed §3 "AWS ALB STATUS CODE SOURCES"). One table, so the proxy never decides a status.
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html, "HTTP 502/503/504"; the seed's
+ * "AWS ALB STATUS CODE SOURCES"). One table, so the proxy never decides a status.
  *
  * `reason` goes to the access log's `error_reason` field. ALB itself fills that field only for auth, Lambda and WAF
  * failures; this emulator also names the cause of every 5xx it makes, which is what a user debugging one wants.

@@ -1,5 +1,5 @@
 /**
- * Request headers the gateway adds or strips on the way to a target (ALB.md §4.1).
+ * Request headers the gateway adds or strips on the way to a target (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/x-forwarded-headers.html).
  */
 import crypto from 'node:crypto';
 
@@ -23,7 +23,7 @@ export function connectionTokens(connection: string | string[] | undefined): Rea
 }
 
 /**
- * X-Amzn-Trace-Id (ALB.md §4.1 [TRACE]): `Root=1-{epoch seconds, 8 hex}-{24 hex}`. An incoming header with a Root
+ * X-Amzn-Trace-Id (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-request-tracing.html): `Root=1-{epoch seconds, 8 hex}-{24 hex}`. An incoming header with a Root
  * keeps it and gets a `Self=` field inserted before it; an incoming Self is updated; other fields are kept.
  */
 export function traceId(incoming: string | undefined, now = Date.now()): string {
@@ -52,7 +52,7 @@ export function forwardedCount(existing: string | string[] | undefined): number 
 }
 
 /**
- * The Host the target sees (ALB.md §4.1): lower-cased; the listener's port appended when missing and not the
+ * The Host the target sees (AWS's load balancer attributes page, host header): lower-cased; the listener's port appended when missing and not the
  * default for the protocol; a default port stripped.
  */
 export function forwardedHost(host: string | undefined, protocol: 'http' | 'https', listenerPort: number): string | undefined {

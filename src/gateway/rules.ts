@@ -1,5 +1,5 @@
 /**
- * Listener rules as ALB evaluates them (ALB.md §2): by ascending priority, the default rule last; a rule matches
+ * Listener rules as ALB evaluates them (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-update-rules.html): by ascending priority, the default rule last; a rule matches
  * when all its conditions hold, a condition when any of its values does. Patterns are compiled once, at load.
  */
 import { BlockList, isIPv6 } from 'node:net';
@@ -29,7 +29,7 @@ export interface CompiledRule {
   actions: Action[];
 }
 
-/** ALB's wildcards: `*` any run of characters, `?` exactly one (ALB.md §2.2). */
+/** ALB's wildcards: `*` any run of characters, `?` exactly one (rule condition types). */
 export function wildcard(pattern: string, caseInsensitive: boolean): RegExp {
   const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${body}$`, caseInsensitive ? 'is' : 's');
@@ -68,7 +68,7 @@ function compileCondition(c: Condition): Test {
       };
     }
     case 'source-ip': {
-      // The socket's peer, never X-Forwarded-For (ALB.md §2.2).
+      // The socket's peer, never X-Forwarded-For (AWS: source-ip is the client's address as the load balancer sees it).
       const list = new BlockList();
       for (const cidr of c.values) {
         const [addr, bits] = cidr.split('/');
@@ -97,7 +97,7 @@ export function matchRule(rules: CompiledRule[], req: RuleRequest, ctx: MatchCon
 }
 
 /**
- * The redirect action's URL (ALB.md §2.3): each component keeps the original unless set; placeholders `#{protocol}`,
+ * The redirect action's URL (rule action types): each component keeps the original unless set; placeholders `#{protocol}`,
  * `#{host}`, `#{port}`, `#{path}` (without its leading "/") and `#{query}`.
  */
 export function redirectUrl(

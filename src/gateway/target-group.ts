@@ -1,13 +1,19 @@
 /**
- * A target group as ALB runs one (ALB.md §3): targets with ALB's states, health checks with thresholds and a
- * success-code matcher, round robin or least outstanding requests, fail-open when every registered target is
- * unhealthy, and deregistration with a draining delay. Each target keeps a keep-alive connection pool.
+ * A target group as ALB runs one
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html): targets
+ * with ALB's states, health checks with thresholds and a success-code matcher (the transitions are health.ts's),
+ * round robin or least outstanding requests, fail-open when every registered target is unhealthy, and
+ * deregistration with a draining delay. Each target keeps a keep-alive connection pool.
+ *
+ * A target's state is its group's to change: `Target` shows it read-only; the group writes it through a key only
+ * this module holds.
  */
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { nextHealth, REGISTERED, type CheckResult, type Health, type TargetState } from './health.ts';
 
-export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
+export type { TargetState } from './health.ts';
 export type Algorithm = 'round_robin' | 'least_outstanding_requests';
 
 export interface HealthCheckConfig {
@@ -34,7 +40,7 @@ export interface UpstreamTimeouts {
   maxResponseHeaderBytes: number;
 }
 
-/** The matcher compiled once: `200,202` or `200-299` (ALB.md §3.1). */
+/** The matcher compiled once: `200,202` or `200-299`. */
 export function compileMatcher(matcher: string): (status: number) => boolean {
   const parts = matcher.split(',').map((p) => p.trim());
   const tests = parts.map((p) => {
@@ -72,10 +78,20 @@ class TargetAgent extends http.Agent {
   }
 }
 
+/** Least outstanding requests: the candidate with the fewest requests in flight (the first, on a tie). */
+function leastOutstanding(candidates: Target[]): Target {
+  let best = candidates[0]!;
+  for (const t of candidates) if (t.inflight < best.inflight) best = t;
+  return best;
+}
+
 /** Ends requests still running when the deregistration delay runs out (ALB: 502). */
 export class DeregistrationDelayElapsed extends Error {
   override name = 'DeregistrationDelayElapsed';
 }
+
+/** Only this module writes a target's health. */
+const SET = Symbol('set target health');
 
 export class Target {
   readonly id: string;
@@ -84,15 +100,11 @@ export class Target {
   /** Keep-alive connections to this target, reused across requests (ALB keeps backend connections open). */
   readonly agent: http.Agent;
   readonly timeouts: UpstreamTimeouts;
-  state: TargetState = 'initial';
-  /** ALB's reason code for the state (ALB.md §3.1). */
-  reason = 'Elb.RegistrationInProgress';
-  inflight = 0;
+  #health: Health = { ...REGISTERED, reason: 'Elb.RegistrationInProgress' };
+  #inflight = 0;
+  #lastCheck: (CheckResult & { at: number }) | undefined;
   /** How to abort each request in flight (the proxy's handler registers it). */
   readonly #requests = new Set<(reason: Error) => void>();
-  okStreak = 0;
-  failStreak = 0;
-  lastCheck: { status?: number; error?: string; at: number } | undefined;
   #drainTimer: NodeJS.Timeout | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
 
@@ -104,6 +116,33 @@ export class Target {
     this.agent = new TargetAgent(timeouts);
   }
 
+  get state(): TargetState {
+    return this.#health.state;
+  }
+
+  /** ALB's reason code for the state. */
+  get reason(): string {
+    return this.#health.reason;
+  }
+
+  get health(): Health {
+    return this.#health;
+  }
+
+  /** Requests in flight to this target. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  get lastCheck(): (CheckResult & { at: number }) | undefined {
+    return this.#lastCheck;
+  }
+
+  [SET](health: Health, check?: CheckResult & { at: number }): void {
+    this.#health = health;
+    if (check) this.#lastCheck = check;
+  }
+
   get address(): string {
     return `${this.host}:${this.port}`;
   }
@@ -111,11 +150,11 @@ export class Target {
   /** Tracks a request so that the end of a drain can abort it. */
   begin(abort: (reason: Error) => void): void {
     this.#requests.add(abort);
-    this.inflight++;
+    this.#inflight++;
   }
 
   end(abort: (reason: Error) => void): void {
-    if (this.#requests.delete(abort)) this.inflight--;
+    if (this.#requests.delete(abort)) this.#inflight--;
   }
 
   abortAll(reason: Error): void {
@@ -175,15 +214,14 @@ export class TargetGroup {
     this.#onCheck.push(f);
   }
 
-  #setState(t: Target, state: TargetState, reason: string): void {
+  /** Every write of a target's health goes here, so state-change listeners see each transition once. */
+  #apply(t: Target, health: Health, check?: CheckResult & { at: number }): void {
     const from = t.state;
-    t.reason = reason;
-    if (from === state) return;
-    t.state = state;
-    for (const f of this.#onChange) f(t, from);
+    t[SET](health, check);
+    if (from !== health.state) for (const f of this.#onChange) f(t, from);
   }
 
-  /** Registers a target: `initial` until it passes one health check (ALB.md §3.1). Re-registering a draining one revives it. */
+  /** Registers a target: `initial` until it passes one health check (health.ts). Re-registering a draining one revives it. */
   register(id: string, host: string, port: number): Target {
     let t = this.#targets.get(id);
     if (t && (t.host !== host || t.port !== port)) {
@@ -195,9 +233,7 @@ export class TargetGroup {
       this.#targets.set(id, t);
     }
     t.drainTimer = undefined;
-    t.okStreak = 0;
-    t.failStreak = 0;
-    this.#setState(t, 'initial', 'Elb.InitialHealthChecking');
+    this.#apply(t, REGISTERED);
     const hc = this.config.healthCheck;
     const timer = setInterval(() => void this.check(t!), hc.intervalMs);
     timer.unref();
@@ -207,17 +243,17 @@ export class TargetGroup {
   }
 
   /**
-   * Deregisters with connection draining (ALB.md §3.3): no new requests at once; in-flight ones may finish until
+   * Deregisters with connection draining (the target group's deregistration delay): no new requests at once; in-flight ones may finish until
    * the delay ends, when any still running are ended (→ 502) and the target becomes `unused`.
    */
   deregister(id: string): Target | undefined {
     const t = this.#targets.get(id);
     if (!t || t.state === 'draining' || t.state === 'unused') return t;
     t.checkTimer = undefined;
-    this.#setState(t, 'draining', 'Target.DeregistrationInProgress');
+    this.#apply(t, { state: 'draining', reason: 'Target.DeregistrationInProgress', okStreak: 0, failStreak: 0 });
     const finish = () => {
       t.abortAll(new DeregistrationDelayElapsed());
-      this.#setState(t, 'unused', 'Target.NotRegistered');
+      this.#apply(t, { state: 'unused', reason: 'Target.NotRegistered', okStreak: 0, failStreak: 0 });
     };
     t.drainTimer = setTimeout(finish, this.config.deregistrationDelayMs);
     return t;
@@ -232,7 +268,7 @@ export class TargetGroup {
 
   /**
    * The target for the next request. Healthy targets first; when none is healthy but some are registered, every
-   * registered target (fail-open, ALB.md §3.2). undefined only when nothing is registered (or all are draining /
+   * registered target (fail-open, as AWS documents for target groups with no healthy target). undefined only when nothing is registered (or all are draining /
    * unused): the caller answers 503.
    */
   choose(): Target | undefined {
@@ -245,13 +281,13 @@ export class TargetGroup {
     }
     if (routable.length === 0) return undefined;
     const candidates = healthy.length ? healthy : routable;
-    if (this.config.algorithm === 'least_outstanding_requests') {
-      let best = candidates[0]!;
-      for (const t of candidates) if (t.inflight < best.inflight) best = t;
-      return best;
-    }
+    return this.config.algorithm === 'least_outstanding_requests' ? leastOutstanding(candidates) : this.#roundRobin(candidates);
+  }
+
+  /** Round robin: the next candidate in turn. */
+  #roundRobin(candidates: Target[]): Target {
     this.#next = (this.#next + 1) % candidates.length;
-    return candidates[this.#next % candidates.length];
+    return candidates[this.#next % candidates.length]!;
   }
 
   /** One health check: a fresh connection (ALB closes it after each check), ALB's User-Agent, the matcher. */
@@ -281,26 +317,9 @@ export class TargetGroup {
     });
     const now = t.state as TargetState; // it may have changed while the check ran
     if (now === 'draining' || now === 'unused' || !this.#targets.has(t.id)) return;
-    t.lastCheck = { ...result, at: Date.now() };
     const ok = result.status !== undefined && this.#ok(result.status);
+    this.#apply(t, nextHealth(t.health, ok, result, hc), { ...result, at: Date.now() });
     for (const f of this.#onCheck) f(t, ok);
-    if (ok) {
-      t.okStreak++;
-      t.failStreak = 0;
-      // A new target needs one passing check; an unhealthy one needs the healthy threshold (ALB.md §3.1).
-      if (t.state === 'initial' || (t.state === 'unhealthy' && t.okStreak >= hc.healthyThreshold)) this.#setState(t, 'healthy', 'Target.Healthy');
-    } else {
-      t.failStreak++;
-      t.okStreak = 0;
-      const reason =
-        result.error === 'timeout'
-          ? 'Target.Timeout'
-          : result.status !== undefined
-            ? `Target.ResponseCodeMismatch`
-            : 'Target.FailedHealthChecks';
-      if (t.failStreak >= hc.unhealthyThreshold && t.state !== 'unhealthy') this.#setState(t, 'unhealthy', reason);
-      else if (t.state === 'unhealthy') t.reason = reason;
-    }
   }
 
   async close(): Promise<void> {

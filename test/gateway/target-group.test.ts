@@ -44,7 +44,7 @@ const get = async (url: string) => {
   return { status: res.statusCode, body: res.statusCode === 200 ? (JSON.parse(text) as { target: string }) : undefined, headers: res.headers };
 };
 
-describe('health checks (ALB.md §3.1)', () => {
+describe('health checks over real sockets', () => {
   it('initial → healthy after one pass; healthy → unhealthy after the unhealthy threshold; back after the healthy threshold', async () => {
     const { gw, targets } = await setup(1, [{ name: 'shop', healthCheck: FAST_HC }]);
     const t = targets[0]!;
@@ -58,10 +58,10 @@ describe('health checks (ALB.md §3.1)', () => {
     t.health = 503;
     await eventually(async () => target.state === 'unhealthy', 2000, 'unhealthy');
     assert.equal(target.reason, 'Target.ResponseCodeMismatch');
-    assert.ok(target.failStreak >= 2);
+    assert.ok(target.health.failStreak >= 2);
     t.health = 200;
     await eventually(async () => target.state === 'healthy', 2000, 'healthy again');
-    assert.ok(target.okStreak >= 3, 'needed the healthy threshold of consecutive passes');
+    assert.ok(target.health.okStreak >= 3, 'needed the healthy threshold of consecutive passes');
     assert.deepEqual(states, ['initial', 'healthy', 'unhealthy', 'healthy']);
   });
 
@@ -111,10 +111,12 @@ describe('routing', () => {
     const lor = gw.gateway.group('lor');
     const [slow, fast] = [lor.register('slow', '127.0.0.1', targets[0]!.port), lor.register('fast', '127.0.0.1', targets[1]!.port)];
     await eventually(async () => slow.state === 'healthy' && fast.state === 'healthy', 2000, 'healthy');
-    // Two requests held open on `slow`; LOR must send the next ones to `fast`.
-    slow.inflight += 2;
+    // Two requests held open on `slow` (tracked as the proxy tracks them); LOR must send the next ones to `fast`.
+    const held = [() => {}, () => {}];
+    for (const h of held) slow.begin(h);
     const picks = Array.from({ length: 5 }, () => lor.choose()!.id);
-    slow.inflight -= 2;
+    for (const h of held) slow.end(h);
+    assert.equal(slow.inflight, 0);
     assert.deepEqual(picks, ['fast', 'fast', 'fast', 'fast', 'fast']);
   });
 
