@@ -1,10 +1,11 @@
 /**
- * Prometheus metrics for the gateway, after ALB's CloudWatch ones (namespace AWS/ApplicationELB):
+ * Prometheus metrics for the gateway: ALB's CloudWatch set (alb-metrics.ts), and beside it the emulator's own detail:
  * requests by the gateway's status and the target's, by target and rule; health-check results; target states;
  * requests in flight per target (the pool's state).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { AccessRecord } from '../gateway/access-log.ts';
+import { AlbMetrics } from './alb-metrics.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 import type { TargetState } from '../gateway/target-group.ts';
 
@@ -18,14 +19,6 @@ export class GatewayMetrics {
     labelNames: ['elb_status_code', 'target_status_code', 'target', 'rule', 'error_reason'] as const,
     registers: [this.registry],
   });
-  // ALB's DesyncMitigationMode_NonCompliant_Request_Count: every request not classified Compliant, in every mode,
-  // whether it was forwarded, forwarded and closed, or blocked.
-  readonly #nonCompliant = new Counter({
-    name: 'receipt_alb_desync_mitigation_mode_non_compliant_request_count_total',
-    help: 'Requests classified Acceptable, Ambiguous or Severe by desync mitigation (CloudWatch: DesyncMitigationMode_NonCompliant_Request_Count)',
-    labelNames: ['classification', 'classification_reason'] as const,
-    registers: [this.registry],
-  });
   readonly #checks = new Counter({
     name: 'receipt_gateway_health_checks_total',
     help: 'Health checks by target group, target and result',
@@ -33,7 +26,10 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly #alb: AlbMetrics;
+
   constructor(gateway: Gateway) {
+    this.#alb = new AlbMetrics(this.registry, gateway);
     const groups = () => [...gateway.groups.values()];
     new Gauge({
       name: 'receipt_gateway_targets',
@@ -70,6 +66,6 @@ export class GatewayMetrics {
       this.#bound.set(key, child);
     }
     child.inc();
-    if (r.classification) this.#nonCompliant.inc({ classification: r.classification, classification_reason: r.classificationReason ?? '-' });
+    this.#alb.record(r);
   }
 }

@@ -86,6 +86,11 @@ const clientAddress = (socket: { remoteAddress?: string | undefined }) => (socke
 
 export class Gateway {
   readonly groups = new Map<string, TargetGroup>();
+  /**
+   * Connection counts ALB publishes (NewConnectionCount, ActiveConnectionCount, ClientTLSNegotiationErrorCount):
+   * from clients to the gateway, and from the gateway to targets. Plain numbers, read when metrics are scraped.
+   */
+  readonly connections = { clients: { opened: 0, open: 0 }, targets: { opened: 0, open: 0 }, tlsNegotiationErrors: 0 };
   readonly #listeners: Listener[] = [];
   readonly #opts: GatewayOptions;
   readonly #idleMs: number;
@@ -112,7 +117,7 @@ export class Gateway {
             matcher: hc.matcher ?? '200',
           },
         },
-        { connectTimeoutMs: opts.config.connectTimeoutMs ?? 10_000, idleTimeoutMs: this.#idleMs, maxResponseHeaderBytes: 32 * 1024 },
+        { connectTimeoutMs: opts.config.connectTimeoutMs ?? 10_000, idleTimeoutMs: this.#idleMs, maxResponseHeaderBytes: 32 * 1024, connections: this.connections.targets },
       );
       for (const t of g.targets ?? []) group.register(t.id, t.host, t.port);
       this.groups.set(g.name, group);
@@ -139,6 +144,13 @@ export class Gateway {
       const protocol = config.protocol === 'HTTPS' ? 'https' : 'http';
       if (protocol === 'https' && !this.#opts.tls) throw new Error('an HTTPS listener needs a certificate');
       const listener = this.#createListener(config, protocol);
+      // Every TCP connection a client opens, before any TLS or HTTP (ALB counts them so).
+      const counts = this.connections.clients;
+      listener.server.on('connection', (socket: net.Socket) => {
+        counts.opened++;
+        counts.open++;
+        socket.once('close', () => counts.open--);
+      });
       await new Promise<void>((resolve, reject) => {
         listener.server.once('error', reject);
         listener.server.listen(config.port, this.#opts.host, () => resolve());
@@ -189,7 +201,8 @@ export class Gateway {
       if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
       else h1.emit('connection', socket);
     });
-    listener.server.on('tlsClientError', () => {});
+    // A client whose TLS handshake failed (ALB's ClientTLSNegotiationErrorCount).
+    listener.server.on('tlsClientError', () => this.connections.tlsNegotiationErrors++);
     // This HTTP server never listens itself; 'listening' is what starts its connection tracking (idle keep-alive
     // closing and the 408 check), which the TLS connections it is handed need as much as plain ones.
     h1.emit('listening');

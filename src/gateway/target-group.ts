@@ -38,6 +38,14 @@ export interface UpstreamTimeouts {
   idleTimeoutMs: number;
   /** ALB: total response headers over 32 K → 502. */
   maxResponseHeaderBytes: number;
+  /** Connections to targets, counted for ALB's NewConnectionCount and ActiveConnectionCount. */
+  connections?: ConnectionCounts;
+}
+
+/** Running connection counts (plain numbers, read when metrics are scraped). */
+export interface ConnectionCounts {
+  opened: number;
+  open: number;
 }
 
 /** The matcher compiled once: `200,202` or `200-299`. */
@@ -62,14 +70,22 @@ export function compileMatcher(matcher: string): (status: number) => boolean {
  */
 class TargetAgent extends http.Agent {
   readonly #connectTimeoutMs: number;
+  readonly #counts: ConnectionCounts | undefined;
 
   constructor(timeouts: UpstreamTimeouts) {
     super({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: 'lifo', timeout: timeouts.idleTimeoutMs });
     this.#connectTimeoutMs = timeouts.connectTimeoutMs;
+    this.#counts = timeouts.connections;
   }
 
   override createConnection(options: net.NetConnectOpts, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
     const socket = net.createConnection(options);
+    const counts = this.#counts;
+    if (counts) {
+      counts.opened++;
+      counts.open++;
+      socket.once('close', () => counts.open--);
+    }
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'TARGET_CONNECT_TIMEOUT' })), this.#connectTimeoutMs);
     socket.once('connect', () => clearTimeout(timer));
     socket.once('close', () => clearTimeout(timer));
