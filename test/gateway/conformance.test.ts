@@ -493,6 +493,46 @@ describe('HTTP/2 on the HTTPS listener (ALPN h2), HTTP/1.1 to the target', () =>
     assert.equal((await logLine(lines, byPath('/empty'))).errorReason, 'NoRegisteredTargets');
   });
 
+  it('an early answer (413) to an upload in DATA frames reaches the client; Expect: 100-continue is answered here and not forwarded', async () => {
+    const session = connect();
+    const early = await new Promise<{ status: number }>((resolve, reject) => {
+      const stream = session.request({ ':path': '/reject-early', ':method': 'POST' });
+      let status = 0;
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('close', () => resolve({ status }));
+      stream.on('error', (e) => (status ? resolve({ status }) : reject(e)));
+      stream.resume();
+      const block = Buffer.alloc(64 * 1024, 1);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 10 * 1024 * 1024 && !stream.closed) {
+          sent += block.length;
+          if (!stream.write(block)) return void stream.once('drain', pump);
+        }
+        if (!stream.closed) stream.end();
+      };
+      pump();
+    });
+    assert.equal(early.status, 413);
+    const expect = await new Promise<{ informational: number[]; body: string }>((resolve, reject) => {
+      const stream = session.request({ ':path': '/h2-expect', ':method': 'POST', expect: '100-continue' });
+      const informational: number[] = [];
+      let body = '';
+      stream.on('continue', () => {
+        informational.push(100);
+        stream.end('after the 100');
+      });
+      stream.on('data', (d) => (body += d));
+      stream.on('end', () => resolve({ informational, body }));
+      stream.on('error', reject);
+    });
+    session.close();
+    assert.deepEqual(expect.informational, [100]);
+    const got = arrival(expect.body);
+    assert.equal(got.headers.expect, undefined);
+    assert.equal(got.bodySha256, sha256('after the 100'));
+  });
+
   it(`GOAWAY after ${H2_MAX_REQUESTS} requests on one connection (ALB: 10,000)`, async () => {
     const session = connect();
     let goaway = false;
