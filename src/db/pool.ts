@@ -13,6 +13,8 @@ export interface DbOptions {
   /** Retry-After, in seconds, sent with the 503. */
   retryAfterS: number;
   applicationName?: string;
+  /** Told how long each connection took to get, and whether it came (metrics). */
+  onAcquire?: (waitMs: number, ok: boolean) => void;
 }
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -51,9 +53,13 @@ export class Db {
   }
 
   async #acquire(): Promise<pg.PoolClient> {
+    const t0 = performance.now();
     try {
-      return await this.pool.connect();
+      const client = await this.pool.connect();
+      this.#opts.onAcquire?.(performance.now() - t0, true);
+      return client;
     } catch (e) {
+      this.#opts.onAcquire?.(performance.now() - t0, false);
       // Whatever stopped us from getting a connection in time, the answer is the same: not now.
       this.#unavailable(e);
     }

@@ -7,7 +7,7 @@ import Fastify from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
-import { closeConnectionsInStages, HttpProblem } from '../http/index.ts';
+import { closeConnectionsInStages, formatBearerChallenge, HttpProblem } from '../http/index.ts';
 import { problemErrorHandler, sendProblem } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import { problemFromFrameworkError } from './decision/parse.ts';
@@ -25,6 +25,7 @@ import { checkoutRoutes } from './routes/checkout.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { videoRoutes } from './routes/videos.ts';
 import { registerPages } from './pages.ts';
+import { ShopMetrics } from './metrics.ts';
 
 export function routes(videoDir: string): AnyRoute[] {
   return [...authRoutes, ...productRoutes, ...orderRoutes, ...cartRoutes, ...checkoutRoutes, ...userRoutes, ...adminRoutes, ...reportRoutes, ...videoRoutes(videoDir)];
@@ -40,6 +41,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface ShopOptions {
   logger: Logger;
+  /** Where answers, durations and dependency timings are counted (one per target process). */
+  metrics?: ShopMetrics;
+  /** The bearer token GET /metrics asks for (the control plane's); without one the shop serves no /metrics. */
+  metricsToken?: string;
   /** This target's id, for the faults aimed at one target (`malformed_target`). */
   targetId?: string;
   /** Where the videos are (DATA_DIR/videos). */
@@ -63,6 +68,17 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
   });
   // A 413 to an upload still arriving must reach the gateway before the connection closes (RFC 9112 §9.6).
   closeConnectionsInStages(app.server);
+
+  // Every answer, counted by the decision step that decided it. Answers made outside the tree: the body parser's
+  // (413, 415, malformed JSON — the first half of step 1, parse), the router's (404/405, `routing`), and
+  // maintenance mode's.
+  const metrics = opts.metrics ?? new ShopMetrics();
+  const decidedBy = new WeakMap<object, string>();
+  app.addHook('onResponse', async (req, reply) => {
+    const status = reply.statusCode;
+    const step = decidedBy.get(req) ?? (status < 400 ? 'success' : status === 413 || status === 415 || status === 400 ? 'parse' : 'routing');
+    metrics.answer(req.routeOptions.url ?? 'unmatched', req.method, status, step, reply.elapsedTime / 1000);
+  });
   // Only JSON bodies: anything else is 415 (contract: "415 for a non-JSON content type").
   app.removeContentTypeParser('text/plain');
 
@@ -80,6 +96,7 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     // Maintenance mode (seed §2: 503 "undergoing renovation"; 302 to /maintenance.html): before the decision tree,
     // because the whole service is closed; the home page redirects browsers, the API answers 503 + Retry-After.
     if (faults.maintenance && req.url !== '/' && req.url !== '/maintenance.html') {
+      decidedBy.set(req, 'maintenance');
       throw new HttpProblem(503, {
         type: 'maintenance',
         detail: 'Service temporarily unavailable for maintenance.',
@@ -141,7 +158,12 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
           user: undefined,
           resource: undefined,
         };
-        const outcome = await runPipeline(ctx, route);
+        let outcome;
+        try {
+          outcome = await runPipeline(ctx, route);
+        } finally {
+          decidedBy.set(req, ctx.step ?? 'parse');
+        }
         if (outcome.headers) reply.headers(outcome.headers);
         reply.code(outcome.status);
         // RFC 9110 §15.3.5 / §15.4.5: a 204 or 304 has no content at all.
@@ -151,6 +173,22 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
   }
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (opts.metricsToken) {
+    // For the operator's Prometheus, not for shoppers: behind the control plane's token, even through the gateway.
+    const expected = Buffer.from(`Bearer ${opts.metricsToken}`);
+    app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+      const given = Buffer.from(req.headers.authorization ?? '');
+      if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
+        throw new HttpProblem(401, {
+          detail: 'The metrics need Authorization: Bearer <CONTROL_TOKEN>.',
+          headers: { 'www-authenticate': formatBearerChallenge({ realm: 'receipt-metrics' }) },
+        });
+      }
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+    methodsByPath.on('GET', '/metrics', noop);
+    methodsByPath.on('HEAD', '/metrics', noop);
+  }
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   for (const url of ['/openapi.json', '/healthz']) {
     methodsByPath.on('GET', url, noop);

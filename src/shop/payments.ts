@@ -24,13 +24,28 @@ export class PaymentProvider {
   readonly #timeoutMs: number;
   readonly #retryAfterS: number;
 
-  constructor(baseUrl: string, timeoutMs: number, retryAfterS: number) {
+  readonly #observe: ((ms: number, outcome: 'charged' | 'unavailable' | 'refused') => void) | undefined;
+
+  constructor(baseUrl: string, timeoutMs: number, retryAfterS: number, observe?: (ms: number, outcome: 'charged' | 'unavailable' | 'refused') => void) {
     this.#base = baseUrl.replace(/\/$/, '');
     this.#timeoutMs = timeoutMs;
     this.#retryAfterS = retryAfterS;
+    this.#observe = observe;
   }
 
   async charge(c: ChargeRequest): Promise<Charge> {
+    const t0 = performance.now();
+    try {
+      const charge = await this.#charge(c);
+      this.#observe?.(performance.now() - t0, 'charged');
+      return charge;
+    } catch (e) {
+      this.#observe?.(performance.now() - t0, e instanceof DependencyUnavailable ? 'unavailable' : 'refused');
+      throw e;
+    }
+  }
+
+  async #charge(c: ChargeRequest): Promise<Charge> {
     let res;
     try {
       res = await request(`${this.#base}/charges`, {

@@ -10,6 +10,7 @@ import { announceReady, onShutdown } from '../system/child.ts';
 import { buildShop } from './app.ts';
 import { Tokens } from './auth/tokens.ts';
 import { Faults } from '../faults.ts';
+import { ShopMetrics } from './metrics.ts';
 import { PaymentProvider } from './payments.ts';
 import { RateLimits } from './rate-limit.ts';
 import { ReportWorker } from './report-worker.ts';
@@ -30,7 +31,15 @@ if (!url || !paymentUrl || !secret) {
 }
 
 await migrate(url);
-const db = new Db({ url, poolSize: config.dbPoolSize, acquireTimeoutMs: config.dbAcquireTimeoutMs, retryAfterS: config.retryAfterS, applicationName: id });
+const metrics = new ShopMetrics();
+const db = new Db({
+  url,
+  poolSize: config.dbPoolSize,
+  acquireTimeoutMs: config.dbAcquireTimeoutMs,
+  retryAfterS: config.retryAfterS,
+  applicationName: id,
+  onAcquire: (ms, ok) => metrics.dbAcquire(ms, ok),
+});
 const faults = new Faults();
 // The db_pool_exhausted fault is made real: this target takes every connection of its own pool and holds them.
 faults.onChange((doc) => {
@@ -56,8 +65,8 @@ const rateLimits = new RateLimits({
 const videoDir = path.join(config.dataDir, 'videos');
 await ensureSampleVideo(videoDir);
 const app = await buildShop(
-  { config, db, faults, rateLimits, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments: new PaymentProvider(paymentUrl, config.paymentTimeoutMs, config.retryAfterS) },
-  { logger, targetId: id, videoDir },
+  { config, db, faults, rateLimits, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments: new PaymentProvider(paymentUrl, config.paymentTimeoutMs, config.retryAfterS, (ms, outcome) => metrics.payment(ms, outcome)) },
+  { logger, targetId: id, videoDir, metrics, ...(process.env.RECEIPT_METRICS_TOKEN ? { metricsToken: process.env.RECEIPT_METRICS_TOKEN } : {}) },
 );
 await app.listen({ host: config.host, port: config.port });
 announceReady((app.server.address() as { port: number }).port);

@@ -131,6 +131,8 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
 
     progress(`starting ${config.targets} shop target${config.targets > 1 ? 's' : ''}`);
     const secret = jwtSecret(config.dataDir);
+    // The control plane's token also guards each target's /metrics (for the operator's Prometheus).
+    const controlToken = config.controlToken ?? crypto.randomBytes(18).toString('base64url');
     const targets: Service[] = [];
     const controlled = new Map<string, ControlledTarget>();
     for (let i = 1; i <= config.targets; i++) {
@@ -138,7 +140,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       const service = new Service({
         name: id,
         entry: path.join(SRC, 'shop/server.ts'),
-        env: { ...common, PORT: '0', RECEIPT_TARGET_ID: id, RECEIPT_PAYMENT_URL: paymentUrl, RECEIPT_JWT_SECRET: secret },
+        env: { ...common, PORT: '0', RECEIPT_TARGET_ID: id, RECEIPT_PAYMENT_URL: paymentUrl, RECEIPT_JWT_SECRET: secret, RECEIPT_METRICS_TOKEN: controlToken },
         ...onLog(id),
       });
       targets.push(service);
@@ -170,7 +172,6 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     cleanup.push(() => gateway.close());
 
     progress('starting the control plane');
-    const controlToken = config.controlToken ?? crypto.randomBytes(18).toString('base64url');
     const control = await buildControl(
       { token: controlToken, gateway, metrics, targets: controlled, databaseUrl, ready: () => gateway.ports.length === gatewayConfig.listeners.length },
       createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'control'),

@@ -138,3 +138,16 @@ describe('desync mitigation on the running system (defensive, the default)', () 
     assert.equal(counted, classified.length);
   });
 });
+
+describe("the shop's metrics on the running system", () => {
+  it('each target counts its answers by decision step; /metrics needs the control token, even through the gateway', async () => {
+    await t.call('GET', '/orders'); // 401 from authenticate
+    const denied = await t.call('GET', '/metrics');
+    assert.equal(denied.statusCode, 401);
+    // Two targets behind round robin: ask until the one that answered the 401 reports it.
+    await eventually(async () => {
+      const res = await t.call('GET', '/metrics', { headers: { authorization: 'Bearer test-token' } });
+      return res.statusCode === 200 && /^receipt_shop_answers_total\{route="\/orders",method="GET",status="401",step="authenticate"\} [1-9]/m.test(res.body);
+    }, 5000, 'a 401 from authenticate in a target\'s /metrics');
+  });
+});

@@ -21,7 +21,7 @@ export interface LogLine {
   [k: string]: unknown;
 }
 
-export async function shopUnderTest(env: Record<string, string> = {}, opts: { videoDir?: string } = {}) {
+export async function shopUnderTest(env: Record<string, string> = {}, opts: { videoDir?: string; metricsToken?: string } = {}) {
   const testDb: TestDb = await testDatabase();
   const config: Config = loadConfig({ DB_ACQUIRE_TIMEOUT_MS: '300', RETRY_AFTER_S: '10', ...env });
   const logs: LogLine[] = [];
@@ -34,7 +34,11 @@ export async function shopUnderTest(env: Record<string, string> = {}, opts: { vi
   const tokens = new Tokens('test-secret-test-secret-test-secret', config.accessTokenTtlS, db);
   const payments = new PaymentProvider(sandboxUrl, config.paymentTimeoutMs, config.retryAfterS);
   const rateLimits = new RateLimits({ checkout: config.checkoutRateLimit, general: config.rateLimit, store: { pg: db.pool }, retryAfterS: config.retryAfterS, prefix: `t${process.pid}` });
-  const app = await buildShop({ config, db, tokens, payments, faults, rateLimits }, { logger: createLogger('info', 'shop', sink), ...(opts.videoDir ? { videoDir: opts.videoDir } : {}) });
+  const app = await buildShop({ config, db, tokens, payments, faults, rateLimits }, {
+    logger: createLogger('info', 'shop', sink),
+    ...(opts.videoDir ? { videoDir: opts.videoDir } : {}),
+    ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}),
+  });
   await app.ready();
 
   async function login(username: 'alice' | 'bob' | 'admin'): Promise<string> {

@@ -39,9 +39,12 @@ export const DECISION_STEPS: ReadonlyArray<readonly [name: string, step: Step]> 
 
 export async function runPipeline(ctx: Ctx, route: AnyRoute): Promise<Outcome> {
   try {
-    for (const [, step] of DECISION_STEPS) {
+    for (const [name, step] of DECISION_STEPS) {
+      // Which step decides is what the shop's metrics count answers by (a throw leaves it on the thrower).
+      ctx.step = name;
       const decided = await step(ctx, route);
       if (decided) {
+        if (name === 'handle') ctx.step = 'success';
         await describeLimit(ctx, route);
         return decided;
       }

@@ -37,6 +37,8 @@ export interface Ctx<B = unknown, P = Record<string, string>, Q = Record<string,
   resource: R;
   /** Set by the rate-limit step once the answer carries the limit's fields. */
   limitDescribed?: boolean;
+  /** The decision step running, or the one that decided (`success` when the handler answered). */
+  step?: string;
 }
 
 /** A signed-in context: what handlers of protected routes see. */

@@ -1,0 +1,56 @@
+/**
+ * The shop's own metrics, per target process: every answer by route, status and **the decision step that decided
+ * it** — so "why are there 4xx?" reads "401 from authenticate" — with request durations, database pool waits and
+ * timeouts, and the payment provider's latency and failures. Served at the target's GET /metrics (behind the
+ * control token); docs/observability.md lists them.
+ */
+import { Counter, Histogram, Registry } from 'prom-client';
+
+export class ShopMetrics {
+  readonly registry = new Registry();
+  readonly #answers = new Counter({
+    name: 'receipt_shop_answers_total',
+    help: 'Answers by route, method, status and the decision step that decided (parse, authenticate, authorize, locate, preconditions, validate, rate-limit, dependencies, handle, success; routing and maintenance outside the tree)',
+    labelNames: ['route', 'method', 'status', 'step'] as const,
+    registers: [this.registry],
+  });
+  readonly #duration = new Histogram({
+    name: 'receipt_shop_request_duration_seconds',
+    help: 'Time from the request’s arrival at the target to its answer, by route and method',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly #dbWait = new Histogram({
+    name: 'receipt_shop_db_pool_wait_seconds',
+    help: 'Time spent waiting for a database connection from the pool',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly #dbTimeouts = new Counter({
+    name: 'receipt_shop_db_pool_timeouts_total',
+    help: 'Database connections not obtained within DB_ACQUIRE_TIMEOUT_MS (each answered 503)',
+    registers: [this.registry],
+  });
+  readonly #payment = new Histogram({
+    name: 'receipt_shop_payment_duration_seconds',
+    help: 'Calls to the payment provider, by outcome (charged, unavailable, refused)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+
+  answer(route: string, method: string, status: number, step: string, seconds: number): void {
+    this.#answers.inc({ route, method, status: String(status), step });
+    this.#duration.observe({ route, method }, seconds);
+  }
+
+  dbAcquire(waitMs: number, ok: boolean): void {
+    this.#dbWait.observe(waitMs / 1000);
+    if (!ok) this.#dbTimeouts.inc();
+  }
+
+  payment(ms: number, outcome: 'charged' | 'unavailable' | 'refused'): void {
+    this.#payment.observe({ outcome }, ms / 1000);
+  }
+}
