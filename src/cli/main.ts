@@ -32,6 +32,7 @@ const start = program
   .description('start the system: embedded PostgreSQL (unless DATABASE_URL), payment sandbox, shop targets, gateway, control plane; Ctrl-C stops it')
   .addHelpText('after', '\nEvery option can also be given as the environment variable named in CONTRACT.md §1 (PORT, DATA_DIR, …).');
 for (const [flag, env, help] of FLAGS) start.addOption(new Option(flag, `${help} [env: ${env}]`));
+start.addOption(new Option('--prometheus', "also start Debian's Prometheus (apt-get install prometheus) scraping the gateway and every target, with the alert rules of ops/prometheus"));
 
 start.action(async (opts: Record<string, string | undefined>) => {
   const env = { ...process.env };
@@ -44,7 +45,7 @@ start.action(async (opts: Record<string, string | undefined>) => {
   // Loaded here, not at the top: the system's modules bring the embedded database, which only `start` needs.
   const { startSystem } = await import('../system/launch.ts');
   const { DEMO_USERS } = await import('../shop/seed.ts');
-  const system = await startSystem(config, { progress: (step) => console.error(dim(`… ${step}`)) });
+  const system = await startSystem(config, { progress: (step) => console.error(dim(`… ${step}`)), ...(opts.prometheus ? { prometheus: true } : {}) });
   const db = system.database.embedded
     ? `embedded PostgreSQL on 127.0.0.1:${system.database.port} (data in ${system.database.dataDir})`
     : `your PostgreSQL (DATABASE_URL, port ${system.database.port})`;
@@ -60,6 +61,7 @@ start.action(async (opts: Record<string, string | undefined>) => {
       `  payments   ${system.paymentUrl}   (the payment provider's sandbox)`,
       `  database   ${db}`,
       `  access log ${system.accessLogFile}`,
+      ...(system.prometheusUrl ? [`  prometheus ${system.prometheusUrl}   alerts ${system.prometheusUrl}/alerts`] : []),
       '',
       bold('Demo users') + '  ' + DEMO_USERS.map((x) => `${x.username} / ${x.password} (${x.role})`).join(' · '),
       '',
@@ -204,7 +206,7 @@ try {
 } catch (e) {
   // Failures a user can fix get their message alone; anything else is a bug and keeps its stack.
   const inUse = (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
-  const known = e instanceof ConfigError || e instanceof ServiceStartError || ['EmbeddedPostgresError', 'GatewayConfigError'].includes((e as Error).name);
+  const known = e instanceof ConfigError || e instanceof ServiceStartError || ['EmbeddedPostgresError', 'GatewayConfigError', 'PrometheusMissing'].includes((e as Error).name);
   const message = inUse ? `${(e as Error).message} — another program uses that port; choose another` : known ? (e as Error).message : ((e as Error).stack ?? String(e));
   console.error(`receipt: ${message}`);
   process.exit(1);

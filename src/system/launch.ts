@@ -11,6 +11,7 @@ import pg from 'pg';
 import type { Config } from '../config.ts';
 import { buildControl, type ControlledTarget } from '../control/server.ts';
 import { GatewayMetrics } from '../control/metrics.ts';
+import { startPrometheus } from './prometheus.ts';
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../db/embedded.ts';
 import { ensureDatabase, migrate } from '../db/migrate.ts';
 import { AccessLog } from '../gateway/access-log.ts';
@@ -36,6 +37,8 @@ export interface RunningSystem {
   databaseUrl: string;
   database: { embedded: boolean; port: number; dataDir?: string };
   accessLogFile: string;
+  /** Prometheus's address, when started with it. */
+  prometheusUrl?: string;
   gateway: Gateway;
   targets: Service[];
   sandbox: Service;
@@ -50,6 +53,8 @@ export interface LaunchOptions {
   onLog?: (service: string, line: string) => void;
   /** Replaces the gateway configuration (tests: faster health checks). Gets the resolved listener ports. */
   gatewayConfig?: (ports: { http: number; https: number }) => GatewayConfig;
+  /** Also start Debian's Prometheus scraping the gateway and every target, with the shipped alert rules. */
+  prometheus?: boolean | { intervalS?: number };
 }
 
 /** The secret that signs access tokens: made once, kept in DATA_DIR so tokens survive a restart. */
@@ -180,8 +185,24 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     cleanup.push(() => control.close());
     const controlPort = (control.server.address() as { port: number }).port;
 
+    let prometheusUrl: string | undefined;
+    if (opts.prometheus) {
+      progress('starting Prometheus (scraping the gateway and the targets, with the alert rules)');
+      const prometheus = await startPrometheus({
+        dataDir: config.dataDir,
+        host: config.host,
+        controlAddress: `${config.host}:${controlPort}`,
+        targetAddresses: targets.map((t) => `${config.host}:${t.port}`),
+        token: controlToken,
+        ...(typeof opts.prometheus === 'object' && opts.prometheus.intervalS ? { intervalS: opts.prometheus.intervalS } : {}),
+      });
+      cleanup.push(() => prometheus.stop());
+      prometheusUrl = prometheus.url;
+    }
+
     const [httpPort, httpsPort] = gateway.ports;
     return {
+      ...(prometheusUrl ? { prometheusUrl } : {}),
       url: `http://${config.host}:${httpPort}`,
       httpsUrl: `https://${config.host}:${httpsPort}`,
       controlUrl: `http://${config.host}:${controlPort}`,

@@ -17,7 +17,7 @@ export interface Answer {
   json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export async function systemUnderTest(env: Record<string, string> = {}, launch: Pick<LaunchOptions, 'gatewayConfig'> = {}) {
+export async function systemUnderTest(env: Record<string, string> = {}, launch: Pick<LaunchOptions, 'gatewayConfig' | 'prometheus'> = {}) {
   const testDb: TestDb = await testDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-sys-'));
   fs.chmodSync(dataDir, 0o755);
