@@ -103,10 +103,18 @@ export class AlbMetrics {
     mirror('rejected_connection_count', 'Connections refused because the load balancer was at its limit (RejectedConnectionCount)', () => 0);
   }
 
+  // Label sets are few (a counter, a target group): each is bound once, so a request pays no label hashing.
+  readonly #bound = new Map<string, { inc(by?: number): void }>();
+
   #inc(name: string, labels?: Labels, by = 1): void {
-    const c = this.#counters.get(name)!;
-    if (labels) c.inc(labels, by);
-    else c.inc(by);
+    const key = labels ? `${name}|${labels.target_group ?? ''}` : name;
+    let child = this.#bound.get(key);
+    if (!child) {
+      const c = this.#counters.get(name)!;
+      child = labels ? c.labels(labels) : { inc: (n?: number) => c.inc(n ?? 1) };
+      this.#bound.set(key, child);
+    }
+    child.inc(by);
   }
 
   record(r: AccessRecord): void {

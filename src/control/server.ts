@@ -3,6 +3,9 @@
  * needs `Authorization: Bearer {CONTROL_TOKEN}`.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { Type, type Static } from 'typebox';
@@ -13,6 +16,8 @@ import { formatBearerChallenge, HttpProblem } from '../http/index.ts';
 import { problemErrorHandler } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { DashboardFeed } from './dashboard-feed.ts';
+import { DASHBOARD_HTML } from './dashboard-page.ts';
 
 /** What the control plane needs of one target process. */
 export interface ControlledTarget {
@@ -34,7 +39,13 @@ export interface ControlDeps {
   databaseUrl?: string;
   /** Listeners up (readiness needs them and one healthy target). */
   ready: () => boolean;
+  /** The live dashboard's data; without it there is no /dashboard. */
+  feed?: DashboardFeed;
 }
+
+/** The dashboard's login cookie: the control token, HttpOnly and SameSite=Strict (no other site can use it). */
+const COOKIE = 'receipt_control';
+const require_ = createRequire(import.meta.url);
 
 export const FaultSchema = Type.Object(
   {
@@ -68,16 +79,28 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     app.addHook('onClose', async () => client.end());
   }
 
-  const expected = Buffer.from(`Bearer ${deps.token}`);
-  app.addHook('onRequest', async (req) => {
+  const same = (a: string, b: string) => {
+    const [x, y] = [Buffer.from(a), Buffer.from(b)];
+    return x.length === y.length && crypto.timingSafeEqual(x, y);
+  };
+  // A browser cannot send a bearer header on a page load; the dashboard logs in once with ?token= and a cookie.
+  const byCookie = (cookie: string | undefined) =>
+    (cookie ?? '').split(';').some((part) => {
+      const [k, ...v] = part.trim().split('=');
+      return k === COOKIE && same(v.join('='), deps.token);
+    });
+  app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/healthz') return;
-    const given = Buffer.from(req.headers.authorization ?? '');
-    if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
-      throw new HttpProblem(401, {
-        detail: 'The control plane needs Authorization: Bearer <CONTROL_TOKEN> (printed at start).',
-        headers: { 'www-authenticate': formatBearerChallenge({ realm: 'receipt-control' }) },
-      });
+    // The login route checks the token it carries itself.
+    if (deps.feed && req.routeOptions.url === '/dashboard' && (req.query as { token?: string }).token !== undefined) return;
+    if (same(req.headers.authorization ?? '', `Bearer ${deps.token}`) || byCookie(req.headers.cookie)) return;
+    if (deps.feed && req.routeOptions.url === '/dashboard') {
+      return reply.code(401).type('text/html').send('<p>Open <code>/dashboard?token=&lt;CONTROL_TOKEN&gt;</code> (the token <code>receipt start</code> printed).</p>');
     }
+    throw new HttpProblem(401, {
+      detail: 'The control plane needs Authorization: Bearer <CONTROL_TOKEN> (printed at start).',
+      headers: { 'www-authenticate': formatBearerChallenge({ realm: 'receipt-control' }) },
+    });
   });
   app.setErrorHandler(problemErrorHandler());
 
@@ -148,5 +171,32 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
   }
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
+
+  const feed = deps.feed;
+  if (feed) {
+    app.get('/dashboard', async (req, reply) => {
+      const token = (req.query as { token?: string }).token;
+      if (token !== undefined) {
+        if (!same(token, deps.token)) return reply.code(401).type('text/html').send('<p>That token is not the control token.</p>');
+        // Into a cookie and out of the address bar (and the browser's history).
+        return reply.header('set-cookie', `${COOKIE}=${deps.token}; HttpOnly; SameSite=Strict; Path=/`).redirect('/dashboard', 303);
+      }
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(DASHBOARD_HTML);
+    });
+    const uplotDir = path.dirname(require_.resolve('uplot/dist/uPlot.iife.min.js'));
+    const uplotJs = fs.readFileSync(path.join(uplotDir, 'uPlot.iife.min.js'));
+    const uplotCss = fs.readFileSync(path.join(uplotDir, 'uPlot.min.css'));
+    app.get('/dashboard/uplot.js', async (_req, reply) => reply.type('text/javascript').send(uplotJs));
+    app.get('/dashboard/uplot.css', async (_req, reply) => reply.type('text/css').send(uplotCss));
+    // Server-sent events: one snapshot a second while the page is open.
+    app.get('/dashboard/events', (req, reply) => {
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      const send = () => reply.raw.write(`data: ${JSON.stringify(feed.snapshot())}\n\n`);
+      send();
+      const timer = setInterval(send, 1000);
+      req.raw.on('close', () => clearInterval(timer));
+    });
+  }
   return app;
 }

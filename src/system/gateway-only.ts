@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DashboardFeed } from '../control/dashboard-feed.ts';
 import { GatewayMetrics } from '../control/metrics.ts';
 import { buildControl } from '../control/server.ts';
 import { AccessLog } from '../gateway/access-log.ts';
@@ -79,19 +80,23 @@ export async function startGatewayOnly(o: {
   fs.mkdirSync(o.dataDir, { recursive: true });
   const accessLogFile = path.join(o.dataDir, 'access.log');
   const needsTls = o.config.listeners.some((l) => l.protocol === 'HTTPS');
-  const metricsRef: { current?: GatewayMetrics } = {};
+  const metricsRef: { current?: GatewayMetrics; feed?: DashboardFeed } = {};
   const gateway = new Gateway({
     config: o.config,
     host: o.host,
     ...(needsTls ? { tls: await loadOrCreateCertificate(o.dataDir) } : {}),
     accessLog: new AccessLog({ file: accessLogFile, json: o.accessLogJson ?? false }),
-    onRecord: (r) => metricsRef.current?.record(r),
+    onRecord: (r) => {
+      metricsRef.current?.record(r);
+      metricsRef.feed?.record(r);
+    },
   });
   const metrics = (metricsRef.current = new GatewayMetrics(gateway));
   await gateway.listen();
   const controlToken = o.controlToken ?? crypto.randomBytes(18).toString('base64url');
+  const feed = (metricsRef.feed = new DashboardFeed(gateway, controlToken));
   const control = await buildControl(
-    { token: controlToken, gateway, metrics, targets: new Map(), ready: () => true },
+    { token: controlToken, gateway, metrics, feed, targets: new Map(), ready: () => true },
     createLogger(o.logLevel === 'info' ? 'warn' : o.logLevel, 'control'),
   );
   try {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { buildControl, type ControlledTarget } from '../control/server.ts';
+import { DashboardFeed } from '../control/dashboard-feed.ts';
 import { GatewayMetrics } from '../control/metrics.ts';
 import { startPrometheus } from './prometheus.ts';
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../db/embedded.ts';
@@ -123,13 +124,16 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
         ? loadGatewayConfigFile(config.gatewayConfigFile)
         : defaultGatewayConfig({ http, https }, config.gatewayIdleTimeoutMs);
     const accessLogFile = path.join(config.dataDir, 'access.log');
-    const metricsRef: { current?: GatewayMetrics } = {};
+    const metricsRef: { current?: GatewayMetrics; feed?: DashboardFeed } = {};
     const gateway = new Gateway({
       config: gatewayConfig,
       host: config.host,
       tls: await loadOrCreateCertificate(config.dataDir),
       accessLog: new AccessLog({ file: accessLogFile, json: config.accessLogJson }),
-      onRecord: (r) => metricsRef.current?.record(r),
+      onRecord: (r) => {
+        metricsRef.current?.record(r);
+        metricsRef.feed?.record(r);
+      },
     });
     const metrics = (metricsRef.current = new GatewayMetrics(gateway));
     const group = gateway.group('shop');
@@ -177,8 +181,11 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     cleanup.push(() => gateway.close());
 
     progress('starting the control plane');
+    const feed = (metricsRef.feed = new DashboardFeed(gateway, controlToken));
+    feed.startStepPolling();
+    cleanup.push(async () => feed.stop());
     const control = await buildControl(
-      { token: controlToken, gateway, metrics, targets: controlled, databaseUrl, ready: () => gateway.ports.length === gatewayConfig.listeners.length },
+      { token: controlToken, gateway, metrics, feed, targets: controlled, databaseUrl, ready: () => gateway.ports.length === gatewayConfig.listeners.length },
       createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'control'),
     );
     await control.listen({ host: config.host, port: config.controlPort });
