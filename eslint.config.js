@@ -13,4 +13,22 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // The layers (docs: README "What is here"). The HTTP semantics import nothing of ours; the SDK only them; the
+  // gateway only them and its own files: each can be reused without the shop, its database or its launcher.
+  {
+    files: ['src/http/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*'], message: 'src/http/ imports nothing else of this project.' }] }] },
+  },
+  {
+    files: ['src/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../http', '!../http/*'], message: 'The SDK imports only src/http/: it must run without the server.' }] }],
+    },
+  },
+  {
+    files: ['src/gateway/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../http', '!../http/*'], message: 'The gateway imports only src/http/: it fronts any server, not just the shop.' }] }],
+    },
+  },
 );
