@@ -154,8 +154,11 @@ describe('stopping', () => {
   it('SIGTERM lets an in-flight request finish before the target exits', async () => {
     await writeFaults(faults, { target_latency_ms: 600 });
     await new Promise((r) => setTimeout(r, 200));
-    const inflight = t.call('GET', '/products/42');
+    let answered = false;
+    const inflight = t.call('GET', '/products/42').finally(() => (answered = true));
     await new Promise((r) => setTimeout(r, 150));
+    // Otherwise the test proves nothing: the fault must have reached the target, holding the request open.
+    assert.equal(answered, false, 'the request is still in flight when the target is told to stop');
     const stopped = t.system.targets[0]!.stop();
     const res = await inflight;
     await stopped;
