@@ -28,6 +28,10 @@ export interface Config {
   retryAfterS: number;
   /** How long the shop waits for the payment provider; longer than the gateway's idle timeout on purpose (seed §4, the 504 problem). */
   paymentTimeoutMs: number;
+  /** Consecutive payment-provider failures that open the circuit breaker. */
+  paymentBreakerFailures: number;
+  /** How long the open breaker refuses at once before letting one call try (half-open). */
+  paymentBreakerHalfOpenMs: number;
   logLevel: string;
   /** A gateway configuration file (JSON, see src/gateway/config.ts); undefined → the contract's default. */
   gatewayConfigFile: string | undefined;
@@ -75,6 +79,8 @@ export function loadConfig(env: Env = process.env): Config {
     dbAcquireTimeoutMs: int(env, 'DB_ACQUIRE_TIMEOUT_MS', 2000, 1),
     retryAfterS: int(env, 'RETRY_AFTER_S', 10, 0),
     paymentTimeoutMs: int(env, 'PAYMENT_TIMEOUT_MS', idle * 2, 1),
+    paymentBreakerFailures: int(env, 'PAYMENT_BREAKER_FAILURES', 5, 1),
+    paymentBreakerHalfOpenMs: int(env, 'PAYMENT_BREAKER_HALF_OPEN_MS', 10_000, 1),
     logLevel: env.LOG_LEVEL || 'info',
     gatewayConfigFile: env.GATEWAY_CONFIG || undefined,
     accessLogJson: env.ACCESS_LOG_JSON === '1' || env.ACCESS_LOG_JSON === 'true',

@@ -4,7 +4,7 @@
  * timeouts, and the payment provider's latency and failures. Served at the target's GET /metrics (behind the
  * control token); docs/observability.md lists them.
  */
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export class ShopMetrics {
   readonly registry = new Registry();
@@ -39,6 +39,21 @@ export class ShopMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [this.registry],
   });
+
+  readonly #breaker = new Gauge({
+    name: 'receipt_shop_payment_breaker_state',
+    help: 'The payment provider’s circuit breaker in this target: 1 for its current state (closed, open, half-open)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    this.breaker('closed');
+  }
+
+  breaker(state: 'closed' | 'open' | 'half-open'): void {
+    for (const s of ['closed', 'open', 'half-open']) this.#breaker.set({ state: s }, s === state ? 1 : 0);
+  }
 
   answer(route: string, method: string, status: number, step: string, seconds: number): void {
     this.#answers.inc({ route, method, status: String(status), step });

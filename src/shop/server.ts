@@ -65,7 +65,15 @@ const rateLimits = new RateLimits({
 const videoDir = path.join(config.dataDir, 'videos');
 await ensureSampleVideo(videoDir);
 const app = await buildShop(
-  { config, db, faults, rateLimits, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments: new PaymentProvider(paymentUrl, config.paymentTimeoutMs, config.retryAfterS, (ms, outcome) => metrics.payment(ms, outcome)) },
+  { config, db, faults, rateLimits, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments: new PaymentProvider(
+      paymentUrl,
+      config.paymentTimeoutMs,
+      config.retryAfterS,
+      (ms, outcome) => metrics.payment(ms, outcome),
+      { failures: config.paymentBreakerFailures, halfOpenAfterMs: config.paymentBreakerHalfOpenMs },
+      (state) => metrics.breaker(state),
+    ),
+  },
   { logger, targetId: id, videoDir, metrics, ...(process.env.RECEIPT_METRICS_TOKEN ? { metricsToken: process.env.RECEIPT_METRICS_TOKEN } : {}) },
 );
 await app.listen({ host: config.host, port: config.port });

@@ -32,7 +32,10 @@ export async function shopUnderTest(env: Record<string, string> = {}, opts: { vi
   const sandbox = await buildSandbox({ db: sandboxDb, faults }, createLogger('silent', 'sandbox'));
   const sandboxUrl = await sandbox.listen({ host: '127.0.0.1', port: 0 });
   const tokens = new Tokens('test-secret-test-secret-test-secret', config.accessTokenTtlS, db);
-  const payments = new PaymentProvider(sandboxUrl, config.paymentTimeoutMs, config.retryAfterS);
+  const payments = new PaymentProvider(sandboxUrl, config.paymentTimeoutMs, config.retryAfterS, undefined, {
+    failures: config.paymentBreakerFailures,
+    halfOpenAfterMs: config.paymentBreakerHalfOpenMs,
+  });
   const rateLimits = new RateLimits({ checkout: config.checkoutRateLimit, general: config.rateLimit, store: { pg: db.pool }, retryAfterS: config.retryAfterS, prefix: `t${process.pid}` });
   const app = await buildShop({ config, db, tokens, payments, faults, rateLimits }, {
     logger: createLogger('info', 'shop', sink),

@@ -79,6 +79,8 @@ export interface RouteSpec<B extends TSchema = TSchema, P extends TSchema = TSch
   extraProblems?: Partial<Record<number, string>>;
   /** False for routes that never touch a dependency (no 503). Default true. */
   usesDatabase?: boolean;
+  /** True for routes that charge: while the payment breaker is open they answer 503 before writing anything. */
+  usesPayments?: boolean;
   /** The rate limit this route spends (step 6). Default: `general` for signed-in routes, none for public ones. */
   rateLimit?: 'checkout' | 'general' | 'none';
 }

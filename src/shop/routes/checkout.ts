@@ -18,6 +18,7 @@ const fingerprintOf = (body: { payment_token: string; reference?: string }) =>
 export const checkoutRoutes = [
   defineRoute({
     method: 'POST',
+    usesPayments: true,
     url: '/checkout',
     summary: 'Turn the cart into an order (rate-limited: CHECKOUT_RATE_LIMIT a minute)',
     tags: ['cart'],

@@ -65,6 +65,7 @@ async function locateOrder(ctx: { params: { id: string }; user: Principal; deps:
 export const orderRoutes = [
   defineRoute({
     method: 'POST',
+    usesPayments: true,
     url: '/orders',
     summary: 'Place an order (idempotent with Idempotency-Key or reference)',
     tags: ['orders'],
