@@ -98,7 +98,8 @@ describe('receipt gateway', () => {
     await new Promise<void>((r) => server.close(() => r()));
     const res = await fetch(`${url}/after-stop`, { headers: { accept: 'application/json' } });
     assert.equal(res.status, 502);
-    assert.equal(((await res.json()) as { reason: string }).reason, 'TargetConnectionRefused');
+    // Refused on a new connection, or reset on a pooled one the server had just closed: the target's either way.
+    assert.match(((await res.json()) as { reason: string }).reason, /^Target(ConnectionRefused|ClosedConnection)$/);
   });
 
   it('SIGTERM stops it cleanly (exit 0)', async () => {
