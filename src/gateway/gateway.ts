@@ -82,6 +82,15 @@ interface Route {
 /** Fields the gateway sets itself on a forwarded request (or leaves to the proxy), whatever the client sent. */
 const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-amzn-trace-id', 'x-request-id']);
 
+/** A redirect action's status and Location for this request (the placeholders resolved by rules.ts). */
+function redirectOf(action: Extract<Action, { type: 'redirect' }>, listener: Listener, route: Route): { status: 301 | 302; location: string } {
+  const location = redirectUrl(
+    { ...action, protocol: action.protocol === '#{protocol}' ? undefined : action.protocol?.toLowerCase() },
+    { protocol: listener.protocol, host: route.host, port: listener.port, path: route.path, query: route.query },
+  );
+  return { status: action.statusCode === 'HTTP_301' ? 301 : 302, location };
+}
+
 const clientAddress = (socket: { remoteAddress?: string | undefined }) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 
 export class Gateway {
@@ -435,11 +444,7 @@ export class Gateway {
     }
     if (action.type === 'redirect') {
       record.actionsExecuted = ['redirect'];
-      const location = redirectUrl(
-        { ...action, protocol: action.protocol === '#{protocol}' ? undefined : action.protocol?.toLowerCase() },
-        { protocol: listener.protocol, host: route.host, port: listener.port, path: route.path, query: route.query },
-      );
-      const status = action.statusCode === 'HTTP_301' ? 301 : 302;
+      const { status, location } = redirectOf(action, listener, route);
       writeHead(res, status, { server: 'awselb/2.0', location, 'content-type': 'text/html', 'content-length': 0 });
       res.end();
       record.elbStatusCode = status;
@@ -519,15 +524,8 @@ export class Gateway {
       record.requestProcessingTime = (performance.now() - t0) / 1000;
       if (action.type !== 'forward') {
         // Fixed responses and redirects answer an upgrade request like any other, on a connection that then closes.
-        const status = action.type === 'redirect' ? (action.statusCode === 'HTTP_301' ? 301 : 302) : Number(action.statusCode);
+        const { status, location } = action.type === 'redirect' ? redirectOf(action, listener, route) : { status: Number(action.statusCode), location: undefined };
         record.actionsExecuted = [action.type];
-        const location =
-          action.type === 'redirect'
-            ? redirectUrl(
-                { ...action, protocol: action.protocol === '#{protocol}' ? undefined : action.protocol?.toLowerCase() },
-                { protocol: listener.protocol, host: route.host, port: listener.port, path: route.path, query: route.query },
-              )
-            : undefined;
         const body = action.type === 'fixed-response' ? (action.messageBody ?? '') : '';
         socket.end(
           `HTTP/1.1 ${status} ${albPhrase(status)}\r\nServer: awselb/2.0\r\n${location ? `Location: ${location}\r\n` : ''}` +

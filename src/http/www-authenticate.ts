@@ -1,6 +1,7 @@
 /**
  * Bearer challenges (RFC 6750 §3) for WWW-Authenticate (RFC 9110 §11.6.1: a 401 MUST carry one).
  */
+import crypto from 'node:crypto';
 
 export type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
@@ -42,4 +43,18 @@ export function parseBearerChallenge(header: string | null | undefined): Record<
     params[name] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!;
   }
   return params;
+}
+
+/**
+ * Whether a request's Authorization field carries exactly `Bearer <token>`, compared in constant time, so the time
+ * an answer takes says nothing about how much of a guess was right.
+ */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  return sameSecret(authorization ?? '', `Bearer ${token}`);
+}
+
+/** Two secrets compared in constant time (for equal lengths; a different length is simply not equal). */
+export function sameSecret(a: string, b: string): boolean {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
 }

@@ -7,7 +7,7 @@ import Fastify from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
-import { closeConnectionsInStages, formatBearerChallenge, HttpProblem } from '../http/index.ts';
+import { bearerMatches, closeConnectionsInStages, formatBearerChallenge, HttpProblem } from '../http/index.ts';
 import { problemErrorHandler, sendProblem } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import { problemFromFrameworkError } from './decision/parse.ts';
@@ -175,10 +175,9 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (opts.metricsToken) {
     // For the operator's Prometheus, not for shoppers: behind the control plane's token, even through the gateway.
-    const expected = Buffer.from(`Bearer ${opts.metricsToken}`);
+    const token = opts.metricsToken;
     app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
-      const given = Buffer.from(req.headers.authorization ?? '');
-      if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
+      if (!bearerMatches(req.headers.authorization, token)) {
         throw new HttpProblem(401, {
           detail: 'The metrics need Authorization: Bearer <CONTROL_TOKEN>.',
           headers: { 'www-authenticate': formatBearerChallenge({ realm: 'receipt-metrics' }) },

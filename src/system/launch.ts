@@ -182,8 +182,6 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
 
     progress('starting the control plane');
     const feed = (metricsRef.feed = new DashboardFeed(gateway, controlToken));
-    feed.startStepPolling();
-    cleanup.push(async () => feed.stop());
     const control = await buildControl(
       { token: controlToken, gateway, metrics, feed, targets: controlled, databaseUrl, ready: () => gateway.ports.length === gatewayConfig.listeners.length },
       createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'control'),

@@ -4,17 +4,16 @@
  * shop accepts (answered early), and HTTP/2 on the HTTPS listener. Every one of these used to fail.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { FIELD, parseAccessLine } from '../../src/gateway/access-log.ts';
+import { curl, hasCurl } from '../support/curl.ts';
 import { parseResponses, rawExchange } from '../support/raw-client.ts';
 import { eventually, systemUnderTest, type SystemUnderTest } from '../support/system.ts';
 
 let t: SystemUnderTest;
-const hasCurl = spawnSync('curl', ['--version']).status === 0;
 // In CI a missing curl fails the run (.ci/run installs it); elsewhere its cases are skipped with a reason.
 if (!hasCurl && process.env.CI) throw new Error('curl is missing: .ci/run installs it for the conformance tests');
 
@@ -39,17 +38,6 @@ function chunkedRequest(path: string, pieces: string[], headers: Record<string, 
   });
 }
 
-function curl(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('curl', args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end();
-  });
-}
 
 const accessLines = () => fs.readFileSync(t.system.accessLogFile, 'utf8').split('\n').filter(Boolean).map(parseAccessLine);
 

@@ -7,7 +7,6 @@
  * ("HTTP conformance") is the same list in prose.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -23,26 +22,14 @@ import { validateGatewayConfig, type GatewayConfig } from '../../src/gateway/con
 import { Gateway } from '../../src/gateway/gateway.ts';
 import { loadOrCreateCertificate } from '../../src/gateway/tls.ts';
 import { GZIP_TEXT, origin, sha256, type Arrival, type Origin } from '../support/origin.ts';
+import { curl, hasCurl } from '../support/curl.ts';
 import { parseResponses, rawConnect, rawExchange } from '../support/raw-client.ts';
 
 const IDLE_MS = 1500;
 const H2_MAX_REQUESTS = 5;
-const hasCurl = spawnSync('curl', ['--version']).status === 0;
 // In CI a missing curl fails the run (.ci/run installs it); elsewhere its cases are skipped with a reason.
 if (!hasCurl && process.env.CI) throw new Error('curl is missing: .ci/run installs it for the conformance tests');
 
-/** curl in a child process, asynchronously: the gateway under test runs in this process's event loop. */
-function curl(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('curl', args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 let upstream: Origin;
 let gateway: Gateway;
