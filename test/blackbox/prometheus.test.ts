@@ -50,13 +50,18 @@ describe('receipt start --prometheus', { skip: present ? false : 'no prometheus 
     for (let i = 0; i < 3; i++) await t.call('GET', '/orders');
     await t.call('GET', '/products/999999');
     const count = (cls: number) => lines().filter((f) => f[FIELD.targetStatusCode] !== '-' && Math.floor(Number(f[FIELD.targetStatusCode]) / 100) === cls).length;
+    // The gateway and the target are two scrape jobs, each on its own schedule: wait for both.
+    const authenticate401 = () => query('sum(receipt_shop_answers_total{status="401",step="authenticate"})');
     await eventually(
-      async () => (await query('sum(receipt_alb_httpcode_target_2xx_total)')) === count(2) && (await query('sum(receipt_alb_httpcode_target_4xx_total)')) === count(4),
+      async () =>
+        (await query('sum(receipt_alb_httpcode_target_2xx_total)')) === count(2) &&
+        (await query('sum(receipt_alb_httpcode_target_4xx_total)')) === count(4) &&
+        (await authenticate401()) >= 3,
       15_000,
       'Prometheus to see what the access log has',
     );
     assert.equal(count(4), 4);
-    assert.equal(await query('sum(receipt_shop_answers_total{status="401",step="authenticate"})'), 3, 'the target’s own metrics, scraped too');
+    assert.equal(await authenticate401(), 3, 'the target’s own metrics, scraped too');
   });
 
   it('a killed target: ReceiptNoHealthyTargets and ReceiptTargetsCrashing go pending, both naming the targets', async () => {
