@@ -15,6 +15,7 @@ import { request } from 'undici';
 import { ConnectionError, RedirectError, ReceiptError } from './errors.ts';
 import { normalizeOptions, type ClientOptions, type NormalizedOptions } from './options.ts';
 import { retryDelay } from './retry.ts';
+import { parseRetryAfter } from '../http/index.ts';
 
 export interface Answer<T = unknown> {
   status: number;
@@ -63,7 +64,8 @@ export type OrderOutcome =
   | 'created' // first attempt answered 201
   | 'replayed' // the server answered the stored first result (Idempotent-Replayed)
   | 'reconciled' // an uncertain failure, then the order was found by reference: not sent again
-  | 'resent'; // an uncertain failure, no order found, sent again with the same key
+  | 'resent' // an uncertain failure, no order found, sent again with the same key
+  | 'accepted'; // `async: true`: answered 202, then polled at Location until the worker settled it
 
 export interface PlacedOrder {
   order: Order;
@@ -240,19 +242,29 @@ export class ReceiptClient {
    * Places an order, always with a reference and an Idempotency-Key. After an answer that leaves the outcome unknown
    * — 504, 502, or a lost connection — it does not resend blindly: it asks `GET /orders?reference=` and returns the
    * order if it exists; only when none does is the request sent again, with the same key.
+   *
+   * With `async: true` it sends `Prefer: respond-async` (RFC 7240): the shop answers 202 at once and a worker charges
+   * the order, so a slow payment cannot become a 504 at all; the SDK then polls the Location as Retry-After says until
+   * the order is no longer `pending` (`processing`: paid; `failed`: declined). These are the seed's two answers to the
+   * 504: reconcile after it, or never wait long enough to meet it.
    */
   async createOrder(
     input: { product_id: number; quantity: number; payment_token: string; reference?: string },
-    opts: { idempotencyKey?: string; maxRounds?: number } = {},
+    opts: { idempotencyKey?: string; maxRounds?: number; async?: boolean; pollTimeoutMs?: number } = {},
   ): Promise<PlacedOrder> {
     const reference = input.reference ?? crypto.randomUUID();
     const idempotencyKey = opts.idempotencyKey ?? crypto.randomUUID();
     const trail: string[] = [];
+    const headers: Record<string, string> = { 'idempotency-key': idempotencyKey, ...(opts.async ? { prefer: 'respond-async' } : {}) };
     let last: unknown;
     for (let round = 1; round <= (opts.maxRounds ?? 3); round++) {
       try {
-        const res = await this.request<Order>('POST', 'orders', { body: { ...input, reference }, headers: { 'idempotency-key': idempotencyKey } });
+        const res = await this.request<Order>('POST', 'orders', { body: { ...input, reference }, headers });
         trail.push(`POST /orders ${res.status}${res.headers['idempotent-replayed'] ? ' (replayed)' : ''}`);
+        if (res.status === 202) {
+          const order = await this.#settled(res, trail, opts.pollTimeoutMs ?? 120_000);
+          return { order, outcome: 'accepted', reference, idempotencyKey, trail };
+        }
         const outcome: OrderOutcome = res.headers['idempotent-replayed'] ? 'replayed' : round === 1 ? 'created' : 'resent';
         return { order: res.body, outcome, reference, idempotencyKey, trail };
       } catch (e) {
@@ -267,6 +279,23 @@ export class ReceiptClient {
       }
     }
     throw last;
+  }
+
+  /** Polls an accepted order's Location, waiting what each answer's Retry-After says, until it is settled. */
+  async #settled(accepted: Answer<Order>, trail: string[], timeoutMs: number): Promise<Order> {
+    const location = accepted.headers.location;
+    if (!location) throw new Error('202 without Location: nothing to poll');
+    const end = this.#o.now() + timeoutMs;
+    let wait = accepted.headers['retry-after'];
+    for (;;) {
+      const delay = parseRetryAfter(wait, this.#o.now()) ?? 1000;
+      await this.#o.sleep(Math.min(delay, this.#o.retry.maxDelayMs));
+      const res = await this.request<Order>('GET', new URL(location, accepted.url).toString());
+      trail.push(`GET ${location} 200 (${res.body.status})`);
+      if (res.body.status !== 'pending') return res.body;
+      if (this.#o.now() > end) throw new Error(`order ${res.body.id} still pending after ${timeoutMs} ms`);
+      wait = res.headers['retry-after'];
+    }
   }
 
   // ---- cart and checkout ----

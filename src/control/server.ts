@@ -55,6 +55,8 @@ export const FaultSchema = Type.Object(
     malformed_target: Type.Optional(Type.String()),
     throw_on: Type.Optional(Type.String({ minLength: 1 })),
     maintenance: Type.Optional(Type.Boolean()),
+    // What GET adds: read-only, accepted back (a client may PUT what it read) and ignored.
+    payment_breaker: Type.Optional(Type.Unknown({ readOnly: true })),
   },
   { additionalProperties: false },
 );
@@ -153,11 +155,25 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
   if (db) {
     const client = db;
     const readFaults = async (): Promise<FaultDoc> => (await client.query<{ doc: FaultDoc }>('SELECT doc FROM faults WHERE id = 1')).rows[0]?.doc ?? {};
-    app.get('/faults', async () => readFaults());
+    // The faults in force, and what they did: each target's payment breaker (one per target process).
+    const withBreakers = async (doc: FaultDoc) => {
+      const { rows } = await client.query<{ target_id: string; state: string; half_open_at: Date | null; changed_at: Date }>(
+        'SELECT target_id, state, half_open_at, changed_at FROM payment_breakers ORDER BY target_id',
+      );
+      const payment_breaker = Object.fromEntries(
+        rows.map((r) => [
+          r.target_id,
+          { state: r.state, changed_at: r.changed_at.toISOString(), ...(r.state === 'open' && r.half_open_at ? { half_open_at: r.half_open_at.toISOString() } : {}) },
+        ]),
+      );
+      return { ...doc, payment_breaker };
+    };
+    app.get('/faults', async () => withBreakers(await readFaults()));
     app.put('/faults', { schema: { body: FaultSchema } }, async (req) => {
-      const merged = { ...(await readFaults()), ...(req.body as Static<typeof FaultSchema>) };
+      const { payment_breaker: _readOnly, ...sent } = req.body as Static<typeof FaultSchema>;
+      const merged = { ...(await readFaults()), ...sent };
       await writeFaults(client, merged);
-      return merged;
+      return withBreakers(merged);
     });
     app.delete('/faults', async (_req, reply) => {
       await writeFaults(client, {});

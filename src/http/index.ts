@@ -5,3 +5,4 @@ export * from './retry-after.ts';
 export * from './www-authenticate.ts';
 export * from './etag.ts';
 export * from './staged-close.ts';
+export * from './prefer.ts';

@@ -43,6 +43,9 @@ const chargeJson = (c: ChargeRow) => ({
   created_at: c.created_at.toISOString(),
 });
 
+/** A payment token the sandbox always declines (402), to watch an order fail. */
+export const DECLINED_TOKEN = 'tok_declined';
+
 export async function buildSandbox(deps: SandboxDeps, logger: Logger) {
   const random = deps.random ?? Math.random;
   const app = Fastify({ loggerInstance: logger, ajv: { customOptions: { coerceTypes: false, allErrors: true } } });
@@ -73,6 +76,10 @@ export async function buildSandbox(deps: SandboxDeps, logger: Logger) {
         throw new HttpProblem(503, { detail: 'The payment provider is unavailable (injected failure).', headers: { 'retry-after': '1' } });
       }
       const body = req.body as { amount_cents: number; payment_token: string; reference?: string };
+      // The test card that is always declined (as Stripe's test tokens are): a definite answer, nothing charged.
+      if (body.payment_token === DECLINED_TOKEN) {
+        throw new HttpProblem(402, { type: 'card-declined', detail: 'The card was declined.', extensions: { decline_code: 'generic_decline' } });
+      }
       const fp = crypto.createHash('sha256').update(JSON.stringify([body.amount_cents, body.payment_token, body.reference ?? null])).digest('hex');
       const id = 'ch_' + crypto.randomBytes(12).toString('hex');
       // The unique key decides: one INSERT wins, every repeat reads the winner's charge.

@@ -4,6 +4,7 @@
  * timeouts, and the payment provider's latency and failures. Served at the target's GET /metrics (behind the
  * control token); docs/observability.md lists them.
  */
+import type { PaymentOutcome } from './payments.ts';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export class ShopMetrics {
@@ -34,7 +35,7 @@ export class ShopMetrics {
   });
   readonly #payment = new Histogram({
     name: 'receipt_shop_payment_duration_seconds',
-    help: 'Calls to the payment provider, by outcome (charged, unavailable, refused)',
+    help: 'Calls to the payment provider, by outcome (charged, unavailable, declined, refused)',
     labelNames: ['outcome'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [this.registry],
@@ -65,7 +66,7 @@ export class ShopMetrics {
     if (!ok) this.#dbTimeouts.inc();
   }
 
-  payment(ms: number, outcome: 'charged' | 'unavailable' | 'refused'): void {
+  payment(ms: number, outcome: PaymentOutcome): void {
     this.#payment.observe({ outcome }, ms / 1000);
   }
 }

@@ -20,7 +20,17 @@ export interface ChargeRequest {
   reference: string;
 }
 
-export type PaymentOutcome = 'charged' | 'unavailable' | 'refused';
+export type PaymentOutcome = 'charged' | 'unavailable' | 'declined' | 'refused';
+
+/** The provider's definite no (402): the card was declined. Nothing was charged; the order cannot be paid. */
+export class PaymentDeclined extends Error {
+  override name = 'PaymentDeclined';
+  constructor(readonly reason: string) {
+    super(`payment declined: ${reason}`);
+  }
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export interface BreakerOptions {
   /** Consecutive failures (unreachable, timed out, 5xx, 429) that open it. */
@@ -51,7 +61,8 @@ export class PaymentProvider {
     retryAfterS: number,
     observe?: (ms: number, outcome: PaymentOutcome) => void,
     breaker: BreakerOptions = { failures: 5, halfOpenAfterMs: 10_000 },
-    onBreakerState?: (state: 'closed' | 'open' | 'half-open') => void,
+    /** Each change of the breaker's state; `halfOpenAt` (epoch ms) is when an open breaker lets a call try. */
+    onBreakerState?: (state: BreakerState, halfOpenAt?: number) => void,
   ) {
     this.#base = baseUrl.replace(/\/$/, '');
     this.#timeoutMs = timeoutMs;
@@ -62,7 +73,7 @@ export class PaymentProvider {
     this.#breaker = circuitBreaker(handleType(DependencyUnavailable), { halfOpenAfter: breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(breaker.failures) });
     this.#breaker.onBreak(() => {
       this.#openedAt = Date.now();
-      onBreakerState?.('open');
+      onBreakerState?.('open', this.#openedAt + this.#halfOpenAfterMs);
     });
     this.#breaker.onHalfOpen(() => onBreakerState?.('half-open'));
     this.#breaker.onReset(() => onBreakerState?.('closed'));
@@ -95,7 +106,7 @@ export class PaymentProvider {
           this.#observe?.(performance.now() - t0, 'charged');
           return charge;
         } catch (e) {
-          this.#observe?.(performance.now() - t0, e instanceof DependencyUnavailable ? 'unavailable' : 'refused');
+          this.#observe?.(performance.now() - t0, e instanceof DependencyUnavailable ? 'unavailable' : e instanceof PaymentDeclined ? 'declined' : 'refused');
           throw e;
         }
       });
@@ -124,6 +135,8 @@ export class PaymentProvider {
     const body = (await res.body.json().catch(() => undefined)) as Charge | undefined;
     if ((res.statusCode === 200 || res.statusCode === 201) && body?.id) return body;
     if (res.statusCode >= 500 || res.statusCode === 429) throw new DependencyUnavailable('payments', this.#retryAfterS);
+    // 402: the provider's definite decline (Stripe's status for card errors). Says nothing of its health.
+    if (res.statusCode === 402) throw new PaymentDeclined((body as { decline_code?: string } | undefined)?.decline_code ?? 'declined');
     // A 4xx from the provider means we sent it something wrong: our bug, a 500.
     throw new Error(`payment provider answered ${res.statusCode}`);
   }

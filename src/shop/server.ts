@@ -14,6 +14,8 @@ import { ShopMetrics } from './metrics.ts';
 import { PaymentProvider } from './payments.ts';
 import { RateLimits } from './rate-limit.ts';
 import { ReportWorker } from './report-worker.ts';
+import { OrderWorker } from './order-worker.ts';
+import { forgetBreaker, recordBreakerState } from './store/breakers.ts';
 import { pruneKeys } from './store/orders.ts';
 import path from 'node:path';
 import { ensureSampleVideo } from './media.ts';
@@ -64,16 +66,22 @@ const rateLimits = new RateLimits({
 });
 const videoDir = path.join(config.dataDir, 'videos');
 await ensureSampleVideo(videoDir);
-const app = await buildShop(
-  { config, db, faults, rateLimits, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments: new PaymentProvider(
-      paymentUrl,
-      config.paymentTimeoutMs,
-      config.retryAfterS,
-      (ms, outcome) => metrics.payment(ms, outcome),
-      { failures: config.paymentBreakerFailures, halfOpenAfterMs: config.paymentBreakerHalfOpenMs },
-      (state) => metrics.breaker(state),
-    ),
+const payments = new PaymentProvider(
+  paymentUrl,
+  config.paymentTimeoutMs,
+  config.retryAfterS,
+  (ms, outcome) => metrics.payment(ms, outcome),
+  { failures: config.paymentBreakerFailures, halfOpenAfterMs: config.paymentBreakerHalfOpenMs },
+  (state, halfOpenAt) => {
+    metrics.breaker(state);
+    logger.warn({ payment_breaker: state }, `payment circuit breaker ${state}`);
+    // Where the control plane shows it, beside the faults (GET /faults).
+    void recordBreakerState(db, id, state, halfOpenAt).catch(() => {});
   },
+);
+await recordBreakerState(db, id, 'closed');
+const app = await buildShop(
+  { config, db, faults, rateLimits, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments },
   { logger, targetId: id, videoDir, metrics, ...(process.env.RECEIPT_METRICS_TOKEN ? { metricsToken: process.env.RECEIPT_METRICS_TOKEN } : {}) },
 );
 await app.listen({ host: config.host, port: config.port });
@@ -81,14 +89,18 @@ announceReady((app.server.address() as { port: number }).port);
 // Every target works on report jobs; a job accepted by one survives its crash (another claims it).
 const worker = new ReportWorker({ db, id, workMs: config.reportWorkMs, logger });
 worker.start();
+// Orders accepted with Prefer: respond-async are paid here (one claim per order across all targets).
+const orderWorker = new OrderWorker({ db, payments, id, logger });
+orderWorker.start();
 // Idempotency keys are kept KEY_TTL_S (24 h); forget older ones now and then.
 const prune = setInterval(() => void pruneKeys(db).catch(() => {}), 3600_000);
 prune.unref();
 
 onShutdown(async () => {
   clearInterval(prune);
-  await worker.stop();
+  await Promise.all([worker.stop(), orderWorker.stop()]);
   await app.close();
+  await forgetBreaker(db, id).catch(() => {});
   await faults.close();
   await db.close();
   redis?.disconnect();

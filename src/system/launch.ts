@@ -99,6 +99,8 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       ACCESS_TOKEN_TTL_S: String(config.accessTokenTtlS),
       GATEWAY_IDLE_TIMEOUT_MS: String(config.gatewayIdleTimeoutMs),
       PAYMENT_TIMEOUT_MS: String(config.paymentTimeoutMs),
+      PAYMENT_BREAKER_FAILURES: String(config.paymentBreakerFailures),
+      PAYMENT_BREAKER_HALF_OPEN_MS: String(config.paymentBreakerHalfOpenMs),
       RETRY_AFTER_S: String(config.retryAfterS),
       CHECKOUT_RATE_LIMIT: String(config.checkoutRateLimit),
       RATE_LIMIT: String(config.rateLimit),

@@ -32,8 +32,9 @@ describe('/openapi.json', () => {
       if (r.access === 'admin') assert.ok(op.responses['403'], `${r.method} ${r.url} 403`);
     }
     const post = doc.paths['/orders']!.post!.responses;
-    assert.deepEqual(Object.keys(post).sort(), ['201', '400', '401', '409', '413', '415', '422', '429', '500', '503']);
+    assert.deepEqual(Object.keys(post).sort(), ['201', '202', '400', '401', '402', '409', '413', '415', '422', '429', '500', '503']);
     assert.ok(post['201']!.headers!.Location);
+    assert.ok(post['202']!.headers!['Preference-Applied'] && post['202']!.headers!['Retry-After']);
     assert.ok(post['503']!.headers!['Retry-After']);
     assert.ok(post['429']!.headers!['X-RateLimit-Reset'] && post['429']!.headers!.RateLimit);
     assert.ok(post['422']!.content!['application/problem+json']);

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { loadConfig } from '../../src/config.ts';
+import { defaultGatewayConfig } from '../../src/gateway/config.ts';
 import { startSystem, type LaunchOptions, type RunningSystem } from '../../src/system/launch.ts';
 import { testDatabase, type TestDb } from './db.ts';
 
@@ -52,9 +53,21 @@ export async function systemUnderTest(env: Record<string, string> = {}, launch: 
     return { authorization: `Bearer ${res.json().access_token}` };
   }
 
+  /** A control-plane call with the system's token (or `token`). */
+  async function control(method: string, url: string, body?: unknown, token = system.controlToken): Promise<Answer> {
+    const res = await request(system.controlUrl + url, {
+      method: method as 'GET',
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.body.text();
+    return { statusCode: res.statusCode, headers: res.headers as Answer['headers'], body: text, json: () => JSON.parse(text) };
+  }
+
   return {
     system,
     testDb,
+    control,
     dataDir,
     logs,
     call,
@@ -68,6 +81,19 @@ export async function systemUnderTest(env: Record<string, string> = {}, launch: 
 }
 
 export type SystemUnderTest = Awaited<ReturnType<typeof systemUnderTest>>;
+
+/**
+ * The default gateway configuration with health checks several times a second, so a target's state changes within a
+ * second (tests only); optionally a shorter idle timeout and deregistration delay.
+ */
+export function fastHealthChecks(o: { idleTimeoutMs?: number; deregistrationDelayMs?: number } = {}): NonNullable<LaunchOptions['gatewayConfig']> {
+  return (ports) => {
+    const c = defaultGatewayConfig(ports, o.idleTimeoutMs ?? 10_000);
+    c.targetGroups[0]!.healthCheck = { path: '/healthz', intervalMs: 100, timeoutMs: 80, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' };
+    if (o.deregistrationDelayMs !== undefined) c.targetGroups[0]!.deregistrationDelayMs = o.deregistrationDelayMs;
+    return c;
+  };
+}
 
 /** Polls until `check` passes or `timeoutMs` runs out (for state that other processes pick up asynchronously). */
 export async function eventually(check: () => Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {

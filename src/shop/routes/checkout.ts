@@ -10,6 +10,7 @@ import { unprocessable } from '../decision/validate.ts';
 import { defineRoute } from '../decision/types.ts';
 import * as store from '../store/orders.ts';
 import { fromKeyState, keyOf } from './orders.ts';
+import { declinedProblem, payOrder } from '../pay-order.ts';
 import { Order } from './schemas.ts';
 
 const fingerprintOf = (body: { payment_token: string; reference?: string }) =>
@@ -26,7 +27,7 @@ export const checkoutRoutes = [
     rateLimit: 'checkout',
     schema: { body: Type.Object({ payment_token: Type.String(), reference: Type.Optional(Type.String()) }, { additionalProperties: false }) },
     success: { 201: { description: 'The order', schema: Order, headers: ['Location', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'] } },
-    extraProblems: { 409: 'Same Idempotency-Key in flight, or a product sold out meanwhile' },
+    extraProblems: { 402: 'The payment provider declined the payment: the order failed, nothing was charged', 409: 'Same Idempotency-Key in flight, or a product sold out meanwhile' },
     async replay(ctx) {
       const key = keyOf(ctx);
       if (key === undefined) return undefined;
@@ -56,12 +57,9 @@ export const checkoutRoutes = [
         if (r.kind === 'out-of-stock') {
           throw new HttpProblem(409, { type: 'out-of-stock', detail: `Product ${r.productId} sold out while you were checking out.`, extensions: { product_id: r.productId } });
         }
-        let order = r.order;
-        if (order.status === 'pending') {
-          const charge = await deps.payments.charge({ idempotencyKey: `order-${order.id}`, amount_cents: order.amount_cents, payment_token: body.payment_token, reference: order.reference });
-          order = await store.markPaid(deps.db, order.id, charge.id);
-        }
-        const outcome = { status: 201 as const, body: store.orderJson(order), headers: { location: `/orders/${order.id}` } };
+        const paid = await payOrder(deps, r.order, body.payment_token);
+        if (paid.kind === 'declined') throw declinedProblem(paid.order);
+        const outcome = { status: 201 as const, body: store.orderJson(paid.order), headers: { location: `/orders/${paid.order.id}` } };
         if (key !== undefined) await store.completeKey(deps.db, user.id, key, outcome);
         return outcome;
       } catch (e) {

@@ -5,7 +5,8 @@
  */
 import crypto from 'node:crypto';
 import { Type } from 'typebox';
-import { HttpProblem, type FieldError } from '../../http/index.ts';
+import { HttpProblem, parsePrefer, type FieldError } from '../../http/index.ts';
+import { declinedProblem, payOrder } from '../pay-order.ts';
 import { badRequest } from '../decision/parse.ts';
 import { gone, notFound } from '../decision/locate.ts';
 import { unprocessable } from '../decision/validate.ts';
@@ -73,8 +74,14 @@ export const orderRoutes = [
     schema: { body: OrderInput },
     success: {
       201: { description: 'Created (or the first answer, replayed, with Idempotent-Replayed: true)', schema: Order, headers: ['Location', 'Idempotent-Replayed'] },
+      202: {
+        description: 'Accepted, with `Prefer: respond-async` (RFC 7240): the order is pending and a worker charges it; poll Location as Retry-After says',
+        schema: Order,
+        headers: ['Location', 'Retry-After', 'Preference-Applied', 'Vary'],
+      },
     },
     extraProblems: {
+      402: 'The payment provider declined the payment: the order failed, nothing was charged',
       409: 'A request with the same Idempotency-Key is still in flight, or the stock ran out meanwhile',
       422: 'Business rules (every violation listed), or an Idempotency-Key reused with another body',
     },
@@ -106,7 +113,7 @@ export const orderRoutes = [
         if (decided) return decided;
       }
       try {
-        const outcome = await placeOrder(ctx, fp);
+        const outcome = await placeOrder(ctx, fp, parsePrefer(ctx.req.headers.prefer).has('respond-async'));
         if (key !== undefined) await store.completeKey(deps.db, user.id, key, outcome);
         return outcome;
       } catch (e) {
@@ -136,9 +143,11 @@ export const orderRoutes = [
     access: 'user',
     schema: { params: IdParams },
     locate: locateOrder,
-    success: { 200: { description: 'The order', schema: Order } },
+    success: { 200: { description: 'The order (an accepted async order: `pending` until its worker pays it, with Retry-After)', schema: Order, headers: ['Retry-After'] } },
     async handle({ resource }) {
-      return { status: 200, body: store.orderJson(resource), headers: { 'cache-control': 'private, no-store' } };
+      // Still being worked on: tell a polling client when to look again, as the 202 did.
+      const polling: Record<string, string> = resource.async && resource.status === 'pending' ? { 'retry-after': '1' } : {};
+      return { status: 200, body: store.orderJson(resource), headers: { 'cache-control': 'private, no-store', ...polling } };
     },
   }),
   defineRoute({
@@ -157,12 +166,38 @@ export const orderRoutes = [
   }),
 ];
 
-async function placeOrder(ctx: AuthedCtx<{ product_id: number; quantity: number; payment_token: string; reference?: string }, unknown, unknown, unknown>, fp: string): Promise<Outcome> {
+/** How long a client should wait before its first look at an accepted order (the worker usually needs less). */
+const ASYNC_POLL_S = 1;
+
+/**
+ * The accepted order (RFC 9110 §15.3.3): its Location to poll, when to look (Retry-After), and that the preference
+ * was honoured (RFC 7240 §3). The answer depends on Prefer, so it says so in Vary (RFC 7240 §2).
+ */
+export function acceptedOutcome(order: store.OrderRow): Outcome {
+  return {
+    status: 202,
+    body: store.orderJson(order),
+    headers: { location: `/orders/${order.id}`, 'retry-after': String(ASYNC_POLL_S), 'preference-applied': 'respond-async', vary: 'Prefer' },
+  };
+}
+
+async function placeOrder(
+  ctx: AuthedCtx<{ product_id: number; quantity: number; payment_token: string; reference?: string }, unknown, unknown, unknown>,
+  fp: string,
+  respondAsync: boolean,
+): Promise<Outcome> {
   const { body, deps, user } = ctx;
   const reference = body.reference ?? crypto.randomUUID();
   let reserved: store.Reserve;
   try {
-    reserved = await store.reserveOrder(deps.db, { userId: user.id, productId: body.product_id, quantity: body.quantity, reference, fingerprint: fp });
+    reserved = await store.reserveOrder(deps.db, {
+      userId: user.id,
+      productId: body.product_id,
+      quantity: body.quantity,
+      reference,
+      fingerprint: fp,
+      ...(respondAsync ? { async: { paymentToken: body.payment_token } } : {}),
+    });
   } catch (e) {
     if (!(e instanceof store.ConcurrentReference)) throw e;
     throw new HttpProblem(409, { type: 'request-in-flight', detail: 'Another request with this reference is being processed. Retry in a moment.', headers: { 'retry-after': '1' } });
@@ -175,16 +210,9 @@ async function placeOrder(ctx: AuthedCtx<{ product_id: number; quantity: number;
     case 'out-of-stock':
       throw new HttpProblem(409, { type: 'out-of-stock', detail: 'The product sold out while your order was being placed.', extensions: { field: 'quantity' } });
   }
-  let order = reserved.order;
-  if (order.status === 'pending') {
-    // The charge key is the order's, so however often this line runs for one order, it charges once.
-    const charge = await deps.payments.charge({
-      idempotencyKey: `order-${order.id}`,
-      amount_cents: order.amount_cents,
-      payment_token: body.payment_token,
-      reference: order.reference,
-    });
-    order = await store.markPaid(deps.db, order.id, charge.id);
-  }
-  return { status: 201, body: store.orderJson(order), headers: { location: `/orders/${order.id}` } };
+  // An order the worker pays: accepted now, whatever the payment will take (the seed's async answer to the 504).
+  if (reserved.order.async && reserved.order.status === 'pending') return acceptedOutcome(reserved.order);
+  const paid = await payOrder(deps, reserved.order, body.payment_token);
+  if (paid.kind === 'declined') throw declinedProblem(paid.order);
+  return { status: 201, body: store.orderJson(paid.order), headers: { location: `/orders/${paid.order.id}` } };
 }

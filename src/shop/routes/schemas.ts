@@ -34,12 +34,13 @@ export const ProductInput = Type.Object(
 
 export const Order = Type.Object({
   id: Type.Integer(),
-  status: Type.String({ description: 'pending (payment not confirmed) · processing (paid) · cancelled' }),
+  status: Type.String({ description: 'pending (payment not confirmed) · processing (paid) · failed (payment declined) · cancelled' }),
   reference: Type.String(),
   product_id: Type.Integer(),
   quantity: Type.Integer(),
   amount_cents: Type.Integer(),
   charge_id: Type.Union([Type.String(), Type.Null()]),
+  failure: Type.Optional(Type.String({ description: 'Why a failed order failed' })),
   lines: Type.Array(Type.Object({ product_id: Type.Integer(), quantity: Type.Integer(), amount_cents: Type.Integer() }), {
     description: 'Every product of the order; product_id and quantity above describe the first',
   }),

@@ -18,14 +18,17 @@ export interface OrderRow {
   amount_cents: number;
   reference: string;
   fingerprint: string;
-  status: 'pending' | 'processing' | 'cancelled';
+  status: 'pending' | 'processing' | 'failed' | 'cancelled';
   charge_id: string | null;
+  /** Placed with `Prefer: respond-async`: a worker charges it. */
+  async: boolean;
+  failure: string | null;
   created_at: Date;
   lines: Array<{ product_id: number; quantity: number; amount_cents: number }>;
 }
 
 const COLS = `id::int AS id, user_id::int AS user_id, product_id::int AS product_id, quantity, amount_cents::int AS amount_cents,
-  reference, fingerprint, status, charge_id, created_at,
+  reference, fingerprint, status, charge_id, created_at, async, failure,
   coalesce((SELECT json_agg(json_build_object('product_id', l.product_id, 'quantity', l.quantity, 'amount_cents', l.amount_cents) ORDER BY l.product_id)
               FROM order_lines l WHERE l.order_id = orders.id), '[]') AS lines`;
 
@@ -41,6 +44,7 @@ export function orderJson(o: OrderRow) {
     quantity: o.quantity,
     amount_cents: o.amount_cents,
     charge_id: o.charge_id,
+    ...(o.failure ? { failure: o.failure } : {}),
     lines: o.lines,
     estimated_delivery: eta.toISOString().slice(0, 10),
     created_at: o.created_at.toISOString(),
@@ -67,14 +71,21 @@ export async function listOrders(db: Db, filter: { userId?: number; reference?: 
 
 export async function cancelOrder(db: Db, id: number): Promise<boolean> {
   return db.tx(async (c) => {
-    const { rows } = await c.query<{ product_id: string; quantity: number }>(
-      `UPDATE orders SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status <> 'cancelled' RETURNING product_id, quantity`,
+    const { rows } = await c.query<{ was: OrderRow['status'] }>(
+      `UPDATE orders o SET status = 'cancelled', cancelled_at = now()
+         FROM (SELECT id, status AS was FROM orders WHERE id = $1 FOR UPDATE) old
+        WHERE o.id = old.id AND o.status <> 'cancelled' RETURNING old.was`,
       [id],
     );
     const row = rows[0];
     if (!row) return false;
-    // The cancelled order's units go back on sale.
-    await c.query(`UPDATE products SET stock = stock + $2, version = version + 1 WHERE id = $1`, [row.product_id, row.quantity]);
+    // The cancelled order's units go back on sale — every line's, and only once (a failed order's already went back).
+    if (row.was !== 'failed') {
+      await c.query(
+        `UPDATE products p SET stock = p.stock + l.quantity, version = p.version + 1 FROM order_lines l WHERE l.order_id = $1 AND p.id = l.product_id`,
+        [id],
+      );
+    }
     return true;
   });
 }
@@ -92,7 +103,7 @@ export type Reserve =
  */
 export async function reserveOrder(
   db: Db,
-  o: { userId: number; productId: number; quantity: number; reference: string; fingerprint: string },
+  o: { userId: number; productId: number; quantity: number; reference: string; fingerprint: string; async?: { paymentToken: string } },
 ): Promise<Reserve> {
   return db.tx(async (c: Queryable) => {
     const existing = (await c.query<OrderRow>(`SELECT ${COLS} FROM orders WHERE user_id = $1 AND reference = $2 FOR UPDATE`, [o.userId, o.reference]))
@@ -112,9 +123,9 @@ export async function reserveOrder(
     // ON CONFLICT: a request with the same reference that committed after our SELECT; its order wins.
     const inserted = (
       await c.query<OrderRow>(
-        `INSERT INTO orders (user_id, product_id, quantity, amount_cents, reference, fingerprint, status)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT (user_id, reference) DO NOTHING RETURNING ${COLS}`,
-        [o.userId, o.productId, o.quantity, product.price_cents * o.quantity, o.reference, o.fingerprint],
+        `INSERT INTO orders (user_id, product_id, quantity, amount_cents, reference, fingerprint, status, async, payment_token)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) ON CONFLICT (user_id, reference) DO NOTHING RETURNING ${COLS}`,
+        [o.userId, o.productId, o.quantity, product.price_cents * o.quantity, o.reference, o.fingerprint, o.async !== undefined, o.async?.paymentToken ?? null],
       )
     ).rows[0];
     if (!inserted) throw new ConcurrentReference();
@@ -133,10 +144,66 @@ export class ConcurrentReference extends Error {}
 
 export async function markPaid(db: Db, id: number, chargeId: string): Promise<OrderRow> {
   const { rows } = await db.query<OrderRow>(
-    `UPDATE orders SET status = CASE WHEN status = 'pending' THEN 'processing' ELSE status END, charge_id = $2 WHERE id = $1 RETURNING ${COLS}`,
+    `UPDATE orders SET status = CASE WHEN status = 'pending' THEN 'processing' ELSE status END, charge_id = $2,
+            payment_token = NULL, claimed_by = NULL WHERE id = $1 RETURNING ${COLS}`,
     [id, chargeId],
   );
   return rows[0]!;
+}
+
+/** The provider declined: the order fails and its units go back on sale, in one transaction. */
+export async function failOrder(db: Db, id: number, failure: string): Promise<OrderRow> {
+  return db.tx(async (c) => {
+    const failed = (
+      await c.query<OrderRow>(
+        `UPDATE orders SET status = 'failed', failure = $2, payment_token = NULL, claimed_by = NULL WHERE id = $1 AND status = 'pending' RETURNING ${COLS}`,
+        [id, failure],
+      )
+    ).rows[0];
+    if (!failed) return (await c.query<OrderRow>(`SELECT ${COLS} FROM orders WHERE id = $1`, [id])).rows[0]!;
+    for (const l of failed.lines) await c.query(`UPDATE products SET stock = stock + $2, version = version + 1 WHERE id = $1`, [l.product_id, l.quantity]);
+    return failed;
+  });
+}
+
+// ---- asynchronous orders: the order row is the job (migration 004) ----
+
+/** A worker's claim is stale when its heartbeat is older than this: the worker died, another may take the order. */
+export const ORDER_CLAIM_STALE_MS = 2000;
+
+export interface ClaimedOrder {
+  order: OrderRow;
+  paymentToken: string;
+  attempts: number;
+}
+
+/** Claims the oldest async order due for its charge (FOR UPDATE SKIP LOCKED: two workers never claim one at once). */
+export async function claimAsyncOrder(db: Db, worker: string): Promise<ClaimedOrder | undefined> {
+  const { rows } = await db.query<OrderRow & { payment_token: string; attempts: number }>(
+    `UPDATE orders SET claimed_by = $1, heartbeat_at = now(), attempts = attempts + 1
+      WHERE id = (SELECT id FROM orders
+                   WHERE async AND status = 'pending' AND (not_before IS NULL OR not_before <= now())
+                     AND (claimed_by IS NULL OR heartbeat_at < now() - make_interval(secs => $2))
+                   ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+      RETURNING ${COLS}, payment_token, attempts`,
+    [worker, ORDER_CLAIM_STALE_MS / 1000],
+  );
+  const row = rows[0];
+  return row && { order: row, paymentToken: row.payment_token, attempts: row.attempts };
+}
+
+/** Still ours? Refreshes the heartbeat; false when another worker took the order over (or it is finished). */
+export async function heartbeatOrder(db: Db, id: number, worker: string): Promise<boolean> {
+  const { rowCount } = await db.query(`UPDATE orders SET heartbeat_at = now() WHERE id = $1 AND claimed_by = $2 AND status = 'pending'`, [id, worker]);
+  return rowCount === 1;
+}
+
+/** The provider was away: give the order back, to be tried again after `delayMs`. */
+export async function deferOrder(db: Db, id: number, worker: string, delayMs: number): Promise<void> {
+  await db.query(
+    `UPDATE orders SET claimed_by = NULL, not_before = now() + make_interval(secs => $3) WHERE id = $1 AND claimed_by = $2 AND status = 'pending'`,
+    [id, worker, delayMs / 1000],
+  );
 }
 
 // ---- idempotency records (draft-ietf-httpapi-idempotency-key-header) ----
@@ -164,7 +231,12 @@ function judge(row: KeyRow, fp: string): KeyState {
       status: row.response_status as Outcome['status'],
       body: row.response_body,
       // Stripe's name for the marker; the draft leaves it open.
-      headers: { ...(row.response_location ? { location: row.response_location } : {}), 'idempotent-replayed': 'true' },
+      headers: {
+        ...(row.response_location ? { location: row.response_location } : {}),
+        // A replayed 202 still tells the client when to poll.
+        ...(row.response_status === 202 ? { 'retry-after': '1' } : {}),
+        'idempotent-replayed': 'true',
+      },
     },
   };
 }
