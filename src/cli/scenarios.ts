@@ -41,8 +41,8 @@ export async function runScenariosCommand(opts: Record<string, string | boolean 
     });
   }
   process.stderr.write(style.dim('… starting the system for the scenarios (a temporary DATA_DIR)\n'));
-  // A short gateway timeout so the 504 scenario takes seconds, not a minute.
-  const env = { GATEWAY_IDLE_TIMEOUT_MS: '3000', REPORT_WORK_MS: '1500', RETRY_AFTER_S: '1' };
+  // A short gateway timeout so the 504 scenario takes seconds, not a minute; a breaker that half-opens in 3 s.
+  const env = { GATEWAY_IDLE_TIMEOUT_MS: '3000', REPORT_WORK_MS: '1500', RETRY_AFTER_S: '1', PAYMENT_BREAKER_HALF_OPEN_MS: '3000' };
   return withThrowawaySystem('scenarios', env, {}, (system, config, dataDir) =>
     play({
       url: system.url,

@@ -194,6 +194,61 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'ASYNC CHECKOUT: the 504 avoided (Prefer: respond-async)',
+    section: '2',
+    async run({ t, client, faults, note }) {
+      const alice = await client('alice');
+      await alice.listOrders();
+      // The same slow payment that made the 504 above: now the shop answers at once and its worker waits for it.
+      await faults({ payment_latency_ms: t.idleTimeoutMs + 1500 });
+      try {
+        const placed = await alice.createOrder({ ...input, quantity: 1 }, { async: true });
+        assert.equal(placed.outcome, 'accepted');
+        assert.equal(placed.order.status, 'processing');
+        assert.ok(placed.order.charge_id);
+        note(`202 at once, then polled as Retry-After said until paid (${placed.trail.length - 1} polls); no 504, nothing to reconcile`);
+      } finally {
+        await faults(null);
+      }
+    },
+  },
+  {
+    name: 'CIRCUIT BREAKER OPEN → 503 + Retry-After → the SDK retries',
+    section: '2',
+    async run({ t, rec, client, raw, faults, note }) {
+      const alice = await client('alice');
+      const auth = { authorization: `Bearer ${alice.accessToken}` };
+      await faults({ payment_failure_rate: 1 });
+      let opened = false;
+      try {
+        // Every target keeps its own breaker; each opens after its PAYMENT_BREAKER_FAILURES consecutive failures.
+        let sent = 0;
+        for (; sent < 40; sent++) {
+          await raw('POST', '/orders', { body: { ...input, quantity: 1, reference: crypto.randomUUID() }, headers: auth });
+          const doc = await raw('GET', '/faults', { base: t.controlUrl, headers: { authorization: `Bearer ${t.controlToken}` } });
+          const breakers = Object.values((JSON.parse(doc.body) as { payment_breaker?: Record<string, { state: string }> }).payment_breaker ?? {});
+          if (breakers.length > 0 && breakers.every((b) => b.state === 'open')) break;
+        }
+        rec.take(); // the transcript keeps what follows
+        note(`${sent + 1} orders met the failing provider (503 each) before every target's breaker was open; the control plane's GET /faults shows them:`);
+        const doc = await raw('GET', '/faults', { base: t.controlUrl, headers: { authorization: `Bearer ${t.controlToken}` } });
+        assert.match(doc.body, /"state":"open"/);
+        const refused = await raw('POST', '/orders', { body: { ...input, quantity: 1, reference: crypto.randomUUID() }, headers: auth });
+        assert.equal(refused.status, 503);
+        assert.match(refused.headers['retry-after'] ?? '', /^\d+$/);
+        opened = true;
+      } finally {
+        await faults(null);
+      }
+      assert.ok(opened);
+      note('The provider is back. The SDK, told 503 + Retry-After, waits exactly that and sends the same request again (same Idempotency-Key):');
+      const patient = new ReceiptClient({ baseUrl: t.url, dispatcher: rec.dispatcher, retry: { limit: 4, maxDelayMs: 15_000 } });
+      patient.useTokens((await alice.signIn()));
+      const placed = await patient.createOrder({ ...input, quantity: 1 });
+      assert.equal(placed.order.status, 'processing');
+    },
+  },
+  {
     name: '202 Accepted (a report, polled)',
     section: '2',
     async run({ client }) {
@@ -347,6 +402,7 @@ const SHOWN: Record<string, string> = {
   etag: 'ETag',
   'content-range': 'Content-Range',
   'idempotent-replayed': 'Idempotent-Replayed',
+  'preference-applied': 'Preference-Applied',
   server: 'Server',
 };
 /** Shown on the 429 only: every answer on a limited route carries them, and the seed shows them with the 429. */

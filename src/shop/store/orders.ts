@@ -135,6 +135,8 @@ export async function reserveOrder(
       o.quantity,
       inserted.amount_cents,
     ]);
+    // RETURNING ran before the line existed.
+    inserted.lines = [{ product_id: o.productId, quantity: o.quantity, amount_cents: inserted.amount_cents }];
     return { kind: 'created', order: inserted };
   });
 }
