@@ -186,6 +186,19 @@ program
   });
 
 program
+  .command('deploy')
+  .description('replace every shop target of a running system one at a time (a rolling deployment, as ECS behind ALB), printing each step')
+  .option('--control-url <url>', 'its control plane (default: http://127.0.0.1:CONTROL_PORT)')
+  .option('--control-token <token>', 'the control plane token (default: CONTROL_TOKEN)')
+  .option('--version <name>', 'the release name the new targets report (default: a fresh one)')
+  .option('--unhealthy', 'deploy a release that fails its health checks, to watch the deployment stop and roll back')
+  .option('--json', 'also print the finished deployment as JSON')
+  .action(async (opts: Record<string, string | boolean | undefined>) => {
+    const { runDeployCommand } = await import('./deploy.ts');
+    process.exitCode = await runDeployCommand(opts, style);
+  });
+
+program
   .command('chaos')
   .description('N orders through the SDK while faults come and go; then count, from the database, duplicates and lost charges')
   .option('--orders <n>', 'how many orders to place', '40')

@@ -17,10 +17,13 @@ import type { Logger } from '../log.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { DashboardFeed } from './dashboard-feed.ts';
 import { DASHBOARD_HTML } from './dashboard-page.ts';
+import type { Deployer } from './deploy.ts';
 
 /** What the control plane needs of one target process. */
 export interface ControlledTarget {
   id: string;
+  /** The release it runs (a deployment changes it). */
+  version?: string;
   running: boolean;
   pid: number | undefined;
   kill(): Promise<void>;
@@ -40,6 +43,8 @@ export interface ControlDeps {
   ready: () => boolean;
   /** The live dashboard's data; without it there is no /dashboard. */
   feed?: DashboardFeed;
+  /** Rolling deployments of the target processes; without it there is no /deploy. */
+  deployer?: Deployer;
 }
 
 /** The dashboard's login cookie: the control token, HttpOnly and SameSite=Strict (no other site can use it). */
@@ -62,7 +67,7 @@ export const FaultSchema = Type.Object(
 );
 
 export async function buildControl(deps: ControlDeps, logger: Logger) {
-  const app = Fastify({ loggerInstance: logger, ajv: { customOptions: { coerceTypes: false, allErrors: true } } });
+  const app = Fastify({ loggerInstance: logger, ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } } });
   const groups = () => [...deps.gateway.groups.values()];
   const find = (id: string) => {
     for (const g of groups()) {
@@ -119,6 +124,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
       reason: t?.reason ?? 'Target.NotRegistered',
       // A target this system does not run (`receipt gateway` in front of your servers) is `external`.
       process: proc ? (proc.running ? 'running' : 'stopped') : 'external',
+      ...(proc?.version ? { version: proc.version } : {}),
       pid: proc?.running ? proc.pid : null,
       in_flight: t?.inflight ?? 0,
       // The newest health check, as ALB's describe-target-health explains a state.
@@ -151,6 +157,41 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     // Accepted: draining finishes when in-flight requests do, or when the deregistration delay ends.
     return reply.code(202).send(describe(id));
   });
+
+  const deployer = deps.deployer;
+  if (deployer) {
+    const DeployBody = Type.Object(
+      {
+        version: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]{1,40}$' })),
+        // A release that starts but fails its health checks: watch the deployment stop and roll back.
+        healthy: Type.Optional(Type.Boolean()),
+      },
+      { additionalProperties: false },
+    );
+    const where = (id: string) => `/deploys/${id}`;
+    // 202: the deployment runs on after the answer (RFC 9110 §15.3.3); Location is where its progress is.
+    app.post('/deploy', { schema: { body: DeployBody } }, async (req, reply) => {
+      const running = deployer.running;
+      if (running) {
+        throw new HttpProblem(409, {
+          type: 'deployment-in-progress',
+          detail: `Deployment ${running.id} of ${running.version} is still in progress; one at a time.`,
+          headers: { location: where(running.id) },
+          extensions: { deployment_id: running.id },
+        });
+      }
+      const body = (req.body ?? {}) as Static<typeof DeployBody>;
+      const d = deployer.start(body.version ?? `v${Date.now().toString(36)}`, { healthy: body.healthy ?? true });
+      return reply.code(202).header('location', where(d.id)).header('retry-after', '1').send(d);
+    });
+    app.get('/deploys/:id', async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const d = deployer.get(id);
+      if (!d) throw new HttpProblem(404, { detail: `No deployment ${id}.`, extensions: { deployment_id: id } });
+      if (d.status === 'in_progress' || d.status === 'rolling_back') reply.header('retry-after', '1');
+      return reply.header('cache-control', 'no-store').send(d);
+    });
+  }
 
   if (db) {
     const client = db;

@@ -48,7 +48,7 @@ export const DECLINED_TOKEN = 'tok_declined';
 
 export async function buildSandbox(deps: SandboxDeps, logger: Logger) {
   const random = deps.random ?? Math.random;
-  const app = Fastify({ loggerInstance: logger, ajv: { customOptions: { coerceTypes: false, allErrors: true } } });
+  const app = Fastify({ loggerInstance: logger, ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } } });
 
   // The shared renderer also sends each problem's headers (Retry-After on the injected 503).
   app.setErrorHandler(problemErrorHandler());

@@ -49,6 +49,11 @@ export interface ShopOptions {
   targetId?: string;
   /** Where the videos are (DATA_DIR/videos). */
   videoDir?: string;
+  /**
+   * The release this process runs (a rolling deploy names it). `healthy: false` is a release that starts but fails
+   * its health checks — what a deploy must notice and roll back.
+   */
+  release?: { version: string; healthy: boolean };
 }
 
 export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
@@ -188,7 +193,12 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     methodsByPath.on('GET', '/metrics', noop);
     methodsByPath.on('HEAD', '/metrics', noop);
   }
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  const release = opts.release ?? { version: 'v1', healthy: true };
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) =>
+    release.healthy
+      ? { status: 'ok', version: release.version }
+      : reply.code(503).send({ status: 'failing', version: release.version, detail: 'this release fails its health checks (deployed as a bad release)' }),
+  );
   for (const url of ['/openapi.json', '/healthz']) {
     methodsByPath.on('GET', url, noop);
     methodsByPath.on('HEAD', url, noop);

@@ -82,7 +82,12 @@ const payments = new PaymentProvider(
 await recordBreakerState(db, id, 'closed');
 const app = await buildShop(
   { config, db, faults, rateLimits, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments },
-  { logger, targetId: id, videoDir, metrics, ...(process.env.RECEIPT_METRICS_TOKEN ? { metricsToken: process.env.RECEIPT_METRICS_TOKEN } : {}) },
+  {
+    logger,
+    targetId: id,
+    videoDir,
+    metrics,
+    release: { version: process.env.RECEIPT_VERSION || 'v1', healthy: process.env.RECEIPT_RELEASE_UNHEALTHY !== '1' }, ...(process.env.RECEIPT_METRICS_TOKEN ? { metricsToken: process.env.RECEIPT_METRICS_TOKEN } : {}) },
 );
 await app.listen({ host: config.host, port: config.port });
 announceReady((app.server.address() as { port: number }).port);

@@ -23,6 +23,7 @@ import { createLogger } from '../log.ts';
 import { seedDemoData } from '../shop/seed.ts';
 import { ensureSampleVideo } from '../shop/media.ts';
 import { Service } from './service.ts';
+import { Deployer, type Fleet } from '../control/deploy.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,7 +42,9 @@ export interface RunningSystem {
   /** Prometheus's address, when started with it. */
   prometheusUrl?: string;
   gateway: Gateway;
+  /** The shop target processes serving now (a deployment replaces them). */
   targets: Service[];
+  deployer: Deployer;
   sandbox: Service;
   stop(): Promise<void>;
 }
@@ -146,17 +149,31 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     const controlToken = config.controlToken ?? crypto.randomBytes(18).toString('base64url');
     const targets: Service[] = [];
     const controlled = new Map<string, ControlledTarget>();
-    for (let i = 1; i <= config.targets; i++) {
-      const id = `shop-${i}`;
+    const versions = new Map<string, string>();
+    let made = 0;
+    /** A shop target process: started, then registered with the gateway (initial until its health checks pass). */
+    const launchTarget = async (version: string, healthy = true): Promise<Service> => {
+      const id = `shop-${++made}`;
       const service = new Service({
         name: id,
         entry: path.join(SRC, 'shop/server.ts'),
-        env: { ...common, PORT: '0', RECEIPT_TARGET_ID: id, RECEIPT_PAYMENT_URL: paymentUrl, RECEIPT_JWT_SECRET: secret, RECEIPT_METRICS_TOKEN: controlToken },
+        env: {
+          ...common,
+          PORT: '0',
+          RECEIPT_TARGET_ID: id,
+          RECEIPT_PAYMENT_URL: paymentUrl,
+          RECEIPT_JWT_SECRET: secret,
+          RECEIPT_METRICS_TOKEN: controlToken,
+          RECEIPT_VERSION: version,
+          ...(healthy ? {} : { RECEIPT_RELEASE_UNHEALTHY: '1' }),
+        },
         ...onLog(id),
       });
       targets.push(service);
+      versions.set(id, version);
       controlled.set(id, {
         id,
+        version,
         get running() {
           return service.running;
         },
@@ -171,12 +188,50 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
           group.register(id, config.host, port);
         },
       });
-    }
-    await Promise.all(targets.map((t) => t.start()));
-    for (const t of targets) group.register(t.spec.name, config.host, t.port!);
+      try {
+        await service.start();
+      } catch (e) {
+        forget(id);
+        throw e;
+      }
+      return service;
+    };
+    const forget = (id: string) => {
+      controlled.delete(id);
+      versions.delete(id);
+      targets.splice(targets.findIndex((t) => t.spec.name === id), 1);
+    };
+    const initial = await Promise.all(Array.from({ length: config.targets }, () => launchTarget('v1')));
+    for (const t of initial) group.register(t.spec.name, config.host, t.port!);
     cleanup.push(async () => {
       await Promise.all(targets.map((t) => t.stop()));
     });
+    // What a rolling deployment drives (deploy.ts): these processes and the gateway's view of them.
+    const fleet: Fleet = {
+      ids: () => targets.map((t) => t.spec.name),
+      version: (id) => versions.get(id) ?? 'unknown',
+      async launch(version, opts) {
+        const service = await launchTarget(version, opts.healthy);
+        group.register(service.spec.name, config.host, service.port!);
+        return service.spec.name;
+      },
+      state: (id) => group.target(id)?.state,
+      inflight: (id) => group.target(id)?.inflight ?? 0,
+      deregister: (id) => void group.deregister(id),
+      async retire(id) {
+        const service = targets.find((t) => t.spec.name === id);
+        forget(id);
+        await service?.stop();
+        await group.remove(id);
+      },
+    };
+    const hc = group.config.healthCheck;
+    const deployer = new Deployer(fleet, {
+      // Starting a process takes a few seconds; then the healthy threshold's worth of passing checks.
+      healthyTimeoutMs: 20_000 + hc.intervalMs * (hc.healthyThreshold + 1) + hc.timeoutMs,
+      drainTimeoutMs: group.config.deregistrationDelayMs,
+    });
+    cleanup.push(() => deployer.settled());
 
     progress('starting the gateway');
     await gateway.listen();
@@ -185,7 +240,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     progress('starting the control plane');
     const feed = (metricsRef.feed = new DashboardFeed(gateway, controlToken));
     const control = await buildControl(
-      { token: controlToken, gateway, metrics, feed, targets: controlled, databaseUrl, ready: () => gateway.ports.length === gatewayConfig.listeners.length },
+      { token: controlToken, gateway, metrics, feed, targets: controlled, deployer, databaseUrl, ready: () => gateway.ports.length === gatewayConfig.listeners.length },
       createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'control'),
     );
     await control.listen({ host: config.host, port: config.controlPort });
@@ -221,6 +276,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       accessLogFile,
       gateway,
       targets,
+      deployer,
       sandbox,
       stop,
     };
