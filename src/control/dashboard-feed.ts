@@ -5,6 +5,7 @@
  * to every open dashboard over server-sent events.
  */
 import type { AccessRecord } from '../gateway/access-log.ts';
+import type { Deployment } from './deploy.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 
 const SECONDS = 120;
@@ -104,6 +105,15 @@ export class DashboardFeed {
     })();
   }
 
+  /** Where the dashboard learns of deployments (set by the launcher). */
+  deployments: { latest(): Deployment | undefined } | undefined;
+
+  #deployment() {
+    const d = this.deployments?.latest();
+    if (!d || (d.finished_at && Date.now() - Date.parse(d.finished_at) > 60_000)) return null;
+    return { id: d.id, version: d.version, previous_version: d.previous_version, status: d.status, last_event: d.events.at(-1)?.event ?? null };
+  }
+
   snapshot() {
     this.#refreshSteps();
     this.#second();
@@ -126,6 +136,8 @@ export class DashboardFeed {
         error_reason: r.errorReason ?? '-',
       })),
       steps_4xx: this.#steps,
+      // The newest deployment while it runs and for a minute after, so its outcome stays on screen.
+      deployment: this.#deployment(),
     };
   }
 }

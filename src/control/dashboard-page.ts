@@ -53,6 +53,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <h2>Targets</h2>
     <table><thead><tr><th>target</th><th>state</th><th>health checks</th><th>in flight</th><th></th></tr></thead><tbody id="targets"></tbody></table>
     <p id="action-result" class="muted"></p>
+    <p id="deployment" class="muted"></p>
   </section>
   <section>
     <h2>Why the shop said 4xx — the step that decided</h2>
@@ -132,6 +133,8 @@ events.onmessage = (m) => {
     '<td class="dots">' + t.checks.map((ok) => '<span class="' + (ok ? '' : 'fail') + '"></span>').join('') + '</td>' +
     '<td>' + t.in_flight + '</td>' +
     '<td>' + ['kill', 'start', 'drain'].map((a) => '<button data-action="' + a + '" data-target="' + esc(t.id) + '">' + a + '</button>').join('') + '</td></tr>').join('');
+  const d = s.deployment;
+  $('deployment').textContent = d ? 'deployment ' + d.previous_version + ' → ' + d.version + ': ' + d.status + (d.last_event ? ' — ' + d.last_event : '') : '';
   const steps = Object.entries(s.steps_4xx).sort((a, b) => b[1] - a[1]);
   $('steps').innerHTML = steps.length ? steps.map(([k, n]) => '<tr><td>' + esc(k.replace(' ', ' from ')) + '</td><td>' + n + '</td></tr>').join('') : '<tr><td class="muted">none yet</td></tr>';
   $('recent').innerHTML = s.recent.map((r) =>

@@ -83,6 +83,11 @@ export class Deployer {
     return this.#running;
   }
 
+  /** The newest deployment, running or finished. */
+  latest(): Deployment | undefined {
+    return [...this.#all.values()].at(-1);
+  }
+
   get(id: string): Deployment | undefined {
     return this.#all.get(id);
   }

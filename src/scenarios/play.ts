@@ -249,6 +249,33 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'DEPLOYMENT IN PROGRESS, done right (rolling: no 503)',
+    section: '2',
+    async run({ t, raw, note }) {
+      const control = { authorization: `Bearer ${t.controlToken}` };
+      const started = await raw('POST', '/deploy', { base: t.controlUrl, body: { version: 'v2' }, headers: control });
+      assert.equal(started.status, 202);
+      const location = started.headers.location!;
+      // Shoppers keep shopping while every target is replaced; none of them may notice.
+      let sent = 0;
+      const failed: number[] = [];
+      for (;;) {
+        const poll = await request(t.controlUrl + location, { headers: control });
+        const d = (await poll.body.json()) as { status: string; events: Array<{ event: string }> };
+        if (d.status !== 'in_progress') break;
+        const res = await request(t.url + '/products/42');
+        await res.body.dump();
+        sent++;
+        if (res.statusCode >= 500) failed.push(res.statusCode);
+      }
+      const done = await raw('GET', location, { base: t.controlUrl, headers: control });
+      const d = JSON.parse(done.body) as { status: string; events: Array<{ event: string }> };
+      assert.equal(d.status, 'succeeded');
+      assert.deepEqual(failed, [], `5xx during the deployment: ${failed.join(' ')}`);
+      note(`${sent} requests during the deployment, none answered 5xx. Its steps: ${d.events.map((e) => e.event).join(' · ')}`);
+    },
+  },
+  {
     name: '202 Accepted (a report, polled)',
     section: '2',
     async run({ client }) {

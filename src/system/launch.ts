@@ -239,6 +239,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
 
     progress('starting the control plane');
     const feed = (metricsRef.feed = new DashboardFeed(gateway, controlToken));
+    feed.deployments = deployer;
     const control = await buildControl(
       { token: controlToken, gateway, metrics, feed, targets: controlled, deployer, databaseUrl, ready: () => gateway.ports.length === gatewayConfig.listeners.length },
       createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'control'),
