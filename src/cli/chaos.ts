@@ -22,12 +22,16 @@ export async function runChaosCommand(opts: Record<string, string | boolean | un
     PAYMENT_TIMEOUT_MS: '5000',
     DB_ACQUIRE_TIMEOUT_MS: '500',
     RETRY_AFTER_S: '1',
-    RATE_LIMIT: '100000',
+    RATE_LIMIT: '10000000',
+    // The breaker half-opens soon, so the run sees it open, half-open and closed again many times.
+    PAYMENT_BREAKER_HALF_OPEN_MS: '2000',
   };
   // Health checks a few times a second, so a killed target leaves the rotation quickly.
   const gatewayConfig = (ports: { http: number; https: number }) => {
     const c = defaultGatewayConfig(ports, Number(env.GATEWAY_IDLE_TIMEOUT_MS));
     c.targetGroups[0]!.healthCheck = { path: '/healthz', intervalMs: 250, timeoutMs: 200, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' };
+    // A deployment's drain waits at most this long for a target's last requests.
+    c.targetGroups[0]!.deregistrationDelayMs = 5000;
     return c;
   };
   return withThrowawaySystem('chaos', env, { gatewayConfig }, async (system, config) => {
@@ -36,7 +40,6 @@ export async function runChaosCommand(opts: Record<string, string | boolean | un
       controlUrl: system.controlUrl,
       controlToken: system.controlToken,
       databaseUrl: system.databaseUrl,
-      targets: system.targets.map((t) => t.spec.name),
       idleTimeoutMs: config.gatewayIdleTimeoutMs,
       orders,
       concurrency,
@@ -44,7 +47,7 @@ export async function runChaosCommand(opts: Record<string, string | boolean | un
       onProgress: (d, n, fault) => {
         const line = `[${d}/${n}] orders placed — fault now: ${fault}`;
         if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${style.dim(line)}`);
-        else if (d % 10 === 0 || d === n) process.stderr.write(line + '\n');
+        else if (d % Math.max(10, Math.round(n / 20)) === 0 || d === n) process.stderr.write(line + '\n');
       },
     });
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
@@ -55,6 +58,7 @@ export async function runChaosCommand(opts: Record<string, string | boolean | un
         [
           `chaos: ${orders} orders, ${concurrency} at a time, in ${report.seconds} s (${report.requests_sent} requests) while these faults came and went:`,
           `  ${[...new Set(report.faults)].join(' · ')} (${report.faults.length} episodes)`,
+          `  ${report.async_orders} of the orders placed with Prefer: respond-async (202, paid by a worker)`,
           '',
           `  orders made                      ${report.orders_made}`,
           `  duplicates                       ${report.duplicates}`,

@@ -1,6 +1,8 @@
 /**
  * The chaos run: N orders placed through the SDK while faults come and go — a target killed and restarted, the
- * payment provider slower than the gateway's timeout (504s), the database pool exhausted (503s). Then, from the
+ * payment provider slower than the gateway's timeout (504s), the database pool exhausted (503s), the payment provider
+ * failing until every breaker opens (503 + Retry-After), and once, in the middle, a rolling deployment. A quarter of
+ * the orders are placed asynchronously (`Prefer: respond-async`: 202, then a worker pays them). Then, from the
  * database: orders made, duplicates, charges without an order, orders without a charge, and orders that ended
  * without a definite outcome. Every number but the first must be 0.
  *
@@ -18,8 +20,6 @@ export interface ChaosOptions {
   controlUrl: string;
   controlToken: string;
   databaseUrl: string;
-  /** Target ids that may be killed. */
-  targets: string[];
   idleTimeoutMs: number;
   orders: number;
   concurrency: number;
@@ -34,6 +34,7 @@ export interface ChaosReport {
   orders_without_a_charge: number;
   without_a_definite_outcome: number;
   faults: string[];
+  async_orders: number;
   requests_sent: number;
   seconds: number;
 }
@@ -50,20 +51,52 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       headers: { authorization: `Bearer ${o.controlToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    await res.body.dump();
+    const text = await res.body.text();
+    return { status: res.statusCode, headers: res.headers, json: () => JSON.parse(text) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
+  /** Whichever target process serves now (a deployment replaces them all). */
+  const someTarget = async () => ((await control('GET', '/targets')).json() as Array<{ id: string; process: string }>).find((t) => t.process === 'running')?.id;
 
   // ---- the faults, coming and going until the orders are placed ----
   const faults: string[] = [];
   let current = 'none';
   let ordersDone = false;
+  let done = 0;
+  let deployed = false;
   const faultLoop = (async () => {
+    let killed: string | undefined;
     const plan: Array<[string, () => Promise<void>, () => Promise<void>, number]> = [
-      ['target killed', () => control('POST', `/targets/${o.targets[0]}/kill`), () => control('POST', `/targets/${o.targets[0]}/start`), 1500],
-      ['payment slower than the gateway timeout', () => control('PUT', '/faults', { payment_latency_ms: o.idleTimeoutMs + 700 }), () => control('DELETE', '/faults'), 3000],
-      ['database pool exhausted', () => control('PUT', '/faults', { db_pool_exhausted: true }), () => control('DELETE', '/faults'), 1500],
+      [
+        'target killed',
+        async () => {
+          killed = await someTarget();
+          if (killed) await control('POST', `/targets/${killed}/kill`);
+        },
+        async () => {
+          if (killed) await control('POST', `/targets/${killed}/start`);
+        },
+        1500,
+      ],
+      ['payment slower than the gateway timeout', async () => void (await control('PUT', '/faults', { payment_latency_ms: o.idleTimeoutMs + 700 })), async () => void (await control('DELETE', '/faults')), 3000],
+      ['database pool exhausted', async () => void (await control('PUT', '/faults', { db_pool_exhausted: true })), async () => void (await control('DELETE', '/faults')), 1500],
+      ['payment provider failing (breakers open)', async () => void (await control('PUT', '/faults', { payment_failure_rate: 1 })), async () => void (await control('DELETE', '/faults')), 2500],
     ];
     for (let i = 0; !ordersDone && Date.now() < deadline; i++) {
+      // Once, when half the orders are placed: a rolling deployment of every target, under all that traffic.
+      if (!deployed && done >= o.orders / 2) {
+        deployed = true;
+        current = 'rolling deployment';
+        faults.push(current);
+        const started = await control('POST', '/deploy', { version: `chaos-${run}` });
+        const location = String(started.headers.location);
+        while (started.status === 202 && Date.now() < deadline) {
+          const d = (await control('GET', location)).json() as { status: string };
+          if (d.status !== 'in_progress' && d.status !== 'rolling_back') break;
+          await sleep(250);
+        }
+        current = 'none';
+        continue;
+      }
       const [name, on, off, ms] = plan[i % plan.length]!;
       current = name;
       faults.push(name);
@@ -77,10 +110,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   // ---- the orders ----
   const t0 = Date.now();
-  const spreadMs = Math.min(o.seconds * 500, 12_000);
+  // At least one whole cycle of the faults (about 30 s with the deployment), so each one meets some of the orders.
+  const spreadMs = Math.min(o.seconds * 500, 30_000);
   let next = 0;
-  let done = 0;
   let indefinite = 0;
+  let asyncOrders = 0;
   let requests = 0;
   const users = ['alice', 'bob'] as const;
   const worker = async (w: number) => {
@@ -95,10 +129,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const reference = `${prefix}${i}`;
         const key = crypto.randomUUID();
         const input = { product_id: 42 + (i % 2), quantity: 1, payment_token: 'tok_chaos', reference };
+        // Every fourth order asks not to wait for its payment (the seed's async answer to the 504).
+        const async = i % 4 === 3;
+        if (async) asyncOrders++;
         let order: Order | undefined;
         while (Date.now() < deadline) {
           try {
-            order ??= (await client.createOrder(input, { idempotencyKey: key })).order;
+            order ??= (await client.createOrder(input, { idempotencyKey: key, async, pollTimeoutMs: Math.max(1000, deadline - Date.now()) })).order;
             if (order.status !== 'pending') break;
             // Found, but its payment is not confirmed: wait for it, then finish it with the same request and key.
             await sleep(500);
@@ -109,7 +146,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
             }
             order = undefined;
           } catch (e) {
-            const retryable = e instanceof ConnectionError || (e instanceof ReceiptError && (e.status >= 500 || e.status === 409 || e.status === 429));
+            // An async order still pending when its poll ran out is not lost: look again.
+            const stillPending = !(e instanceof ReceiptError) && /still pending/.test((e as Error).message);
+            const retryable = stillPending || e instanceof ConnectionError || (e instanceof ReceiptError && (e.status >= 500 || e.status === 409 || e.status === 429));
             if (!retryable) throw e;
             await sleep(300);
           }
@@ -126,7 +165,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   ordersDone = true;
   await faultLoop;
   await control('DELETE', '/faults');
-  for (const t of o.targets) await control('POST', `/targets/${t}/start`);
 
   // ---- the books, from the database ----
   const db = new pg.Client({ connectionString: o.databaseUrl });
@@ -144,6 +182,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       orders_without_a_charge: await one(`SELECT count(*) AS n FROM orders WHERE reference LIKE $1 AND (charge_id IS NULL OR status = 'pending')`),
       without_a_definite_outcome: indefinite,
       faults,
+      async_orders: asyncOrders,
       requests_sent: requests,
       seconds: Math.round((Date.now() - t0) / 100) / 10,
     };

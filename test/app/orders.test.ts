@@ -148,6 +148,26 @@ describe('idempotency (draft-ietf-httpapi-idempotency-key-header)', () => {
     assert.equal(await charges('provider-down'), 1);
   });
 
+  it('a key whose request died holding it (lease run out) is taken over by the retry: 201, not 409 for ever', async () => {
+    // What a request leaves when its process dies (or its database went away) between charging and answering.
+    const payload = { product_id: 42, quantity: 1, payment_token: 'tok', reference: 'abandoned-1' };
+    const headers = { ...alice, 'idempotency-key': 'key-abandoned' };
+    s.faults.set({ payment_failure_rate: 1 });
+    problem(await order(payload, headers), 503);
+    s.faults.set({});
+    const { fingerprint } = await import('../../src/shop/store/orders.ts');
+    await s.testDb.sql(
+      `INSERT INTO idempotency_keys (user_id, key, fingerprint, state, locked_until) SELECT id, 'key:key-abandoned', $1, 'in_flight', now() + interval '1 minute' FROM users WHERE username = 'alice'`,
+      [fingerprint(payload)],
+    );
+    problem(await order(payload, headers), 409); // its lease still runs: someone may be working on it
+    await s.testDb.sql(`UPDATE idempotency_keys SET locked_until = now() - interval '1 second' WHERE key = 'key:key-abandoned'`);
+    const retry = await order(payload, headers);
+    assert.equal(retry.statusCode, 201);
+    assert.equal(retry.json().status, 'processing');
+    assert.equal(await charges('abandoned-1'), 1);
+  });
+
   it('a key older than 24 hours counts as new (the published expiry); the reference still prevents a second order', async () => {
     const headers = { ...alice, 'idempotency-key': 'old-key' };
     assert.equal((await order({ product_id: 42, quantity: 1, payment_token: 'tok', reference: 'aged-1' }, headers)).statusCode, 201);

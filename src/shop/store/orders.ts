@@ -249,16 +249,20 @@ function judge(row: KeyRow, fp: string): KeyState {
  */
 export const KEY_TTL_S = 24 * 3600;
 
-/** Read-only look at a key: what an earlier request with it left behind (undefined when the key is new). */
+/**
+ * Read-only look at a key: what an earlier request with it left behind — undefined when the key is new, or when its
+ * request died holding it (the lease ran out): then this request may take it over (claimKey).
+ */
 export async function peekKey(db: Db, userId: number, key: string, fp: string): Promise<KeyState | undefined> {
   const row = (
-    await db.query<KeyRow>(
-      `SELECT fingerprint, state, response_status, response_body, response_location FROM idempotency_keys
-        WHERE user_id = $1 AND key = $2 AND created_at > now() - make_interval(secs => $3)`,
+    await db.query<KeyRow & { abandoned: boolean }>(
+      `SELECT fingerprint, state, response_status, response_body, response_location, (state = 'in_flight' AND locked_until < now()) AS abandoned
+         FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at > now() - make_interval(secs => $3)`,
       [userId, key, KEY_TTL_S],
     )
   ).rows[0];
-  return row ? judge(row, fp) : undefined;
+  if (!row || (row.abandoned && row.fingerprint === fp)) return undefined;
+  return judge(row, fp);
 }
 
 /** Forgets keys past their time (each target runs it now and then). */
