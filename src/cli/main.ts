@@ -186,6 +186,18 @@ program
   });
 
 program
+  .command('fuzz')
+  .description('requests generated from the OpenAPI document (valid, boundary, mutated) through the gateway; every answer judged: no 5xx, problem bodies, nothing internal, documented statuses')
+  .option('--requests <n>', 'how many requests', '5000')
+  .option('--seed <n>', 'the random seed (printed by every run), to replay one')
+  .option('--url <url>', 'a running system’s gateway (default: start one in a temporary folder)')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: Record<string, string | boolean | undefined>) => {
+    const { runFuzzCommand } = await import('./fuzz.ts');
+    process.exitCode = await runFuzzCommand(opts, style);
+  });
+
+program
   .command('deploy')
   .description('replace every shop target of a running system one at a time (a rolling deployment, as ECS behind ALB), printing each step')
   .option('--control-url <url>', 'its control plane (default: http://127.0.0.1:CONTROL_PORT)')

@@ -57,6 +57,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   /** Whichever target process serves now (a deployment replaces them all). */
   const someTarget = async () => ((await control('GET', '/targets')).json() as Array<{ id: string; process: string }>).find((t) => t.process === 'running')?.id;
 
+  // Before any fault: products of this run, stocked for every order (the demo products hold 1,000 each).
+  const admin = new ReceiptClient({ baseUrl: o.url, credentials: { username: 'admin', password: 'admin-pass' } });
+  const products = [
+    (await admin.createProduct({ name: `Chaos ${run} A`, price_cents: 1999, stock: o.orders })).id,
+    (await admin.createProduct({ name: `Chaos ${run} B`, price_cents: 2999, stock: o.orders })).id,
+  ];
+
   // ---- the faults, coming and going until the orders are placed ----
   const faults: string[] = [];
   let current = 'none';
@@ -128,7 +135,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         if (Date.now() < startAt) await sleep(startAt - Date.now());
         const reference = `${prefix}${i}`;
         const key = crypto.randomUUID();
-        const input = { product_id: 42 + (i % 2), quantity: 1, payment_token: 'tok_chaos', reference };
+        const input = { product_id: products[i % 2]!, quantity: 1, payment_token: 'tok_chaos', reference };
         // Every fourth order asks not to wait for its payment (the seed's async answer to the 504).
         const async = i % 4 === 3;
         if (async) asyncOrders++;

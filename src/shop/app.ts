@@ -3,7 +3,7 @@
  * pipeline. No socket here (tests use inject()); src/shop/server.ts listens.
  */
 import crypto from 'node:crypto';
-import Fastify from 'fastify';
+import Fastify, { type FastifyError } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
@@ -66,6 +66,9 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     },
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
+    // The router's own refusals (a path that is not valid percent-encoding, a path parameter longer than any id)
+    // are malformed requests like any other: a 400 problem through the one renderer, not the framework's JSON.
+    frameworkErrors: (err, req, reply) => problemErrorHandler({ clientError: problemFromFrameworkError })(err as FastifyError, req, reply),
     ajv: {
       // Types are checked strictly ("2" is not 2: 400); every mismatch is reported, not just the first.
       customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: false },

@@ -15,6 +15,8 @@ const HEADER_DOC: Record<string, string> = {
   'Retry-After': 'Seconds to wait before retrying (RFC 9110 §10.2.3)',
   'Idempotent-Replayed': '"true" when this is the stored first answer to an earlier request with the same key',
   'X-Request-Id': 'This request’s id; quote it to support',
+  'Preference-Applied': 'The preferences of the Prefer header that were honoured (RFC 7240 §3)',
+  Vary: 'Request fields the answer depends on (RFC 9110 §12.5.5)',
   'X-RateLimit-Limit': 'Requests allowed in the window',
   'X-RateLimit-Remaining': 'Requests left in the window',
   'X-RateLimit-Reset': 'When the window resets, epoch seconds',
@@ -30,8 +32,11 @@ export function problemsOf(route: AnyRoute): Map<number, { why: string; headers:
   const out = new Map<number, { why: string; headers: string[] }>();
   const add = (status: number, why: string, hdrs: string[] = []) => out.set(status, { why, headers: hdrs });
   const s = route.schema ?? {};
-  if (s.body || s.params || s.querystring) add(400, 'Malformed request: bad JSON, wrong types, unknown fields (names the field)');
-  if (s.body) {
+  // Any method but GET may carry content (RFC 9110 §9.3), and content this API cannot read is refused whether or not
+  // the route wanted any.
+  const carriesBody = route.method !== 'GET';
+  if (s.body || s.params || s.querystring || carriesBody) add(400, 'Malformed request: bad JSON, wrong types, unknown fields (names the field)');
+  if (carriesBody) {
     add(413, 'Body larger than 64 KiB');
     add(415, 'Body is not application/json');
   }
@@ -39,7 +44,8 @@ export function problemsOf(route: AnyRoute): Map<number, { why: string; headers:
   if (route.access === 'admin') add(403, 'Signed in without the admin role (required_role)', ['WWW-Authenticate']);
   if (route.locate) add(404, 'No such resource, or not yours');
   if (route.locate && route.method !== 'POST') add(410, 'Removed for good');
-  if (route.etag && route.method !== 'GET') add(412, 'If-Match does not match the current ETag', ['ETag']);
+  // If-Match binds every method, GET included (RFC 9110 §13.1.1).
+  if (route.etag) add(412, 'If-Match does not match the current ETag', ['ETag']);
   if (route.validate) add(422, 'Business rules failed (every violation in errors[])');
   if (limitOf(route)) add(429, `The ${limitOf(route)} rate limit is spent`, ['Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit-Policy', 'RateLimit']);
   for (const [status, why] of Object.entries(route.extraProblems ?? {})) add(Number(status), why!, status === '401' ? ['WWW-Authenticate'] : status === '409' ? ['Retry-After'] : []);

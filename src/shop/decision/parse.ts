@@ -47,9 +47,33 @@ export function badRequest(where: string, errors: FieldError[]): HttpProblem {
   });
 }
 
-export const parse: Step = (ctx) => {
+/**
+ * Values the schema's types let through but nothing behind them can hold: a number beyond the integers JSON carries
+ * exactly (RFC 7493 §2.2, I-JSON: ±(2^53 − 1)) — `1e308` is an "integer" to JSON Schema and an overflow to
+ * PostgreSQL — and a string with U+0000, which no PostgreSQL text can store. Both are malformed input: 400.
+ */
+function unrepresentable(value: unknown, path: string): FieldError | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER ? undefined : { field: path || '(body)', message: 'is too large a number' };
+  if (typeof value === 'string') return value.includes('\u0000') ? { field: path || '(body)', message: 'must not contain U+0000' } : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const found = unrepresentable(v, path ? `${path}.${k}` : k);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+export const parse: Step = (ctx, route) => {
   const err = ctx.req.validationError as (Error & { validation?: AjvError[]; validationContext?: string }) | undefined;
-  if (!err) return undefined;
+  if (!err) {
+    // Only what the route reads: an ignored query parameter or body is nobody's business.
+    const schema = route.schema ?? {};
+    for (const [where, value, read] of [['body', ctx.body, schema.body], ['querystring', ctx.query, schema.querystring], ['params', ctx.params, schema.params]] as const) {
+      const found = read ? unrepresentable(value, '') : undefined;
+      if (found) throw badRequest(where, [found]);
+    }
+    return undefined;
+  }
   // The field that was sent wrong is the most useful one to name first (RFC 9457 §3: "the most relevant"),
   // then unknown fields, then missing ones.
   const rank = (e: AjvError) => (e.keyword === 'required' ? 2 : e.keyword === 'additionalProperties' ? 1 : 0);
@@ -75,6 +99,11 @@ export function problemFromFrameworkError(e: FastifyError): HttpProblem | undefi
       return badRequest('body', [{ field: '(body)', message: 'is empty; send a JSON object' }]);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return badRequest('body', [{ field: '(body)', message: 'is not valid JSON' }]);
+    case 'FST_ERR_BAD_URL':
+      return badRequest('path', [{ field: '(path)', message: 'is not valid percent-encoding' }]);
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // Longer than any id this API has: malformed, like an id with letters in it (not 414: the URI is not too long).
+      return badRequest('path', [{ field: '(path)', message: 'has a parameter longer than any identifier' }]);
   }
   // Fastify's other 4xx (bad URL encoding, invalid JSON via the default parser's SyntaxError, prototype poisoning…).
   const status = e.statusCode ?? 500;
