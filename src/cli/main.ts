@@ -92,6 +92,7 @@ start.action(async (opts: Record<string, string | undefined>) => {
       `  ${ctl}/targets`,
       `  ${ctl}/targets/shop-1/kill -X POST                ${dim('# then watch 502s, health checks, recovery')}`,
       `  ${ctl}/faults -X PUT -H 'content-type: application/json' -d '{"db_pool_exhausted":true}'`,
+      `  npx receipt deploy --control-url ${system.controlUrl} --control-token ${system.controlToken}   ${dim('# a rolling deployment: no request lost')}`,
       '',
       dim('Ctrl-C stops everything (in-flight requests finish first, the database last).'),
       '',
@@ -107,6 +108,12 @@ const gatewayCommand = program
   .description('the gateway alone (ALB behaviour, health checks, access log, metrics, control plane) in front of HTTP servers you name — no database, no shop')
   .addOption(new Option('--target <name=host:port>', 'a target; repeat for more (same name: one target group; the first name is the default action)').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .addOption(new Option('--config <file>', 'a gateway configuration file instead of --target (listeners, rules, target groups; docs/gateway.md)').env('GATEWAY_CONFIG'))
+  .addOption(new Option('--cloudformation <file>', 'your CloudFormation template (JSON or YAML): its load balancer, listeners, rules and target groups (docs/own-app.md)'))
+  .addOption(new Option('--terraform-plan <file>', 'your Terraform plan as JSON (terraform show -json plan.out): its aws_lb* resources'))
+  .addOption(new Option('--map <group=host:port[,host:port]>', 'targets of a template target group (logical id, Terraform address or Name); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .addOption(new Option('--listen <port=local>', 'a template listener port to listen on locally (default: ports under 1024 + 8000); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .addOption(new Option('--parameter <name=value>', 'a template parameter value (default: its Default); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .addOption(new Option('--export <format>', 'print the configuration as a template to deploy, and exit').choices(['cloudformation', 'cloudformation-json']))
   .addOption(new Option('--host <address>', 'address every listener binds').env('HOST').default('127.0.0.1'))
   .addOption(new Option('--port <port>', 'the HTTP listener, with --target').env('PORT').default('8080'))
   .addOption(new Option('--https-port <port>', 'also an HTTPS listener (HTTP/2 by ALPN, self-signed certificate), with --target').env('HTTPS_PORT'))
@@ -129,7 +136,11 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
     return n;
   };
   const targets = ((opts.target as string[] | undefined) ?? []).map(parseTargetFlag);
-  const config = opts.config
+  let imported: Awaited<ReturnType<typeof importInfrastructure>> | undefined;
+  if (opts.cloudformation || opts.terraformPlan) imported = await importInfrastructure(opts);
+  const config = imported
+    ? imported.config
+    : opts.config
     ? loadGatewayConfigFile(String(opts.config))
     : configFromTargets(targets, {
         port: port('port', opts.port as string),
@@ -138,6 +149,14 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
         idleTimeoutMs: Number(opts.idleTimeoutMs),
         desyncMitigationMode: opts.desyncMode as 'monitor' | 'defensive' | 'strictest',
       });
+  if (opts.export) {
+    const { formatTemplate, toCloudFormation } = await import('../gateway/aws-infra.ts');
+    process.stdout.write(formatTemplate(toCloudFormation(config), opts.export === 'cloudformation-json' ? 'json' : 'yaml'));
+    return;
+  }
+  // What the template asks for and the gateway cannot do is said at start, not silently left out.
+  for (const n of imported?.notes ?? []) console.error(dim(`note: ${n}`));
+  for (const u of imported?.unsupported ?? []) console.error(`not emulated: ${u}`);
   const running = await startGatewayOnly({
     config,
     host: String(opts.host),
@@ -168,6 +187,32 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
   );
   stopOnSignals(() => running.stop(), 'stopping');
 });
+
+/** `--cloudformation` / `--terraform-plan` with `--map`, `--listen`, `--parameter`: the user's infrastructure as the config. */
+async function importInfrastructure(opts: Record<string, string | string[] | undefined>) {
+  const fs = await import('node:fs');
+  const { fromCloudFormation, parseTemplate, terraformToCloudFormation } = await import('../gateway/aws-infra.ts');
+  const pairs = (flag: string, list: string[] | undefined, value: RegExp) =>
+    Object.fromEntries(
+      (list ?? []).map((item) => {
+        const i = item.indexOf('=');
+        if (i < 1 || !value.test(item.slice(i + 1))) throw new ConfigError(`--${flag} ${item}: expected ${flag === 'map' ? 'group=host:port[,host:port]' : flag === 'listen' ? 'port=localport' : 'name=value'}`);
+        return [item.slice(0, i), item.slice(i + 1)];
+      }),
+    );
+  const map = Object.fromEntries(Object.entries(pairs('map', opts.map as string[] | undefined, /^[^:\s,]+:\d{1,5}(,[^:\s,]+:\d{1,5})*$/)).map(([k, v]) => [k, v.split(',')]));
+  const listenPorts = Object.fromEntries(Object.entries(pairs('listen', opts.listen as string[] | undefined, /^\d{1,5}$/)).map(([k, v]) => [Number(k), Number(v)]));
+  const parameters = pairs('parameter', opts.parameter as string[] | undefined, /^.*$/);
+  const file = String(opts.cloudformation ?? opts.terraformPlan);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${file}: ${(e as Error).message}`);
+  }
+  const template = opts.cloudformation ? parseTemplate(text, file) : terraformToCloudFormation(parseTemplate(text, file), file);
+  return fromCloudFormation(template, { map, listenPorts, parameters }, file);
+}
 
 program
   .command('scenarios')

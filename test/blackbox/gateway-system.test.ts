@@ -92,7 +92,9 @@ describe('faults through the control plane', () => {
   it('PUT merges, GET reads, DELETE clears; a bad fault is 400', async () => {
     const alice = await t.bearer('alice'); // before the fault: signing in needs the database too
     assert.equal((await control('PUT', '/faults', { db_pool_exhausted: true })).status, 200);
-    assert.deepEqual((await control('GET', '/faults')).json(), { db_pool_exhausted: true });
+    const { payment_breaker: breakers, ...doc } = (await control('GET', '/faults')).json();
+    assert.deepEqual(doc, { db_pool_exhausted: true });
+    assert.deepEqual(Object.keys(breakers).sort(), ['shop-1', 'shop-2'], 'each target’s payment breaker beside the faults');
     await eventually(async () => (await t.call('GET', '/orders', { headers: alice })).statusCode === 503, 5000, '503');
     let res = await t.call('GET', '/products/42');
     await eventually(async () => (res = await t.call('GET', '/products/42')).statusCode === 503, 5000, '503 on every target');
