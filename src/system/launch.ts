@@ -26,6 +26,8 @@ import { Service } from './service.ts';
 import { Deployer, type Fleet } from '../control/deploy.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** `.ts` run from this repository, `.js` from a built package: the child processes are started the same way. */
+const EXT = path.extname(fileURLToPath(import.meta.url));
 
 export interface RunningSystem {
   /** The gateway's HTTP listener: where clients go. */
@@ -115,7 +117,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     await ensureSampleVideo(path.join(config.dataDir, 'videos'));
 
     progress('starting the payment sandbox');
-    const sandbox = new Service({ name: 'payment-sandbox', entry: path.join(SRC, 'payment-sandbox/server.ts'), env: { ...common, PORT: '0' }, ...onLog('payment-sandbox') });
+    const sandbox = new Service({ name: 'payment-sandbox', entry: path.join(SRC, `payment-sandbox/server${EXT}`), env: { ...common, PORT: '0' }, ...onLog('payment-sandbox') });
     await sandbox.start();
     cleanup.push(() => sandbox.stop());
     const paymentUrl = `http://${config.host}:${sandbox.port}`;
@@ -156,7 +158,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       const id = `shop-${++made}`;
       const service = new Service({
         name: id,
-        entry: path.join(SRC, 'shop/server.ts'),
+        entry: path.join(SRC, `shop/server${EXT}`),
         env: {
           ...common,
           PORT: '0',

@@ -45,7 +45,8 @@ export class Service {
     if (this.running) return this.#port!;
     this.#stderr = '';
     const child = fork(this.spec.entry, [], {
-      execArgv: ['--import', 'tsx'],
+      // TypeScript entries (this repository) run through tsx; a built package's JavaScript runs as it is.
+      execArgv: this.spec.entry.endsWith('.ts') ? ['--import', 'tsx'] : [],
       env: { ...process.env, ...this.spec.env },
       stdio: ['ignore', this.spec.onLog ? 'pipe' : 'inherit', 'pipe', 'ipc'],
     });
