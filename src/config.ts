@@ -1,5 +1,5 @@
 /**
- * Every knob of the system, read once from the environment (CONTRACT.md §1). CLI flags of the same
+ * Every knob of the system, read once from the environment (the README's Configuration table). CLI flags of the same
  * meaning override these before they reach here. Defaults are the contract's.
  */
 import path from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * The shop's seam for injected faults (contract §7). The control plane writes one JSON document to the
+ * The shop's seam for injected faults (docs/gateway.md, "The control plane"). The control plane writes one JSON document to the
  * `faults` table and NOTIFYs; every process LISTENs and keeps the latest copy, so a fault reaches every target
  * and the payment sandbox at once, and survives their restarts. Nothing here imports the control plane.
  */

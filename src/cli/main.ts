@@ -9,7 +9,7 @@ import { terminalStyle } from './style.ts';
 const style = terminalStyle();
 const { bold, dim } = style;
 
-/** CLI flags override the environment variables of the same meaning (contract §1). */
+/** CLI flags override the environment variables of the same meaning (the README's Configuration table). */
 const FLAGS: Array<[flag: string, env: string, help: string]> = [
   ['--host <address>', 'HOST', 'address every listener binds (default 127.0.0.1)'],
   ['--port <port>', 'PORT', "the gateway's HTTP port (default 8080)"],
@@ -53,7 +53,7 @@ const program = new Command()
 const start = program
   .command('start')
   .description('start the system: embedded PostgreSQL (unless DATABASE_URL), payment sandbox, shop targets, gateway, control plane; Ctrl-C stops it')
-  .addHelpText('after', '\nEvery option can also be given as the environment variable named in CONTRACT.md §1 (PORT, DATA_DIR, …).');
+  .addHelpText('after', '\nEvery option can also be given as the environment variable in the README\u2019s Configuration table (PORT, DATA_DIR, …).');
 for (const [flag, env, help] of FLAGS) start.addOption(new Option(flag, `${help} [env: ${env}]`));
 start.addOption(new Option('--prometheus', "also start Debian's Prometheus (apt-get install prometheus) scraping the gateway and every target, with the alert rules of ops/prometheus"));
 

@@ -1,5 +1,5 @@
 /**
- * The Receipt SDK: a typed client of the shop API that behaves as the seed's clients do (CONTRACT.md §8).
+ * The Receipt SDK: a typed client of the shop API that behaves as the seed's clients do (docs/sdk.md).
  *
  *  - 401 with error="invalid_token" → refresh the access token once (single flight: concurrent calls share one
  *    refresh) and retry; a second 401 surfaces (RFC 6750 §3.1).

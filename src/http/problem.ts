@@ -76,7 +76,7 @@ export function makeProblem(status: number, init: ProblemInit, instance?: string
 
 /**
  * The 503 of a dependency that cannot serve the request now — the database, the payment provider, the rate-limit
- * store (contract §4 step 7) — with Retry-After (RFC 9110 §15.6.4, §10.2.3). `dependency` names which.
+ * store (step 7 of the decision tree, docs/pipeline.md) — with Retry-After (RFC 9110 §15.6.4, §10.2.3). `dependency` names which.
  */
 export class DependencyUnavailable extends HttpProblem {
   constructor(dependency: string, retryAfterS: number, cause?: unknown) {

@@ -1,7 +1,7 @@
 /**
  * How every server of ours (shop, control plane, payment sandbox) answers a failure: an RFC 9457 problem document
  * with its headers and the request id, and for anything that is not a known problem a bare 500 whose whole error
- * goes to the JSON log under that id (contract §3: no stack, no internal message on the wire).
+ * goes to the JSON log under that id (no stack, no internal message on the wire: docs/errors.md).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpProblem, PROBLEM_JSON } from '../http/index.ts';

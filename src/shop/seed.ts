@@ -1,4 +1,4 @@
-/** The demo data of contract §2: alice and bob (customers), admin; products 42 "Headphones" and 43. Idempotent. */
+/** The demo data: alice and bob (customers), admin; products 42 "Headphones" and 43. Idempotent. */
 import type pg from 'pg';
 import { hashPassword } from './auth/tokens.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Starts the whole system on one machine (CONTRACT.md §1): PostgreSQL (embedded unless DATABASE_URL), the payment
+ * Starts the whole system on one machine (README, "What is here"): PostgreSQL (embedded unless DATABASE_URL), the payment
  * sandbox and TARGETS shop targets, each its own process; the gateway in front of the targets and the control
  * plane, in this process. `stop()` drains and stops everything in reverse order, the database last.
  */

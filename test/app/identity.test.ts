@@ -57,7 +57,7 @@ describe('POST /auth/refresh', () => {
   });
 });
 
-describe('protected routes (contract §2, RFC 6750 §3.1)', () => {
+describe('protected routes (RFC 6750 §3.1)', () => {
   const get = (authorization?: string) => s.app.inject({ url: '/orders', headers: authorization ? { authorization } : {} });
 
   it('no Authorization: 401 + Bearer realm, without an error parameter', async () => {

@@ -1,5 +1,5 @@
 /**
- * The whole system of CONTRACT.md §1 through the gateway: two shop target processes behind it, the control plane
+ * The whole system (as `receipt start` runs it) through the gateway: two shop target processes behind it, the control plane
  * killing (SIGKILL) and restarting a real target process, draining, faults and metrics. Runs in CI on the embedded
  * database and on the machine's PostgreSQL (DATABASE_URL).
  */

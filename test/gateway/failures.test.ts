@@ -1,5 +1,5 @@
 /**
- * The gateway's failure mapping, one case per cause AWS documents (ALB.md §1.2, §1.3), each against a target that
+ * The gateway's failure mapping, one case per cause AWS documents (AWS, "Troubleshoot your Application Load Balancers": HTTP 502, 503, 504), each against a target that
  * misbehaves exactly so on a real socket. Asserts the status, the body, and the access-log fields.
  */
 import assert from 'node:assert/strict';

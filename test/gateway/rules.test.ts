@@ -1,5 +1,5 @@
 /**
- * Listener rules (ALB.md §2): conditions, priorities, the three actions, the seed's redirect chain across the HTTP
+ * Listener rules (AWS, "Listener rules for your Application Load Balancer"): conditions, priorities, the three actions, the seed's redirect chain across the HTTP
  * and HTTPS listeners, and a configuration refused with a message naming its bad field.
  */
 import assert from 'node:assert/strict';

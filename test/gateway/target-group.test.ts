@@ -1,5 +1,5 @@
 /**
- * Target-group behaviour (ALB.md §3): health-state transitions with thresholds, fail-open, draining under load,
+ * Target-group behaviour (AWS, "Target groups for your Application Load Balancers", "Health checks for your target groups"): health-state transitions with thresholds, fail-open, draining under load,
  * weighted forwarding and the two algorithms — against real HTTP targets on loopback.
  */
 import assert from 'node:assert/strict';
@@ -143,7 +143,7 @@ describe('routing', () => {
   });
 });
 
-describe('draining (deregistration delay, ALB.md §3.3)', () => {
+describe('draining (deregistration delay, AWS target groups → "Deregistration delay")', () => {
   it('under load, draining one target fails no request: in-flight ones finish, new ones go elsewhere', async () => {
     const { gw, targets } = await setup(2, [{ name: 'shop', deregistrationDelayMs: 2000, healthCheck: FAST_HC }]);
     const group = gw.gateway.group('shop');
@@ -193,7 +193,7 @@ describe('draining (deregistration delay, ALB.md §3.3)', () => {
   });
 });
 
-describe('forwarding headers (ALB.md §4.1)', () => {
+describe('forwarding headers (AWS, "HTTP headers and Application Load Balancers")', () => {
   it('X-Forwarded-For appended, Proto and Port set, a trace id kept with Self added, hop-by-hop removed', async () => {
     const { gw, targets } = await setup(1, [{ name: 'shop', healthCheck: FAST_HC }]);
     const t = gw.gateway.group('shop').register('t0', '127.0.0.1', targets[0]!.port);

@@ -19,7 +19,7 @@ export function problem(res: Res, status: number): Record<string, unknown> {
   return body;
 }
 
-/** No stack trace, SQL or internal message in a 5xx body (contract §3). */
+/** No stack trace, SQL or internal message in a 5xx body (docs/errors.md). */
 export function assertNothingInternal(body: string): void {
   assert.doesNotMatch(body, /at [\w.<>]+ \(|\.ts:\d+|node_modules|SELECT |INSERT |UPDATE |fault injected|Error:/);
 }

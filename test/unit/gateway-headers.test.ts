@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { appendForwardedFor, forwardedHost, traceId } from '../../src/gateway/headers.ts';
 
-describe('headers the gateway writes (ALB.md §4.1)', () => {
+describe('headers the gateway writes (AWS, "HTTP headers and Application Load Balancers")', () => {
   it('Host: lower-cased, the listener port added, default ports stripped', () => {
     assert.equal(forwardedHost('Shop.Localhost', 'http', 8080), 'shop.localhost:8080');
     assert.equal(forwardedHost('shop.localhost:80', 'http', 8080), 'shop.localhost');

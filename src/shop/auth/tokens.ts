@@ -1,5 +1,5 @@
 /**
- * Access tokens: HS256 JWTs (jose) whose `sub` is the user id and `role` the role (contract §2).
+ * Access tokens: HS256 JWTs (jose) whose `sub` is the user id and `role` the role.
  * Refresh tokens: opaque random strings, stored hashed, redeemable once.
  */
 import crypto from 'node:crypto';

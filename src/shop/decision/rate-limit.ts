@@ -15,7 +15,7 @@ export function limitOf(route: AnyRoute): LimitName | undefined {
 }
 
 /**
- * The client's address: the rightmost X-Forwarded-For entry, which our gateway appended (ALB.md §4.1, append mode);
+ * The client's address: the rightmost X-Forwarded-For entry, which our gateway appended (ALB's X-Forwarded-For "append" mode, docs/gateway.md);
  * the socket's peer when no gateway is in front.
  */
 export function clientAddress(req: FastifyRequest): string {

@@ -14,7 +14,7 @@ export interface Principal {
   role: Role;
 }
 
-/** Who may call a route: anyone, any signed-in user, or admins only (contract §2). */
+/** Who may call a route: anyone, any signed-in user, or admins only. */
 export type Access = 'public' | 'user' | 'admin';
 
 /** What the handler answers on success; the runner turns it into the HTTP response. */

@@ -1,4 +1,4 @@
-/** Admin views (contract §5): 200 for admins, 403 + required_role for everyone else. */
+/** Admin views: 200 for admins, 403 + required_role for everyone else. */
 import { Type } from 'typebox';
 import { defineRoute } from '../decision/types.ts';
 import { listOrders, orderJson } from '../store/orders.ts';

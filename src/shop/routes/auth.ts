@@ -1,4 +1,4 @@
-/** POST /auth/token and /auth/refresh (contract §2). Token answers are never cached (RFC 6749 §5.1). */
+/** POST /auth/token and /auth/refresh. Token answers are never cached (RFC 6749 §5.1). */
 import { Type } from 'typebox';
 import { verifyPassword } from '../auth/tokens.ts';
 import { unauthorized } from '../decision/authenticate.ts';

@@ -1,5 +1,5 @@
 /**
- * Orders (contract §5, seed §4): the seed's checkout. POST /orders walks the whole decision tree: 400 for types,
+ * Orders (seed §4): the seed's checkout. POST /orders walks the whole decision tree: 400 for types,
  * 401/403 for identity, a replay of an earlier identical request (locate), 422 listing every rule broken, 409
  * while the same key is in flight, 503 when the database or the payment provider is away, 201 + Location.
  */

@@ -1,4 +1,4 @@
-/** Products (contract §5): strong ETags, 304, 412, 201 + Location, 204 then 410, 404 for ids that never existed. */
+/** Products: strong ETags, 304, 412, 201 + Location, 204 then 410, 404 for ids that never existed. */
 import { Type } from 'typebox';
 import type { Db } from '../../db/pool.ts';
 import { HttpProblem, strongEtag, type FieldError } from '../../http/index.ts';

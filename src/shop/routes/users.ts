@@ -1,4 +1,4 @@
-/** Users (contract §5): 200, 409 when the email is taken, 404 for another user's id, 204 for settings. */
+/** Users: 200, 409 when the email is taken, 404 for another user's id, 204 for settings. */
 import { Type } from 'typebox';
 import { HttpProblem, type FieldError } from '../../http/index.ts';
 import { notFound } from '../decision/locate.ts';
