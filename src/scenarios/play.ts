@@ -36,6 +36,8 @@ interface Ctx {
   client: (user: 'alice' | 'bob' | 'admin') => Promise<ReceiptClient>;
   raw: (method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; base?: string }) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
   faults: (doc: Record<string, unknown> | null) => Promise<void>;
+  /** A recorded call to the control plane, with its token. */
+  control: (method: string, path: string, body?: unknown) => ReturnType<Ctx['raw']>;
   note: (s: string) => void;
 }
 
@@ -215,32 +217,28 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'CIRCUIT BREAKER OPEN → 503 + Retry-After → the SDK retries',
     section: '2',
-    async run({ t, rec, client, raw, faults, note }) {
+    async run({ t, rec, client, raw, control, faults, note }) {
       const alice = await client('alice');
       const auth = { authorization: `Bearer ${alice.accessToken}` };
       await faults({ payment_failure_rate: 1 });
-      let opened = false;
       try {
         // Every target keeps its own breaker; each opens after its PAYMENT_BREAKER_FAILURES consecutive failures.
         let sent = 0;
         for (; sent < 40; sent++) {
           await raw('POST', '/orders', { body: { ...input, quantity: 1, reference: crypto.randomUUID() }, headers: auth });
-          const doc = await raw('GET', '/faults', { base: t.controlUrl, headers: { authorization: `Bearer ${t.controlToken}` } });
+          const doc = await control('GET', '/faults');
           const breakers = Object.values((JSON.parse(doc.body) as { payment_breaker?: Record<string, { state: string }> }).payment_breaker ?? {});
           if (breakers.length > 0 && breakers.every((b) => b.state === 'open')) break;
         }
         rec.take(); // the transcript keeps what follows
         note(`${sent + 1} orders met the failing provider (503 each) before every target's breaker was open; the control plane's GET /faults shows them:`);
-        const doc = await raw('GET', '/faults', { base: t.controlUrl, headers: { authorization: `Bearer ${t.controlToken}` } });
-        assert.match(doc.body, /"state":"open"/);
+        assert.match((await control('GET', '/faults')).body, /"state":"open"/);
         const refused = await raw('POST', '/orders', { body: { ...input, quantity: 1, reference: crypto.randomUUID() }, headers: auth });
         assert.equal(refused.status, 503);
         assert.match(refused.headers['retry-after'] ?? '', /^\d+$/);
-        opened = true;
       } finally {
         await faults(null);
       }
-      assert.ok(opened);
       note('The provider is back. The SDK, told 503 + Retry-After, waits exactly that and sends the same request again (same Idempotency-Key):');
       const patient = new ReceiptClient({ baseUrl: t.url, dispatcher: rec.dispatcher, retry: { limit: 4, maxDelayMs: 15_000 } });
       patient.useTokens((await alice.signIn()));
@@ -251,16 +249,16 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'DEPLOYMENT IN PROGRESS, done right (rolling: no 503)',
     section: '2',
-    async run({ t, raw, note }) {
-      const control = { authorization: `Bearer ${t.controlToken}` };
-      const started = await raw('POST', '/deploy', { base: t.controlUrl, body: { version: 'v2' }, headers: control });
+    async run({ t, control, note }) {
+      const started = await control('POST', '/deploy', { version: 'v2' });
       assert.equal(started.status, 202);
       const location = started.headers.location!;
       // Shoppers keep shopping while every target is replaced; none of them may notice.
       let sent = 0;
       const failed: number[] = [];
       for (;;) {
-        const poll = await request(t.controlUrl + location, { headers: control });
+        // Polled unrecorded: the transcript shows the deployment's start and its end.
+        const poll = await request(t.controlUrl + location, { headers: { authorization: `Bearer ${t.controlToken}` } });
         const d = (await poll.body.json()) as { status: string; events: Array<{ event: string }> };
         if (d.status !== 'in_progress') break;
         const res = await request(t.url + '/products/42');
@@ -268,7 +266,7 @@ export const SCENARIOS: Scenario[] = [
         sent++;
         if (res.statusCode >= 500) failed.push(res.statusCode);
       }
-      const done = await raw('GET', location, { base: t.controlUrl, headers: control });
+      const done = await control('GET', location);
       const d = JSON.parse(done.body) as { status: string; events: Array<{ event: string }> };
       assert.equal(d.status, 'succeeded');
       assert.deepEqual(failed, [], `5xx during the deployment: ${failed.join(' ')}`);
@@ -381,6 +379,9 @@ export async function playScenarios(t: Target, onProgress: (i: number, n: number
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
       return { status: res.statusCode, headers, body };
+    },
+    control(method, path, body) {
+      return ctx.raw(method, path, { base: t.controlUrl, headers: { authorization: `Bearer ${t.controlToken}` }, ...(body !== undefined ? { body } : {}) });
     },
     async faults(doc) {
       const res = await request(`${t.controlUrl}/faults`, {

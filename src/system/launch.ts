@@ -151,7 +151,6 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     const controlToken = config.controlToken ?? crypto.randomBytes(18).toString('base64url');
     const targets: Service[] = [];
     const controlled = new Map<string, ControlledTarget>();
-    const versions = new Map<string, string>();
     let made = 0;
     /** A shop target process: started, then registered with the gateway (initial until its health checks pass). */
     const launchTarget = async (version: string, healthy = true): Promise<Service> => {
@@ -172,7 +171,6 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
         ...onLog(id),
       });
       targets.push(service);
-      versions.set(id, version);
       controlled.set(id, {
         id,
         version,
@@ -200,8 +198,8 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     };
     const forget = (id: string) => {
       controlled.delete(id);
-      versions.delete(id);
-      targets.splice(targets.findIndex((t) => t.spec.name === id), 1);
+      const i = targets.findIndex((t) => t.spec.name === id);
+      if (i >= 0) targets.splice(i, 1);
     };
     const initial = await Promise.all(Array.from({ length: config.targets }, () => launchTarget('v1')));
     for (const t of initial) group.register(t.spec.name, config.host, t.port!);
@@ -211,7 +209,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     // What a rolling deployment drives (deploy.ts): these processes and the gateway's view of them.
     const fleet: Fleet = {
       ids: () => targets.map((t) => t.spec.name),
-      version: (id) => versions.get(id) ?? 'unknown',
+      version: (id) => controlled.get(id)?.version ?? 'unknown',
       async launch(version, opts) {
         const service = await launchTarget(version, opts.healthy);
         group.register(service.spec.name, config.host, service.port!);

@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { defaultGatewayConfig } from '../../src/gateway/config.ts';
 import { problem } from '../support/assert.ts';
-import { eventually, systemUnderTest, type SystemUnderTest } from '../support/system.ts';
+import { eventually, fastHealthChecks, systemUnderTest, type SystemUnderTest } from '../support/system.ts';
 
 let t: SystemUnderTest;
 let control: (method: string, path: string, body?: unknown, token?: string) => Promise<{ status: number; body: string; json(): any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -16,15 +15,8 @@ let control: (method: string, path: string, body?: unknown, token?: string) => P
 before(async () => {
   t = await systemUnderTest(
     { TARGETS: '2', CONTROL_TOKEN: 'test-token' },
-    {
-      // Fast health checks so a killed target is noticed within a second.
-      gatewayConfig: (ports) => {
-        const c = defaultGatewayConfig(ports, 5000);
-        c.targetGroups[0]!.healthCheck = { path: '/healthz', intervalMs: 100, timeoutMs: 80, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' };
-        c.targetGroups[0]!.deregistrationDelayMs = 1000;
-        return c;
-      },
-    },
+    // Fast health checks so a killed target is noticed within a second.
+    { gatewayConfig: fastHealthChecks({ idleTimeoutMs: 5000, deregistrationDelayMs: 1000 }) },
   );
   control = async (method, path, body, token = 'test-token') => {
     const res = await request(t.system.controlUrl + path, {

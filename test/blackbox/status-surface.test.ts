@@ -9,15 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { defaultGatewayConfig } from '../../src/gateway/config.ts';
 import { problem } from '../support/assert.ts';
-import { eventually, systemUnderTest, type SystemUnderTest } from '../support/system.ts';
+import { eventually, fastHealthChecks, systemUnderTest, type SystemUnderTest } from '../support/system.ts';
 
-const fastChecks = (ports: { http: number; https: number }) => {
-  const c = defaultGatewayConfig(ports, 10_000);
-  c.targetGroups[0]!.healthCheck = { path: '/healthz', intervalMs: 100, timeoutMs: 80, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' };
-  return c;
-};
+const fastChecks = fastHealthChecks({ idleTimeoutMs: 10_000 });
 
 async function exactlyLofN(t: SystemUnderTest, limit: number, n: number): Promise<void> {
   const alice = await t.bearer('alice');

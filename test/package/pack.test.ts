@@ -139,33 +139,31 @@ export async function place(): Promise<PlacedOrder> {
 
 /** `<command> gateway` in front of a tiny server of ours: a request through it reaches the server. */
 async function gatewayInFront(command: string, prefix: string[]): Promise<void> {
-  {
-    const server = http.createServer((req, res) => res.end(`mine: ${req.url}`));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as net.AddressInfo).port;
-    const child = spawn(command, [...prefix, 'gateway', '--target', `app=127.0.0.1:${port}`, '--port', '0', '--control-port', '0', '--data-dir', path.join(dir, 'gw')], {
-      cwd: path.join(dir, 'app'),
-      env: { ...process.env, NO_COLOR: '1' },
-      // Its own process group: npx starts the command as a child of its own, and both must stop.
-      detached: true,
-    });
-    try {
-      let out = '';
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (d) => {
-          out += d;
-          if (/control +http/.test(out)) resolve();
-        });
-        child.stderr.on('data', (d) => (out += d));
-        child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  const server = http.createServer((req, res) => res.end(`mine: ${req.url}`));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const child = spawn(command, [...prefix, 'gateway', '--target', `app=127.0.0.1:${port}`, '--port', '0', '--control-port', '0', '--data-dir', path.join(dir, 'gw')], {
+    cwd: path.join(dir, 'app'),
+    env: { ...process.env, NO_COLOR: '1' },
+    // Its own process group: npx starts the command as a child of its own, and both must stop.
+    detached: true,
+  });
+  try {
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (/control +http/.test(out)) resolve();
       });
-      const url = /listeners +(http:\/\/\S+)/.exec(out)![1]!;
-      const res = await fetch(url + '/hello');
-      assert.equal(res.status, 200);
-      assert.equal(await res.text(), 'mine: /hello');
-    } finally {
-      process.kill(-child.pid!, 'SIGTERM');
-      server.close();
-    }
+      child.stderr.on('data', (d) => (out += d));
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    const url = /listeners +(http:\/\/\S+)/.exec(out)![1]!;
+    const res = await fetch(url + '/hello');
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'mine: /hello');
+  } finally {
+    process.kill(-child.pid!, 'SIGTERM');
+    server.close();
   }
 }

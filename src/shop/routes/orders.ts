@@ -146,7 +146,7 @@ export const orderRoutes = [
     success: { 200: { description: 'The order (an accepted async order: `pending` until its worker pays it, with Retry-After)', schema: Order, headers: ['Retry-After'] } },
     async handle({ resource }) {
       // Still being worked on: tell a polling client when to look again, as the 202 did.
-      const polling: Record<string, string> = resource.async && resource.status === 'pending' ? { 'retry-after': '1' } : {};
+      const polling: Record<string, string> = resource.async && resource.status === 'pending' ? { 'retry-after': String(store.ASYNC_POLL_S) } : {};
       return { status: 200, body: store.orderJson(resource), headers: { 'cache-control': 'private, no-store', ...polling } };
     },
   }),
@@ -166,18 +166,15 @@ export const orderRoutes = [
   }),
 ];
 
-/** How long a client should wait before its first look at an accepted order (the worker usually needs less). */
-const ASYNC_POLL_S = 1;
-
 /**
  * The accepted order (RFC 9110 §15.3.3): its Location to poll, when to look (Retry-After), and that the preference
  * was honoured (RFC 7240 §3). The answer depends on Prefer, so it says so in Vary (RFC 7240 §2).
  */
-export function acceptedOutcome(order: store.OrderRow): Outcome {
+function acceptedOutcome(order: store.OrderRow): Outcome {
   return {
     status: 202,
     body: store.orderJson(order),
-    headers: { location: `/orders/${order.id}`, 'retry-after': String(ASYNC_POLL_S), 'preference-applied': 'respond-async', vary: 'Prefer' },
+    headers: { location: `/orders/${order.id}`, 'retry-after': String(store.ASYNC_POLL_S), 'preference-applied': 'respond-async', vary: 'Prefer' },
   };
 }
 

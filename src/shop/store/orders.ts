@@ -170,6 +170,9 @@ export async function failOrder(db: Db, id: number, failure: string): Promise<Or
 
 // ---- asynchronous orders: the order row is the job (migration 004) ----
 
+/** How long a client should wait before looking at an accepted (202) order again: its Retry-After. */
+export const ASYNC_POLL_S = 1;
+
 /** A worker's claim is stale when its heartbeat is older than this: the worker died, another may take the order. */
 export const ORDER_CLAIM_STALE_MS = 2000;
 
@@ -236,7 +239,7 @@ function judge(row: KeyRow, fp: string): KeyState {
       headers: {
         ...(row.response_location ? { location: row.response_location } : {}),
         // A replayed 202 still tells the client when to poll.
-        ...(row.response_status === 202 ? { 'retry-after': '1' } : {}),
+        ...(row.response_status === 202 ? { 'retry-after': String(ASYNC_POLL_S) } : {}),
         'idempotent-replayed': 'true',
       },
     },
