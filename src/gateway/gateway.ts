@@ -27,6 +27,9 @@ import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules
 import { TargetGroup } from './target-group.ts';
 import { isWebSocketUpgrade, serveWithoutUpgrade, tunnel } from './tunnel.ts';
 
+/** Methods for which Node sends no framing when there is no content (it frames the others as chunked). */
+const NO_CONTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
 /** ALB's request limits: request line 16 K, one header 16 K, all headers 64 K (its quotas page). */
 const MAX_REQUEST_LINE = 16 * 1024;
 const MAX_HEADER = 16 * 1024;
@@ -471,7 +474,10 @@ export class Gateway {
     } else {
       contentLength = cl !== undefined ? Number(cl) : undefined;
       hasBody = (contentLength ?? 0) > 0;
-      if (contentLength === 0) headers.push('content-length', '0');
+      // Neither field: the request has no content (RFC 9112 §6.3). Said as `Content-Length: 0` where the method
+      // gives content a meaning (RFC 9110 §8.6) — otherwise Node frames a body-less POST as an empty chunked body,
+      // and a target that sees a body without Content-Type answers 415 to a request that sent none.
+      if (contentLength === 0 || (contentLength === undefined && !NO_CONTENT_METHODS.has(req.method ?? 'GET'))) headers.push('content-length', '0');
     }
 
     const t = performance.now();

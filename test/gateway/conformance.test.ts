@@ -281,6 +281,22 @@ for (const scheme of ['http', 'https'] as const) {
       assert.deepEqual(parseResponses(text).map((r) => arrival(r.body).url), ['/pipe-1', '/pipe-2', '/pipe-3']);
     });
 
+    it('a POST with neither Content-Length nor Transfer-Encoding has no content: the target gets Content-Length: 0, not an empty chunked body', async () => {
+      // Found by `receipt audit`: curl -X POST without -d reached the shop as `Transfer-Encoding: chunked` and got 415.
+      const c = await rawConnect(port(), tlsOpt);
+      c.write('POST /no-framing HTTP/1.1\r\nHost: a.example\r\n\r\nDELETE /no-framing-del HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
+      const { text } = await c.untilClosed();
+      const [post, del] = parseResponses(text);
+      assert.equal(post!.status, 200);
+      assert.equal(del!.status, 200);
+      const seen = upstream.last('/no-framing')!.headers;
+      assert.equal(seen['content-length'], '0');
+      assert.equal(seen['transfer-encoding'], undefined);
+      const seenDel = upstream.last('/no-framing-del')!.headers;
+      assert.equal(seenDel['content-length'], undefined);
+      assert.equal(seenDel['transfer-encoding'], undefined);
+    });
+
     it('a body on any method: DELETE keeps the connection; GET with a body is Ambiguous — forwarded, then closed (defensive)', async () => {
       const c = await rawConnect(port(), tlsOpt);
       c.write('DELETE /del-body HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\n\r\nhello');
