@@ -31,4 +31,13 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../http', '!../http/*'], message: 'The gateway imports only src/http/: it fronts any server, not just the shop.' }] }],
     },
   },
+  {
+    files: ['src/audit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.\\./(?!http/|gateway/access-log\\.ts$)', message: 'The audit imports only src/http/ and the access-log format: it judges any API, and ships without the server.' }] },
+      ],
+    },
+  },
 );

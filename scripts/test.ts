@@ -28,7 +28,7 @@ function findTests(dir: string): string[] {
     .sort();
 }
 
-const folders = args.length ? args : ['unit', 'app', 'gateway', 'client', 'blackbox', 'browser', 'package'];
+const folders = args.length ? args : ['unit', 'app', 'gateway', 'client', 'audit', 'blackbox', 'browser', 'package'];
 const files = folders.flatMap((f) => findTests(path.join('test', f)));
 if (files.length === 0) {
   console.error(`no test files under ${folders.map((f) => 'test/' + f).join(', ')}`);

@@ -271,6 +271,40 @@ program
     process.exitCode = await runChaosCommand(opts, style);
   });
 
+const audit = program
+  .command('audit')
+  .description("judge any API by the seed's rules: live from its OpenAPI document, from a HAR recording, or from an ALB access log (docs/audit.md)")
+  .option('--url <url>', 'the API to probe (only this origin is ever sent to)')
+  .option('--openapi <file|url>', 'its OpenAPI 3.x document, JSON or YAML (default: <url>/openapi.json)')
+  .option('--token <token>', 'a bearer token for the routes that need one')
+  .option('--as-other-user-token <token>', "another user's token: on id routes, is the first user's resource hidden from this one?")
+  .option('--har <file>', 'judge a HAR recording (devtools, a proxy) as recorded; nothing is sent')
+  .option('--access-log <file>', 'judge an ALB access log: who made each 5xx, 460s, 502 bursts')
+  .addOption(new Option('--format <format>', 'the report').choices(['text', 'json', 'sarif', 'junit']).default('text'))
+  .option('--output <file>', 'write the report to a file instead of stdout')
+  .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this').choices(['error', 'warning']).default('error'))
+  .option('--rate <n>', 'at most this many requests per second', '10')
+  .option('--allow-writes', 'also send POST, PUT, PATCH and DELETE (only to a system you may change)')
+  .addOption(new Option('--test-path <prefix>', 'a path prefix where writes are harmless; repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .option('--dry-run', 'print what would be sent, and send nothing')
+  .option('--insecure', 'accept a TLS certificate that does not verify (a self-signed test server)')
+  .option('--timeout-ms <ms>', 'how long to wait for each answer', '10000')
+  .option('--verbose', 'print every exchange (probe, request, status) as it completes, on stderr')
+  .addHelpText('after', '\nExit status: 0 no findings at or above --fail-on, 1 findings, 2 the audit could not run.\n\nExamples:\n  receipt audit --url http://127.0.0.1:8080 --token "$TOKEN" --as-other-user-token "$OTHER"\n  receipt audit --har recording.har --format sarif --output audit.sarif\n  receipt audit --access-log .receipt/access.log\n')
+  // Usage errors are exit 2, apart from findings (1): commander's own (an unknown option) included.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .action(async (opts: Record<string, unknown>) => {
+    const { runAuditCommand, AuditUsageError } = await import('./audit.ts');
+    try {
+      process.exitCode = await runAuditCommand(opts as never, style, terminalStyle(process.stderr));
+    } catch (e) {
+      if (!(e instanceof AuditUsageError)) throw e;
+      console.error(`receipt audit: ${e.message}`);
+      process.exitCode = 2;
+    }
+  });
+void audit;
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -3,9 +3,12 @@ export interface Style {
   color: boolean;
   bold: (s: string) => string;
   dim: (s: string) => string;
+  red: (s: string) => string;
+  yellow: (s: string) => string;
 }
 
 export function terminalStyle(stream: NodeJS.WriteStream = process.stdout): Style {
   const color = !!stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
-  return { color, bold: (s) => (color ? `\x1b[1m${s}\x1b[0m` : s), dim: (s) => (color ? `\x1b[2m${s}\x1b[0m` : s) };
+  const sgr = (code: number) => (s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return { color, bold: sgr(1), dim: sgr(2), red: sgr(31), yellow: sgr(33) };
 }

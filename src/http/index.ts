@@ -6,3 +6,5 @@ export * from './www-authenticate.ts';
 export * from './etag.ts';
 export * from './staged-close.ts';
 export * from './prefer.ts';
+export * from './leaks.ts';
+export * from './wire.ts';

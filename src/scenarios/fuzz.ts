@@ -12,6 +12,7 @@
  */
 import fc from 'fast-check';
 import { Agent, request } from 'undici';
+import { findInternalDetail } from '../http/leaks.ts';
 
 interface Schema {
   type?: string | string[];
@@ -207,13 +208,6 @@ function requestOf(op: Operation, tokens: string[]): fc.Arbitrary<FuzzRequest> {
 
 // ---- judging one answer ----
 
-const INTERNAL = [
-  /\bat [\w$.<>]+ \(?[^\s)]*:\d+:\d+\)?/, // a stack frame
-  /node_modules|\.ts:\d+|file:\/\//,
-  /\b(SELECT|INSERT|UPDATE|DELETE)\b[\s\S]{0,80}\b(FROM|INTO|SET|WHERE)\b/,
-  /syntax error at or near|violates (unique|foreign key|check) constraint|relation "\w+" does not exist|invalid input syntax for/i,
-  /\b(TypeError|ReferenceError|RangeError|SyntaxError): /,
-];
 
 /** What HTTP allows on any route, documented or not. */
 function allowedAnyway(status: number, req: FuzzRequest): boolean {
@@ -237,7 +231,8 @@ export function judge(op: Operation | undefined, req: FuzzRequest, status: numbe
       add('problem-body', `${contentType}: ${body.slice(0, 120)}`);
     }
   }
-  for (const re of INTERNAL) if (re.test(body)) add('nothing-internal', body.match(re)![0].slice(0, 120));
+  const internal = findInternalDetail(body);
+  if (internal) add('nothing-internal', internal);
   if (op && !op.statuses.has(status) && !allowedAnyway(status, req)) add('documented-status', `${status} is not among ${[...op.statuses].join(', ')}`);
   return out;
 }

@@ -8,14 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { defaultGatewayConfig } from '../../src/gateway/config.ts';
+import { launchChromium, skipWithoutChromium } from '../support/browser.ts';
 import { systemUnderTest, type SystemUnderTest } from '../support/system.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const present = fs.existsSync(CHROMIUM);
-if (!present && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests`);
-const skip = present ? false : `no ${CHROMIUM} (apt-get install chromium); CI installs it`;
+const skip = skipWithoutChromium;
 const HEALTH = { intervalMs: 1000, unhealthyThreshold: 2 };
 
 describe('the live dashboard', { skip }, () => {
@@ -33,10 +31,7 @@ describe('the live dashboard', { skip }, () => {
         },
       },
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
   });
   after(async () => {

@@ -8,25 +8,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { request } from 'undici';
+import { launchChromium, skipWithoutChromium } from '../support/browser.ts';
 import { systemUnderTest, type SystemUnderTest } from '../support/system.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const present = fs.existsSync(CHROMIUM);
-if (!present && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests`);
-const skip = present ? false : `no ${CHROMIUM} (apt-get install chromium); CI installs it`;
+const skip = skipWithoutChromium;
 
 describe('pages in a real browser', { skip }, () => {
   let t: SystemUnderTest;
   let browser: Browser;
   before(async () => {
     t = await systemUnderTest({ TARGETS: '1', CONTROL_TOKEN: 'tok' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // As this machine's probe runs it: no sandbox as root, and no background calls to the closed network.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -23,7 +23,7 @@ export const authRoutes = [
     access: 'public',
     // Brute-force guard (OWASP API2): the general limit, per client address.
     rateLimit: 'general',
-    schema: { body: Type.Object({ username: Type.String(), password: Type.String() }, { additionalProperties: false }) },
+    schema: { body: Type.Object({ username: Type.String(), password: Type.String() }, { additionalProperties: false, examples: [{ username: 'alice', password: 'alice-pass' }] }) },
     success: { 200: { description: 'A new token pair', schema: TokenPair, headers: ['Cache-Control'] } },
     extraProblems: { 401: 'Wrong username or password (no hint which)' },
     async handle({ body, deps }) {

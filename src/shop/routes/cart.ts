@@ -46,7 +46,7 @@ export const cartRoutes = [
     summary: 'Put a product in the cart; the same product twice is 409 (offer "increase quantity" instead)',
     tags: ['cart'],
     access: 'user',
-    schema: { body: Type.Object({ product_id: Type.Integer(), quantity: Type.Optional(Type.Integer()) }, { additionalProperties: false }) },
+    schema: { body: Type.Object({ product_id: Type.Integer(), quantity: Type.Optional(Type.Integer()) }, { additionalProperties: false, examples: [{ product_id: 42, quantity: 1 }] }) },
     async validate({ body, deps }) {
       const errors = quantityRule(body.quantity ?? 1);
       const p = await findProduct(deps.db, body.product_id);

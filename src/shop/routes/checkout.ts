@@ -25,7 +25,7 @@ export const checkoutRoutes = [
     tags: ['cart'],
     access: 'user',
     rateLimit: 'checkout',
-    schema: { body: Type.Object({ payment_token: Type.String(), reference: Type.Optional(Type.String()) }, { additionalProperties: false }) },
+    schema: { body: Type.Object({ payment_token: Type.String(), reference: Type.Optional(Type.String()) }, { additionalProperties: false, examples: [{ payment_token: 'tok_visa' }] }) },
     success: { 201: { description: 'The order', schema: Order, headers: ['Location', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'] } },
     extraProblems: { 402: 'The payment provider declined the payment: the order failed, nothing was charged', 409: 'Same Idempotency-Key in flight, or a product sold out meanwhile' },
     async replay(ctx) {

@@ -1,7 +1,8 @@
 /** Schemas shared by the routes. Types only: ranges and existence are business rules (step 5, 422), not schema. */
 import { Type } from 'typebox';
 
-/** Path ids are digits; anything else is a malformed request (400 naming `id`), not a lookup. */
+/** Path ids are digits; anything else is a malformed request (400 naming `id`), not a lookup.
+ * Request bodies carry an example: what Swagger UI's "Try it out" fills in, and what `receipt audit` sends. */
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$' }) }, { additionalProperties: false });
 
 export const Problem = Type.Object(
@@ -29,7 +30,7 @@ export const Product = Type.Object({
 
 export const ProductInput = Type.Object(
   { name: Type.String(), price_cents: Type.Integer(), stock: Type.Integer() },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ name: 'Headphones', price_cents: 4999, stock: 10 }] },
 );
 
 export const Order = Type.Object({
@@ -55,7 +56,7 @@ export const OrderInput = Type.Object(
     payment_token: Type.String(),
     reference: Type.Optional(Type.String()),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ product_id: 42, quantity: 1, payment_token: 'tok_visa' }] },
 );
 
 export const User = Type.Object({

@@ -41,7 +41,7 @@ export function videoRoutes(videoDir: string) {
       tags: ['media'],
       access: 'public',
       usesDatabase: false,
-      schema: { params: Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' }) }, { additionalProperties: false }) },
+      schema: { params: Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', examples: ['movie.mp4'] }) }, { additionalProperties: false }) },
       async locate({ params }): Promise<Media> {
         const file = path.join(videoDir, params.name);
         const stat = await fs.promises.stat(file).catch(() => undefined);
