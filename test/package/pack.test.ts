@@ -79,14 +79,16 @@ describe('the packed package', () => {
       `import { ReceiptClient, retryDelay, DEFAULT_RETRY } from 'receipt/client';
 import { parseRetryAfter, parsePrefer } from 'receipt/http';
 import { Gateway, fromCloudFormation } from 'receipt/gateway';
+import { auditHar } from 'receipt/audit';
+const har = { log: { entries: [{ request: { method: 'POST', url: 'http://a/orders', headers: [] }, response: { status: 201, headers: [], content: {} } }] } };
 const c = new ReceiptClient({ baseUrl: 'http://127.0.0.1:1' });
 const wait = retryDelay({ attempt: 1, status: 503, method: 'GET', requestHeaders: {}, retryAfter: '2', policy: DEFAULT_RETRY, now: 0, random: () => 0 });
-console.log(JSON.stringify({ client: typeof c.createOrder, wait, after: parseRetryAfter('3', 0), prefer: parsePrefer('respond-async').has('respond-async'), gateway: typeof Gateway, cfn: typeof fromCloudFormation }));
+console.log(JSON.stringify({ client: typeof c.createOrder, wait, after: parseRetryAfter('3', 0), prefer: parsePrefer('respond-async').has('respond-async'), gateway: typeof Gateway, cfn: typeof fromCloudFormation, audit: auditHar(JSON.stringify(har), 'a.har').findings.map((f) => f.rule) }));
 `,
     );
     const r = await sh(process.execPath, ['use.mjs'], path.join(dir, 'app'));
     assert.equal(r.code, 0, r.out);
-    assert.deepEqual(JSON.parse(r.out), { client: 'function', wait: 2000, after: 3000, prefer: true, gateway: 'function', cfn: 'function' });
+    assert.deepEqual(JSON.parse(r.out), { client: 'function', wait: 2000, after: 3000, prefer: true, gateway: 'function', cfn: 'function', audit: ['created-without-location'] });
   });
 
   it('and from TypeScript, type-checked against the shipped declarations (a wrong type is caught)', async () => {
@@ -99,6 +101,8 @@ console.log(JSON.stringify({ client: typeof c.createOrder, wait, after: parseRet
       path.join(app, 'good.ts'),
       `import { ReceiptClient, ReceiptError, type PlacedOrder } from 'receipt/client';
 import { type Problem } from 'receipt/http';
+import { toSarif, type AuditReport } from 'receipt/audit';
+export const sarifVersion = (r: AuditReport): string => toSarif(r).version;
 const client = new ReceiptClient({ baseUrl: 'http://127.0.0.1:8080', credentials: { username: 'alice', password: 'alice-pass' } });
 export async function place(): Promise<PlacedOrder> {
   try {
