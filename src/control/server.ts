@@ -11,7 +11,7 @@ import { Type, type Static } from 'typebox';
 import type { FaultDoc } from '../faults.ts';
 import { writeFaults } from '../faults.ts';
 import type { Gateway } from '../gateway/gateway.ts';
-import { bearerMatches, formatBearerChallenge, HttpProblem, sameSecret } from '../http/index.ts';
+import { bearerMatches, formatBearerChallenge, problemOf, sameSecret } from '../http/index.ts';
 import { problemErrorHandler } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -99,7 +99,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     if (deps.feed && req.routeOptions.url === '/dashboard') {
       return reply.code(401).type('text/html').send('<p>Open <code>/dashboard?token=&lt;CONTROL_TOKEN&gt;</code> (the token <code>receipt start</code> printed).</p>');
     }
-    throw new HttpProblem(401, {
+    throw problemOf('authentication-required', {
       detail: 'The control plane needs Authorization: Bearer <CONTROL_TOKEN> (printed at start).',
       headers: { 'www-authenticate': formatBearerChallenge({ realm: 'receipt-control' }) },
     });
@@ -132,7 +132,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     };
   };
   const known = (id: string) => {
-    if (!deps.targets.has(id)) throw new HttpProblem(404, { detail: `No target process ${id}.`, extensions: { target_id: id } });
+    if (!deps.targets.has(id)) throw problemOf('not-found', { detail: `No target process ${id}.`, extensions: { target_id: id } });
     return deps.targets.get(id)!;
   };
   // The processes this system runs, or else every registered target of every group.
@@ -152,7 +152,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
   app.post('/targets/:id/drain', async (req, reply) => {
     const { id } = req.params as { id: string };
     const found = find(id);
-    if (!found) throw new HttpProblem(404, { detail: `No target ${id}.`, extensions: { target_id: id } });
+    if (!found) throw problemOf('not-found', { detail: `No target ${id}.`, extensions: { target_id: id } });
     found.group.deregister(id);
     // Accepted: draining finishes when in-flight requests do, or when the deregistration delay ends.
     return reply.code(202).send(describe(id));
@@ -173,8 +173,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     app.post('/deploy', { schema: { body: DeployBody } }, async (req, reply) => {
       const running = deployer.running;
       if (running) {
-        throw new HttpProblem(409, {
-          type: 'deployment-in-progress',
+        throw problemOf('deployment-in-progress', {
           detail: `Deployment ${running.id} of ${running.version} is still in progress; one at a time.`,
           headers: { location: where(running.id) },
           extensions: { deployment_id: running.id },
@@ -187,7 +186,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     app.get('/deploys/:id', async (req, reply) => {
       const { id } = req.params as { id: string };
       const d = deployer.get(id);
-      if (!d) throw new HttpProblem(404, { detail: `No deployment ${id}.`, extensions: { deployment_id: id } });
+      if (!d) throw problemOf('not-found', { detail: `No deployment ${id}.`, extensions: { deployment_id: id } });
       if (d.status === 'in_progress' || d.status === 'rolling_back') reply.header('retry-after', '1');
       return reply.header('cache-control', 'no-store').send(d);
     });

@@ -1,6 +1,7 @@
 // The shared HTTP semantics: no import of anything else in this project, so the SDK can ship with only this.
 export * from './status.ts';
 export * from './problem.ts';
+export * from './problem-types.ts';
 export * from './retry-after.ts';
 export * from './www-authenticate.ts';
 export * from './etag.ts';

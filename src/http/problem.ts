@@ -1,3 +1,4 @@
+import { PROBLEM_TYPES, type ProblemTypeName } from './problem-types.ts';
 import { formatRetryAfter } from './retry-after.ts';
 import { reasonPhrase } from './status.ts';
 
@@ -27,8 +28,11 @@ export interface FieldError {
 }
 
 export interface ProblemInit {
-  /** Short slug appended to PROBLEM_TYPE_BASE; defaults to the status's reason phrase, slugged. */
-  type?: string;
+  /**
+   * Short slug appended to PROBLEM_TYPE_BASE: one of the catalogue (problem-types.ts; use `problemOf`), or the
+   * gateway's `gateway-<error_reason>`; without it, the status's reason phrase, slugged.
+   */
+  type?: ProblemTypeName | `gateway-${string}`;
   title?: string;
   detail: string;
   /** Response headers that belong to this problem (Allow, WWW-Authenticate, Retry-After, …). */
@@ -74,13 +78,19 @@ export function makeProblem(status: number, init: ProblemInit, instance?: string
   return problem;
 }
 
+/** A problem of a type in the catalogue: its status and title come from there. */
+export function problemOf(type: ProblemTypeName, init: Omit<ProblemInit, 'type' | 'title'>): HttpProblem {
+  const entry: { status: number; title?: string } = PROBLEM_TYPES[type];
+  return new HttpProblem(entry.status, { ...init, type, ...(entry.title ? { title: entry.title } : {}) });
+}
+
 /**
  * The 503 of a dependency that cannot serve the request now — the database, the payment provider, the rate-limit
  * store (step 7 of the decision tree, docs/pipeline.md) — with Retry-After (RFC 9110 §15.6.4, §10.2.3). `dependency` names which.
  */
 export class DependencyUnavailable extends HttpProblem {
   constructor(dependency: string, retryAfterS: number, cause?: unknown) {
-    super(503, {
+    super(PROBLEM_TYPES['dependency-unavailable'].status, {
       type: 'dependency-unavailable',
       detail: 'Service temporarily unavailable. Retry after the time given in Retry-After.',
       headers: { 'retry-after': formatRetryAfter(retryAfterS) },

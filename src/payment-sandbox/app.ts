@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import Fastify from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../db/pool.ts';
-import { HttpProblem } from '../http/index.ts';
+import { problemOf } from '../http/index.ts';
 import { problemErrorHandler } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import type { Faults } from '../faults.ts';
@@ -66,19 +66,19 @@ export async function buildSandbox(deps: SandboxDeps, logger: Logger) {
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
       if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
-        throw new HttpProblem(400, { detail: 'Idempotency-Key header is required.' });
+        throw problemOf('malformed-request', { detail: 'Idempotency-Key header is required.', extensions: { field: 'Idempotency-Key' } });
       }
       const { faults } = deps;
       const latency = faults.current.payment_latency_ms ?? 0;
       if (latency > 0) await new Promise((r) => setTimeout(r, latency));
       const failureRate = faults.current.payment_failure_rate ?? 0;
       if (failureRate > 0 && random() < failureRate) {
-        throw new HttpProblem(503, { detail: 'The payment provider is unavailable (injected failure).', headers: { 'retry-after': '1' } });
+        throw problemOf('provider-unavailable', { detail: 'The payment provider is unavailable (injected failure).', headers: { 'retry-after': '1' } });
       }
       const body = req.body as { amount_cents: number; payment_token: string; reference?: string };
       // The test card that is always declined (as Stripe's test tokens are): a definite answer, nothing charged.
       if (body.payment_token === DECLINED_TOKEN) {
-        throw new HttpProblem(402, { type: 'card-declined', detail: 'The card was declined.', extensions: { decline_code: 'generic_decline' } });
+        throw problemOf('card-declined', { detail: 'The card was declined.', extensions: { decline_code: 'generic_decline' } });
       }
       const fp = crypto.createHash('sha256').update(JSON.stringify([body.amount_cents, body.payment_token, body.reference ?? null])).digest('hex');
       const id = 'ch_' + crypto.randomBytes(12).toString('hex');
@@ -92,7 +92,7 @@ export async function buildSandbox(deps: SandboxDeps, logger: Logger) {
       ).rows[0];
       if (inserted) return reply.code(201).send(chargeJson(inserted));
       const first = (await deps.db.query<ChargeRow>(`SELECT ${COLS} FROM sandbox.charges WHERE idempotency_key = $1`, [key])).rows[0]!;
-      if (first.fingerprint !== fp) throw new HttpProblem(422, { detail: 'This Idempotency-Key was used for a different charge.' });
+      if (first.fingerprint !== fp) throw problemOf('validation-failed', { detail: 'This Idempotency-Key was used for a different charge.', extensions: { errors: [{ field: 'Idempotency-Key', message: 'Used for a different charge' }] } });
       return reply.code(200).header('idempotent-replayed', 'true').send(chargeJson(first));
     },
   );
@@ -100,7 +100,7 @@ export async function buildSandbox(deps: SandboxDeps, logger: Logger) {
   app.get('/charges/:id', async (req) => {
     const { id } = req.params as { id: string };
     const row = (await deps.db.query<ChargeRow>(`SELECT ${COLS} FROM sandbox.charges WHERE id = $1`, [id])).rows[0];
-    if (!row) throw new HttpProblem(404, { detail: 'No such charge.' });
+    if (!row) throw problemOf('not-found', { detail: 'No such charge.' });
     return chargeJson(row);
   });
 

@@ -4,7 +4,7 @@
  * goes to the JSON log under that id (no stack, no internal message on the wire: docs/errors.md).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpProblem, PROBLEM_JSON } from '../http/index.ts';
+import { HttpProblem, PROBLEM_JSON, problemOf } from '../http/index.ts';
 
 export function sendProblem(req: FastifyRequest, reply: FastifyReply, p: HttpProblem): FastifyReply {
   const body = p.toProblem(req.url.split('?')[0]);
@@ -24,6 +24,6 @@ export function problemErrorHandler(opts: { clientError?: (e: FastifyError) => H
     const client = opts.clientError ? opts.clientError(err) : status >= 400 && status < 500 ? new HttpProblem(status, { detail: err.message }) : undefined;
     if (client) return sendProblem(req, reply, client);
     req.log.error({ err }, 'unhandled error');
-    return sendProblem(req, reply, new HttpProblem(500, { type: 'internal-error', detail: 'An unexpected error occurred. Quote the X-Request-Id to support.' }));
+    return sendProblem(req, reply, problemOf('internal-error', { detail: 'An unexpected error occurred. Quote the X-Request-Id to support.' }));
   };
 }

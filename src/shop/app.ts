@@ -7,7 +7,7 @@ import Fastify, { type FastifyError } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
-import { bearerMatches, closeConnectionsInStages, formatBearerChallenge, HttpProblem } from '../http/index.ts';
+import { bearerMatches, closeConnectionsInStages, formatBearerChallenge, problemOf } from '../http/index.ts';
 import { problemErrorHandler, sendProblem } from '../server/problems.ts';
 import type { Logger } from '../log.ts';
 import { problemFromFrameworkError } from './decision/parse.ts';
@@ -105,8 +105,7 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     // because the whole service is closed; the home page redirects browsers, the API answers 503 + Retry-After.
     if (faults.maintenance && req.url !== '/' && req.url !== '/maintenance.html') {
       decidedBy.set(req, 'maintenance');
-      throw new HttpProblem(503, {
-        type: 'maintenance',
+      throw problemOf('maintenance', {
         detail: 'Service temporarily unavailable for maintenance.',
         headers: { 'retry-after': String(deps.config.retryAfterS) },
       });
@@ -186,7 +185,7 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     const token = opts.metricsToken;
     app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
       if (!bearerMatches(req.headers.authorization, token)) {
-        throw new HttpProblem(401, {
+        throw problemOf('authentication-required', {
           detail: 'The metrics need Authorization: Bearer <CONTROL_TOKEN>.',
           headers: { 'www-authenticate': formatBearerChallenge({ realm: 'receipt-metrics' }) },
         });
@@ -211,7 +210,7 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     const path = req.url.split('?')[0]!;
     const allowed = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => methodsByPath.find(m as HTTPMethod, path));
     if (allowed.length === 0 || path.startsWith('/docs')) {
-      return sendProblem(req, reply, new HttpProblem(404, { type: 'not-found', detail: `Nothing at ${path}.` }));
+      return sendProblem(req, reply, problemOf('not-found', { detail: `Nothing at ${path}.` }));
     }
     const allow = [...allowed, 'OPTIONS'].join(', ');
     // RFC 9110 §9.3.7: OPTIONS describes what the resource supports.
@@ -219,7 +218,7 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     return sendProblem(
       req,
       reply,
-      new HttpProblem(405, { type: 'method-not-allowed', detail: `${req.method} is not supported on ${path}.`, headers: { allow } }),
+      problemOf('method-not-allowed', { detail: `${req.method} is not supported on ${path}.`, headers: { allow } }),
     );
   });
 

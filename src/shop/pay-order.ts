@@ -3,7 +3,8 @@
  * worker all charge through here. The charge's idempotency key is the order's id, so however often this runs for one
  * order — a retried request, a second worker after the first died — the provider charges it once.
  */
-import { HttpProblem } from '../http/index.ts';
+import type { HttpProblem} from '../http/index.ts';
+import { problemOf } from '../http/index.ts';
 import type { Db } from '../db/pool.ts';
 import { PaymentDeclined, type PaymentProvider } from './payments.ts';
 import * as store from './store/orders.ts';
@@ -31,8 +32,7 @@ export async function payOrder(deps: { db: Db; payments: PaymentProvider }, orde
  * (422): the request was fine and the card was refused — the status Stripe answers for a declined card.
  */
 export function declinedProblem(order: store.OrderRow): HttpProblem {
-  return new HttpProblem(402, {
-    type: 'payment-declined',
+  return problemOf('payment-declined', {
     detail: 'The payment provider declined the payment. Nothing was charged; the order failed and its items are back on sale.',
     extensions: { order_id: order.id, failure: order.failure ?? 'payment declined' },
   });

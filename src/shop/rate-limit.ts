@@ -11,7 +11,7 @@
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
 import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { DependencyUnavailable, formatRetryAfter, HttpProblem } from '../http/index.ts';
+import { DependencyUnavailable, formatRetryAfter, problemOf } from '../http/index.ts';
 
 export type LimitName = 'checkout' | 'general';
 
@@ -70,9 +70,7 @@ export class RateLimits {
       if (!(e instanceof RateLimiterRes)) throw new DependencyUnavailable(this.#storeName, this.#retryAfterS, e);
       const state = { ...this.#state(name, e), remaining: 0 };
       const waitS = Math.max(1, Math.ceil(e.msBeforeNext / 1000));
-      throw new HttpProblem(429, {
-        type: 'rate-limited',
-        title: 'Too Many Requests',
+      throw problemOf('rate-limited', {
         detail: `Too many requests. Please wait ${waitS} seconds.`,
         // RFC 6585 §4: a 429 MUST NOT be stored by a cache.
         headers: { ...rateLimitHeaders(state), 'retry-after': formatRetryAfter(waitS), 'cache-control': 'no-store' },

@@ -4,7 +4,8 @@
  * RFC 9110 §11.6.1: every 401 carries WWW-Authenticate. RFC 6750 §3.1: with no credentials at all, the challenge
  * has no error parameter; with a token that failed, `error="invalid_token"` and a description.
  */
-import { formatBearerChallenge, HttpProblem } from '../../http/index.ts';
+import type { HttpProblem} from '../../http/index.ts';
+import { formatBearerChallenge, problemOf } from '../../http/index.ts';
 import type { Step } from './types.ts';
 
 export const REALM = 'receipt';
@@ -14,8 +15,7 @@ export function unauthorized(detail: string, tokenFailure?: string): HttpProblem
     tokenFailure === undefined
       ? formatBearerChallenge({ realm: REALM })
       : formatBearerChallenge({ realm: REALM, error: 'invalid_token', error_description: tokenFailure });
-  return new HttpProblem(401, {
-    type: tokenFailure === undefined ? 'authentication-required' : 'invalid-token',
+  return problemOf(tokenFailure === undefined ? 'authentication-required' : 'invalid-token', {
     detail,
     headers: { 'www-authenticate': challenge },
   });

@@ -5,15 +5,16 @@
  * `notFound` / `gone`; this step only runs it. For a creation ("or POST new"), the resource that may already exist
  * is the result of an earlier request with the same idempotency key: `replay` finds it.
  */
-import { HttpProblem } from '../../http/index.ts';
+import type { HttpProblem} from '../../http/index.ts';
+import { problemOf } from '../../http/index.ts';
 import type { Step } from './types.ts';
 
 export function notFound(what: string, extensions: Record<string, unknown> = {}): HttpProblem {
-  return new HttpProblem(404, { type: 'not-found', detail: `${what} not found.`, extensions });
+  return problemOf('not-found', { detail: `${what} not found.`, extensions });
 }
 
 export function gone(what: string, extensions: Record<string, unknown> = {}): HttpProblem {
-  return new HttpProblem(410, { type: 'gone', detail: `${what} was permanently removed.`, extensions });
+  return problemOf('gone', { detail: `${what} was permanently removed.`, extensions });
 }
 
 export const locate: Step = async (ctx, route) => {

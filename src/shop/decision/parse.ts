@@ -8,7 +8,7 @@
  * naming the field.
  */
 import type { FastifyError } from 'fastify';
-import { HttpProblem, type FieldError } from '../../http/index.ts';
+import { type FieldError, HttpProblem, problemOf } from '../../http/index.ts';
 import type { Step } from './types.ts';
 
 interface AjvError {
@@ -40,8 +40,7 @@ function messageOf(e: AjvError): string {
 
 export function badRequest(where: string, errors: FieldError[]): HttpProblem {
   const first = errors[0] ?? { field: '(body)', message: 'is invalid' };
-  return new HttpProblem(400, {
-    type: 'malformed-request',
+  return problemOf('malformed-request', {
     detail: `${first.field} ${first.message}`,
     extensions: { field: first.field, errors, in: where },
   });
@@ -85,16 +84,15 @@ export const parse: Step = (ctx, route) => {
 export function problemFromFrameworkError(e: FastifyError): HttpProblem | undefined {
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpProblem(413, { type: 'body-too-large', detail: 'The request body is larger than this API accepts (64 KiB).' });
+      return problemOf('body-too-large', { detail: 'The request body is larger than this API accepts (64 KiB).' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-        ? new HttpProblem(415, {
-            type: 'unsupported-media-type',
+        ? problemOf('unsupported-media-type', {
             detail: 'Send the request body as application/json.',
             headers: { 'accept-post': 'application/json' },
           })
-        : new HttpProblem(400, { type: 'malformed-request', detail: 'Content-Length does not match the body.' });
+        : problemOf('malformed-request', { detail: 'Content-Length does not match the body.' });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return badRequest('body', [{ field: '(body)', message: 'is empty; send a JSON object' }]);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

@@ -4,7 +4,7 @@
  * method is performed; §13.2.2 fixes their order. A failed If-None-Match on GET/HEAD → 304 with the same
  * ETag (§15.4.5); a failed If-Match → 412.
  */
-import { evaluatePreconditions, HttpProblem } from '../../http/index.ts';
+import { evaluatePreconditions, problemOf } from '../../http/index.ts';
 import type { Step } from './types.ts';
 
 export const preconditions: Step = (ctx, route) => {
@@ -14,8 +14,7 @@ export const preconditions: Step = (ctx, route) => {
   // RFC 9110 §15.4.5: a 304 carries the ETag and Cache-Control the 200 would have carried.
   if (outcome.kind === 'not-modified') return { status: 304, headers: { etag: current, ...(route.cacheControl ? { 'cache-control': route.cacheControl } : {}) } };
   if (outcome.kind === 'failed') {
-    throw new HttpProblem(412, {
-      type: 'precondition-failed',
+    throw problemOf('precondition-failed', {
       detail: 'The resource has changed since you read it. GET it again and retry with the new ETag.',
       headers: { etag: current },
     });

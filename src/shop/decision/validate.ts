@@ -3,13 +3,12 @@
  * cannot be done. Every violation is listed at once (seed §4: "highlight form fields with errors"), as
  * `errors: [{field, message}]`.
  */
-import { HttpProblem, type FieldError } from '../../http/index.ts';
+import type { HttpProblem} from '../../http/index.ts';
+import { type FieldError, problemOf } from '../../http/index.ts';
 import type { Step } from './types.ts';
 
 export function unprocessable(errors: FieldError[], detail?: string): HttpProblem {
-  return new HttpProblem(422, {
-    type: 'validation-failed',
-    title: 'Validation failed',
+  return problemOf('validation-failed', {
     detail: detail ?? errors.map((e) => `${e.field}: ${e.message}`).join('; '),
     extensions: { errors },
   });

@@ -1,6 +1,6 @@
 /** The cart (seed §4 "CONFLICT"): 201 + Location, 409 with existing_item_id, 200, 204. */
 import { Type } from 'typebox';
-import { HttpProblem, type FieldError } from '../../http/index.ts';
+import { type FieldError, problemOf } from '../../http/index.ts';
 import type { Db } from '../../db/pool.ts';
 import { notFound } from '../decision/locate.ts';
 import { defineRoute, type Principal } from '../decision/types.ts';
@@ -64,8 +64,7 @@ export const cartRoutes = [
       ).rows[0];
       if (inserted) return { status: 201, body: itemJson(inserted), headers: { location: `/cart/items/${inserted.id}` } };
       const existing = (await deps.db.query<{ id: number }>(`SELECT id::int AS id FROM cart_items WHERE user_id = $1 AND product_id = $2`, [user.id, body.product_id])).rows[0];
-      throw new HttpProblem(409, {
-        type: 'already-in-cart',
+      throw problemOf('already-in-cart', {
         detail: 'Product already in cart. Change its quantity with PATCH instead.',
         headers: existing ? { location: `/cart/items/${existing.id}` } : {},
         extensions: { existing_item_id: existing?.id },

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { Type } from 'typebox';
-import { HttpProblem, type FieldError } from '../../http/index.ts';
+import { type FieldError, problemOf } from '../../http/index.ts';
 import { unprocessable } from '../decision/validate.ts';
 import { defineRoute } from '../decision/types.ts';
 import * as store from '../store/orders.ts';
@@ -55,7 +55,7 @@ export const checkoutRoutes = [
         if (r.kind === 'empty') throw unprocessable([{ field: 'cart', message: 'The cart is empty' }]);
         if (r.kind === 'reference-reused') throw unprocessable([{ field: 'reference', message: 'Already used for a different order' }]);
         if (r.kind === 'out-of-stock') {
-          throw new HttpProblem(409, { type: 'out-of-stock', detail: `Product ${r.productId} sold out while you were checking out.`, extensions: { product_id: r.productId } });
+          throw problemOf('out-of-stock', { detail: `Product ${r.productId} sold out while you were checking out.`, extensions: { product_id: r.productId } });
         }
         const paid = await payOrder(deps, r.order, body.payment_token);
         if (paid.kind === 'declined') throw declinedProblem(paid.order);

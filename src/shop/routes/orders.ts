@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { Type } from 'typebox';
-import { HttpProblem, parsePrefer, type FieldError } from '../../http/index.ts';
+import { type FieldError, parsePrefer, problemOf } from '../../http/index.ts';
 import { declinedProblem, payOrder } from '../pay-order.ts';
 import { badRequest } from '../decision/parse.ts';
 import { gone, notFound } from '../decision/locate.ts';
@@ -39,8 +39,7 @@ export function fromKeyState(state: store.KeyState): Outcome | undefined {
     case 'done':
       return state.outcome;
     case 'in-flight':
-      throw new HttpProblem(409, {
-        type: 'request-in-flight',
+      throw problemOf('request-in-flight', {
         detail: 'A request with this idempotency key is still being processed. Retry in a moment; it will get the same result.',
         headers: { 'retry-after': '1' },
       });
@@ -197,7 +196,7 @@ async function placeOrder(
     });
   } catch (e) {
     if (!(e instanceof store.ConcurrentReference)) throw e;
-    throw new HttpProblem(409, { type: 'request-in-flight', detail: 'Another request with this reference is being processed. Retry in a moment.', headers: { 'retry-after': '1' } });
+    throw problemOf('request-in-flight', { detail: 'Another request with this reference is being processed. Retry in a moment.', headers: { 'retry-after': '1' } });
   }
   switch (reserved.kind) {
     case 'reference-reused':
@@ -205,7 +204,7 @@ async function placeOrder(
     case 'product-gone':
       throw unprocessable([{ field: 'product_id', message: 'Not found' }]);
     case 'out-of-stock':
-      throw new HttpProblem(409, { type: 'out-of-stock', detail: 'The product sold out while your order was being placed.', extensions: { field: 'quantity' } });
+      throw problemOf('out-of-stock', { detail: 'The product sold out while your order was being placed.', extensions: { field: 'quantity' } });
   }
   // An order the worker pays: accepted now, whatever the payment will take (the seed's async answer to the 504).
   if (reserved.order.async && reserved.order.status === 'pending') return acceptedOutcome(reserved.order);

@@ -1,7 +1,7 @@
 /** Products: strong ETags, 304, 412, 201 + Location, 204 then 410, 404 for ids that never existed. */
 import { Type } from 'typebox';
 import type { Db } from '../../db/pool.ts';
-import { HttpProblem, strongEtag, type FieldError } from '../../http/index.ts';
+import { type FieldError, problemOf, strongEtag } from '../../http/index.ts';
 import { gone, notFound } from '../decision/locate.ts';
 import { defineRoute } from '../decision/types.ts';
 import * as store from '../store/products.ts';
@@ -87,7 +87,7 @@ export const productRoutes = [
     async handle({ body, deps, resource }) {
       const p = await store.updateProduct(deps.db, resource.id, resource.version, body);
       // Someone else wrote between our read and our write: the representation the client saw is gone.
-      if (!p) throw new HttpProblem(412, { type: 'precondition-failed', detail: 'The product changed while you were updating it. GET it and retry.' });
+      if (!p) throw problemOf('precondition-failed', { detail: 'The product changed while you were updating it. GET it and retry.' });
       return { status: 200, body: store.productJson(p), headers: { etag: etagOf(p) } };
     },
   }),

@@ -1,6 +1,6 @@
 /** Users: 200, 409 when the email is taken, 404 for another user's id, 204 for settings. */
 import { Type } from 'typebox';
-import { HttpProblem, type FieldError } from '../../http/index.ts';
+import { type FieldError, problemOf } from '../../http/index.ts';
 import { notFound } from '../decision/locate.ts';
 import { defineRoute, type Principal } from '../decision/types.ts';
 import type { Db } from '../../db/pool.ts';
@@ -50,7 +50,7 @@ export const userRoutes = [
       } catch (e) {
         if (!(e instanceof store.EmailTaken)) throw e;
         // RFC 9110 §15.5.10: say enough to recognise the source of the conflict — but not whose account it is.
-        throw new HttpProblem(409, { type: 'email-taken', detail: 'Email already in use by another account.', extensions: { field: 'email' } });
+        throw problemOf('email-taken', { detail: 'Email already in use by another account.', extensions: { field: 'email' } });
       }
     },
   }),

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import send from '@fastify/send';
 import { Type } from 'typebox';
-import { HttpProblem, parseEtag, parseHttpDate, strongEtag, strongMatch } from '../../http/index.ts';
+import { parseEtag, parseHttpDate, problemOf, strongEtag, strongMatch } from '../../http/index.ts';
 import { notFound } from '../decision/locate.ts';
 import { defineRoute } from '../decision/types.ts';
 
@@ -76,8 +76,7 @@ export function videoRoutes(videoDir: string) {
         if (result.type === 'error' || (result.statusCode !== 200 && result.statusCode !== 206)) {
           result.stream?.destroy?.();
           if (result.statusCode === 416) {
-            throw new HttpProblem(416, {
-              type: 'range-not-satisfiable',
+            throw problemOf('range-not-satisfiable', {
               detail: `The range is outside the file (${resource.size} bytes).`,
               headers: { 'content-range': `bytes */${resource.size}` },
             });
