@@ -16,7 +16,7 @@ import { RateLimits } from './rate-limit.ts';
 import { ReportWorker } from './report-worker.ts';
 import { OrderWorker } from './order-worker.ts';
 import { forgetBreaker, recordBreakerState } from './store/breakers.ts';
-import { pruneKeys } from './store/orders.ts';
+import { pruneKeys } from './store/idempotency-keys.ts';
 import path from 'node:path';
 import { ensureSampleVideo } from './media.ts';
 import { Redis } from 'ioredis';

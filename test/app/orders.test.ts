@@ -155,10 +155,10 @@ describe('idempotency (draft-ietf-httpapi-idempotency-key-header)', () => {
     s.faults.set({ payment_failure_rate: 1 });
     problem(await order(payload, headers), 503);
     s.faults.set({});
-    const { fingerprint } = await import('../../src/shop/store/orders.ts');
+    const { fingerprint } = await import('../../src/shop/idempotency.ts');
     await s.testDb.sql(
       `INSERT INTO idempotency_keys (user_id, key, fingerprint, state, locked_until) SELECT id, 'key:key-abandoned', $1, 'in_flight', now() + interval '1 minute' FROM users WHERE username = 'alice'`,
-      [fingerprint(payload)],
+      [fingerprint([payload.product_id, payload.quantity, payload.payment_token, payload.reference])],
     );
     problem(await order(payload, headers), 409); // its lease still runs: someone may be working on it
     await s.testDb.sql(`UPDATE idempotency_keys SET locked_until = now() - interval '1 second' WHERE key = 'key:key-abandoned'`);
@@ -178,7 +178,7 @@ describe('idempotency (draft-ietf-httpapi-idempotency-key-header)', () => {
     assert.equal(reused.headers['idempotent-replayed'], undefined);
     assert.equal(await ordersWith('aged-1'), 1);
     assert.equal(await ordersWith('aged-2'), 1);
-    const { pruneKeys } = await import('../../src/shop/store/orders.ts');
+    const { pruneKeys } = await import('../../src/shop/store/idempotency-keys.ts');
     await s.testDb.sql(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'key:old-key'`);
     assert.equal(await pruneKeys(s.db), 1);
   });

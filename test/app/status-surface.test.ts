@@ -72,6 +72,33 @@ describe('checkout', () => {
     assert.deepEqual(empty.errors, [{ field: 'cart', message: 'The cart is empty' }]);
   });
 
+  it('idempotent: the same Idempotency-Key replays the first order (charged once); a line short of stock rolls every line back', async () => {
+    // alice: her checkout points are what the first test left (the replay and the 422 spend none).
+    const stock = async (id: number) => (await s.testDb.sql(`SELECT stock FROM products WHERE id = $1`, [id]))[0]!.stock as number;
+    await s.app.inject({ method: 'POST', url: '/cart/items', payload: { product_id: 42, quantity: 1 }, headers: alice });
+    const key = { ...alice, 'idempotency-key': 'co-key-1' };
+    const first = await s.app.inject({ method: 'POST', url: '/checkout', payload: { payment_token: 'tok', reference: 'co-idem' }, headers: key });
+    assert.equal(first.statusCode, 201);
+    const again = await s.app.inject({ method: 'POST', url: '/checkout', payload: { payment_token: 'tok', reference: 'co-idem' }, headers: key });
+    assert.equal(again.statusCode, 201);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.equal(again.json().id, first.json().id);
+    assert.equal((await s.testDb.sql(`SELECT count(*)::int AS n FROM sandbox.charges WHERE reference = 'co-idem'`))[0]!.n, 1);
+    problem(await s.app.inject({ method: 'POST', url: '/checkout', payload: { payment_token: 'other', reference: 'co-idem' }, headers: key }), 422);
+
+    // Two lines, the second more than there is: nothing of either is reserved, the cart stays as it was.
+    const before42 = await stock(42);
+    const before43 = await stock(43);
+    await s.app.inject({ method: 'POST', url: '/cart/items', payload: { product_id: 42, quantity: 1 }, headers: alice });
+    await s.app.inject({ method: 'POST', url: '/cart/items', payload: { product_id: 43, quantity: 1 }, headers: alice });
+    await s.testDb.sql(`UPDATE products SET stock = 0 WHERE id = 43`);
+    const sold = problem(await s.app.inject({ method: 'POST', url: '/checkout', payload: { payment_token: 'tok', reference: 'co-short' }, headers: alice }), 409);
+    assert.equal(sold.product_id, 43);
+    assert.equal(await stock(42), before42, 'the first line\'s stock is back');
+    assert.equal((await s.testDb.sql(`SELECT count(*)::int AS n FROM cart_items c JOIN users u ON u.id = c.user_id WHERE u.username = 'alice'`))[0]!.n, 2);
+    await s.testDb.sql(`UPDATE products SET stock = $1 WHERE id = 43`, [before43]);
+  });
+
   it('the attempt over CHECKOUT_RATE_LIMIT in a minute: 429 + Retry-After + X-RateLimit-* + RateLimit fields', async () => {
     const bob = await s.bearer('bob');
     const statuses: number[] = [];

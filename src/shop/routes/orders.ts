@@ -6,8 +6,8 @@
 import crypto from 'node:crypto';
 import { Type } from 'typebox';
 import { type FieldError, parsePrefer, problemOf } from '../../http/index.ts';
+import * as idempotency from '../idempotency.ts';
 import { declinedProblem, payOrder } from '../pay-order.ts';
-import { badRequest } from '../decision/parse.ts';
 import { gone, notFound } from '../decision/locate.ts';
 import { unprocessable } from '../decision/validate.ts';
 import { defineRoute, type AuthedCtx, type Outcome, type Principal } from '../decision/types.ts';
@@ -17,41 +17,10 @@ import { IdParams, Order, OrderInput } from './schemas.ts';
 
 const MAX_QUANTITY = 100; // the seed's "Must be between 1 and 100"
 
-/**
- * The idempotency key of a create: the Idempotency-Key header (an RFC 8941 sf-string per the draft, or Stripe's
- * bare token — both accepted), else the client's reference. Neither: the request is not idempotent.
- */
-export function keyOf(ctx: { req: { headers: Record<string, string | string[] | undefined> }; body: { reference?: string } }): string | undefined {
-  const raw = ctx.req.headers['idempotency-key'];
-  if (raw !== undefined) {
-    const v = Array.isArray(raw) ? raw.join(',') : raw;
-    const key = /^"(.*)"$/.test(v) ? v.slice(1, -1) : v;
-    if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
-      throw badRequest('headers', [{ field: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' }]);
-    }
-    return `key:${key}`;
-  }
-  return ctx.body.reference !== undefined ? `ref:${ctx.body.reference}` : undefined;
-}
-
-export function fromKeyState(state: store.KeyState): Outcome | undefined {
-  switch (state.kind) {
-    case 'done':
-      return state.outcome;
-    case 'in-flight':
-      throw problemOf('request-in-flight', {
-        detail: 'A request with this idempotency key is still being processed. Retry in a moment; it will get the same result.',
-        headers: { 'retry-after': '1' },
-      });
-    case 'mismatch':
-      throw unprocessable(
-        [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
-        'This idempotency key (or reference) was already used for a different order. Use a new key for a new order.',
-      );
-    case 'claimed':
-      return undefined;
-  }
-}
+/** POST /orders's own idempotency keys, and what makes two of its requests the same. */
+const SCOPE = '';
+const fingerprintOf = (b: { product_id: number; quantity: number; payment_token: string; reference?: string | undefined }) =>
+  idempotency.fingerprint([b.product_id, b.quantity, b.payment_token, b.reference ?? null]);
 
 /** Who may see an order: its owner and admins. Anyone else is told it does not exist (seed §4). */
 async function locateOrder(ctx: { params: { id: string }; user: Principal; deps: AuthedCtx<unknown, unknown, unknown, unknown>['deps'] }) {
@@ -84,12 +53,7 @@ export const orderRoutes = [
       409: 'A request with the same Idempotency-Key is still in flight, or the stock ran out meanwhile',
       422: 'Business rules (every violation listed), or an Idempotency-Key reused with another body',
     },
-    async replay(ctx) {
-      const key = keyOf(ctx);
-      if (key === undefined) return undefined;
-      const state = await store.peekKey(ctx.deps.db, ctx.user.id, key, store.fingerprint(ctx.body));
-      return state && fromKeyState(state);
-    },
+    replay: (ctx) => idempotency.replay(ctx, SCOPE, fingerprintOf(ctx.body)),
     async validate({ body, deps }) {
       const errors: FieldError[] = [];
       if (body.quantity < 1 || body.quantity > MAX_QUANTITY) errors.push({ field: 'quantity', message: `Must be between 1 and ${MAX_QUANTITY}` });
@@ -102,23 +66,9 @@ export const orderRoutes = [
       else if (errors.length === 0 && product.stock < body.quantity) errors.push({ field: 'quantity', message: `Only ${product.stock} in stock` });
       return errors;
     },
-    async handle(ctx) {
-      const { body, deps, user } = ctx;
-      const key = keyOf(ctx);
-      const fp = store.fingerprint(body);
-      if (key !== undefined) {
-        // The lease outlives the slowest payment we wait for, so a live request is never taken over.
-        const decided = fromKeyState(await store.claimKey(deps.db, user.id, key, fp, deps.config.paymentTimeoutMs + 5_000));
-        if (decided) return decided;
-      }
-      try {
-        const outcome = await placeOrder(ctx, fp, parsePrefer(ctx.req.headers.prefer).has('respond-async'));
-        if (key !== undefined) await store.completeKey(deps.db, user.id, key, outcome);
-        return outcome;
-      } catch (e) {
-        if (key !== undefined) await store.releaseKey(deps.db, user.id, key).catch(() => {});
-        throw e;
-      }
+    handle(ctx) {
+      const fp = fingerprintOf(ctx.body);
+      return idempotency.once(ctx, SCOPE, fp, () => placeOrder(ctx, fp, parsePrefer(ctx.req.headers.prefer).has('respond-async')));
     },
   }),
   defineRoute({
@@ -184,27 +134,23 @@ async function placeOrder(
 ): Promise<Outcome> {
   const { body, deps, user } = ctx;
   const reference = body.reference ?? crypto.randomUUID();
-  let reserved: store.Reserve;
-  try {
-    reserved = await store.reserveOrder(deps.db, {
-      userId: user.id,
-      productId: body.product_id,
-      quantity: body.quantity,
-      reference,
-      fingerprint: fp,
-      ...(respondAsync ? { async: { paymentToken: body.payment_token } } : {}),
-    });
-  } catch (e) {
-    if (!(e instanceof store.ConcurrentReference)) throw e;
-    throw problemOf('request-in-flight', { detail: 'Another request with this reference is being processed. Retry in a moment.', headers: { 'retry-after': '1' } });
-  }
+  const reserved = await store.reserve(deps.db, {
+    userId: user.id,
+    lines: [{ productId: body.product_id, quantity: body.quantity }],
+    reference,
+    fingerprint: fp,
+    ...(respondAsync ? { async: { paymentToken: body.payment_token } } : {}),
+  });
   switch (reserved.kind) {
     case 'reference-reused':
       throw unprocessable([{ field: 'reference', message: 'Already used for a different order' }]);
     case 'product-gone':
+    case 'empty': // one line was asked for: there is no empty order
       throw unprocessable([{ field: 'product_id', message: 'Not found' }]);
     case 'out-of-stock':
       throw problemOf('out-of-stock', { detail: 'The product sold out while your order was being placed.', extensions: { field: 'quantity' } });
+    case 'concurrent':
+      throw problemOf('request-in-flight', { detail: 'Another request with this reference is being processed. Retry in a moment.', headers: { 'retry-after': '1' } });
   }
   // An order the worker pays: accepted now, whatever the payment will take (the seed's async answer to the 504).
   if (reserved.order.async && reserved.order.status === 'pending') return acceptedOutcome(reserved.order);
