@@ -54,15 +54,14 @@ const start = program
   .command('start')
   .description('start the system: embedded PostgreSQL (unless DATABASE_URL), payment sandbox, shop targets, gateway, control plane; Ctrl-C stops it')
   .addHelpText('after', '\nEvery option can also be given as the environment variable in the README\u2019s Configuration table (PORT, DATA_DIR, …).');
-for (const [flag, env, help] of FLAGS) start.addOption(new Option(flag, `${help} [env: ${env}]`));
+// Commander fills each option from its variable when the flag is absent (Option.env), and says so in --help.
+for (const [flag, env, help] of FLAGS) start.addOption(new Option(flag, help).env(env));
 start.addOption(new Option('--prometheus', "also start Debian's Prometheus (apt-get install prometheus) scraping the gateway and every target, with the alert rules of ops/prometheus"));
 
 start.action(async (opts: Record<string, string | undefined>) => {
+  // The configuration reads the environment's names: each option, given as a flag or as its variable, back under its name.
   const env = { ...process.env };
-  for (const [flag, name] of FLAGS) {
-    const key = flag.replace(/^--/, '').split(' ')[0]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (opts[key] !== undefined) env[name] = opts[key];
-  }
+  for (const o of start.options) if (o.envVar && opts[o.attributeName()] !== undefined) env[o.envVar] = opts[o.attributeName()];
   const config = loadConfig(env);
   const t0 = Date.now();
   // Loaded here, not at the top: the system's modules bring the embedded database, which only `start` needs.

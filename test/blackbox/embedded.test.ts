@@ -124,6 +124,10 @@ describe('the receipt command', () => {
     const bad = run(['start'], { PORT: 'eighty' });
     assert.notEqual(bad.code, 0);
     assert.match(bad.out, /PORT must be an integer/);
+    // A flag wins over its variable: the valid PORT is overridden by the bad --port.
+    const badFlag = run(['start', '--port', 'ninety'], { PORT: '0' });
+    assert.notEqual(badFlag.code, 0);
+    assert.match(badFlag.out, /PORT must be an integer.*ninety|ninety.*PORT/s);
     assert.notEqual(run(['frobnicate']).code, 0);
   });
 });
