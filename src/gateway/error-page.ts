@@ -3,6 +3,7 @@
  * `Server: awselb/2.0` (as observed from ALB). The contract adds: `application/problem+json` when the request's
  * Accept prefers JSON (RFC 9457), so API clients get a parseable body from the gateway too.
  */
+import Negotiator from 'negotiator';
 import { makeProblem, PROBLEM_JSON } from '../http/index.ts';
 
 /** ALB/nginx reason phrases, which differ from RFC 9110's for some codes (observed). */
@@ -30,19 +31,15 @@ export function albHtml(status: number): string {
   return ['<html>', `<head><title>${line}</title></head>`, '<body>', `<center><h1>${line}</h1></center>`, '</body>', '</html>', ''].join('\r\n');
 }
 
-/** True when the client would rather have JSON: an Accept that ranks a JSON type above HTML (or names only JSON). */
+/**
+ * True when the client would rather have JSON: proactive negotiation on Accept (RFC 9110 §12.5.1) between ALB's HTML
+ * page — first, so `*\/*` or no Accept gets what ALB sends — and a problem document. Equal weights go to the type
+ * the client listed first; an Accept that takes neither gets ALB's page.
+ */
 export function prefersJson(accept: string | undefined): boolean {
   if (!accept) return false;
-  let json = -1;
-  let html = -1;
-  for (const part of accept.split(',')) {
-    const [type, ...params] = part.trim().toLowerCase().split(';');
-    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const q = qParam ? Number(qParam.slice(2)) : 1;
-    if (type === 'application/json' || type === PROBLEM_JSON || type === 'application/*') json = Math.max(json, q);
-    if (type === 'text/html' || type === 'text/*' || type === '*/*') html = Math.max(html, q);
-  }
-  return json > 0 && json >= html;
+  const chosen = new Negotiator({ headers: { accept } }).mediaType(['text/html', PROBLEM_JSON, 'application/json']);
+  return chosen === PROBLEM_JSON || chosen === 'application/json';
 }
 
 const DETAIL: Record<number, string> = {

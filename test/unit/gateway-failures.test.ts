@@ -35,3 +35,20 @@ describe('the failure table keeps the first digit true', () => {
     }
   });
 });
+
+it('the gateway answers a problem document only to a client that prefers JSON (negotiated on Accept)', async () => {
+  const { prefersJson } = await import('../../src/gateway/error-page.ts');
+  const cases: Array<[string | undefined, boolean]> = [
+    [undefined, false],
+    ['*/*', false],
+    ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', false], // a browser
+    ['application/json', true],
+    ['application/problem+json', true],
+    ['application/*', true],
+    ['text/html;q=0.5, application/json', true],
+    ['text/*, application/json;q=0.1', false],
+    ['application/json;q=0', false],
+    ['image/png', false],
+  ];
+  for (const [accept, json] of cases) assert.equal(prefersJson(accept), json, String(accept));
+});
