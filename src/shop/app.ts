@@ -120,9 +120,13 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
 
   app.setErrorHandler(problemErrorHandler({ clientError: problemFromFrameworkError }));
 
-  // 405 needs to know which methods a path has (RFC 9110 §15.5.6: Allow MUST be sent), so keep a router of them.
+  // 405 needs to know which methods a path has (RFC 9110 §15.5.6: Allow MUST be sent): every route Fastify registers
+  // — ours, the pages, the HEAD it adds for each GET — is copied into a router of methods as it is added.
   const methodsByPath = FindMyWay();
   const noop = () => {};
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat() as HTTPMethod[]) if (m !== 'OPTIONS' && !methodsByPath.hasRoute(m, r.url)) methodsByPath.on(m, r.url, noop);
+  });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -137,10 +141,8 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  registerPages(app, deps, methodsByPath);
+  registerPages(app, deps);
   for (const route of routes(opts.videoDir ?? './.receipt/videos')) {
-    methodsByPath.on(route.method as HTTPMethod, route.url, noop);
-    if (route.method === 'GET') methodsByPath.on('HEAD', route.url, noop);
     app.route({
       method: route.method,
       url: route.url,
@@ -192,8 +194,6 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
       }
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
-    methodsByPath.on('GET', '/metrics', noop);
-    methodsByPath.on('HEAD', '/metrics', noop);
   }
   const release = opts.release ?? { version: 'v1', healthy: true };
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) =>
@@ -201,10 +201,6 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
       ? { status: 'ok', version: release.version }
       : reply.code(503).send({ status: 'failing', version: release.version, detail: 'this release fails its health checks (deployed as a bad release)' }),
   );
-  for (const url of ['/openapi.json', '/healthz']) {
-    methodsByPath.on('GET', url, noop);
-    methodsByPath.on('HEAD', url, noop);
-  }
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;

@@ -5,7 +5,7 @@
  *   GET /                  → 200, or 302 to /maintenance.html in maintenance mode (§15.4.3, temporary)
  */
 import type { FastifyInstance } from 'fastify';
-import type { HTTPMethod, Instance } from 'find-my-way';
+import type { HTTPMethod } from 'find-my-way';
 import type { ShopDeps } from './deps.ts';
 
 const page = (title: string, body: string) =>
@@ -14,8 +14,7 @@ const page = (title: string, body: string) =>
 const ALL: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function registerPages(app: FastifyInstance<any, any, any, any>, deps: ShopDeps, methodsByPath: Instance<never>): void {
-  const noop = () => {};
+export function registerPages(app: FastifyInstance<any, any, any, any>, deps: ShopDeps): void {
   app.get('/', { schema: { hide: true } }, async (_req, reply) => {
     if (deps.faults.current.maintenance) return reply.code(302).header('location', '/maintenance.html').header('cache-control', 'no-store').send();
     return reply
@@ -25,10 +24,6 @@ export function registerPages(app: FastifyInstance<any, any, any, any>, deps: Sh
   app.get('/maintenance.html', { schema: { hide: true } }, async (_req, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page('Down for maintenance', '<p>We will be back shortly.</p>')),
   );
-  for (const url of ['/', '/maintenance.html']) {
-    methodsByPath.on('GET', url, noop);
-    methodsByPath.on('HEAD', url, noop);
-  }
 
   app.route({
     method: ALL,
@@ -43,7 +38,4 @@ export function registerPages(app: FastifyInstance<any, any, any, any>, deps: Sh
     const { id } = req.params as { id: string };
     return reply.code(301).header('location', `/products/${encodeURIComponent(id)}`).send();
   });
-  for (const m of ALL) methodsByPath.on(m, '/v1/*', noop);
-  methodsByPath.on('GET', '/legacy/products/:id', noop);
-  methodsByPath.on('HEAD', '/legacy/products/:id', noop);
 }
