@@ -82,6 +82,12 @@ export class ReceiptClient {
   readonly #o: NormalizedOptions;
   #tokens: TokenPair | undefined;
   #refreshing: Promise<void> | undefined;
+  /**
+   * The ETag cache: a private cache (RFC 9111 §3), one per client and so per user, bounded (least recently used out
+   * first) and honouring `Cache-Control: no-store`. Not undici's cache interceptor: that one is a shared cache by
+   * default, which must not store answers to requests with Authorization (RFC 9111 §3.5) — every call here has one —
+   * and it cannot tell the caller that an answer came from the cache (`fromCache`).
+   */
   readonly #cache = new Map<string, { etag: string; body: unknown; headers: Record<string, string> }>();
   /** HTTP requests sent, redirects and retries included (tests count them). */
   requestsSent = 0;
@@ -159,7 +165,11 @@ export class ReceiptClient {
     return { status: res.statusCode, headers: out, body: parsed, url: url.toString() };
   }
 
-  /** Follows redirects as the Fetch standard does (RFC 9110 §15.4), at most maxRedirects hops, no loops. */
+  /**
+   * Follows redirects as the Fetch standard does (RFC 9110 §15.4), at most maxRedirects hops, no loops. Not undici's
+   * redirect interceptor: it keeps POST on a 301/302 where Fetch (and every browser, the seed's point) use GET, it
+   * loops only by URL and not by method, and it tells `request()` neither the final URL nor the hops it sent.
+   */
   async #follow(method: string, url: URL, headers: Record<string, string>, body: string | undefined): Promise<Answer> {
     const seen = new Set<string>();
     for (let hops = 0; ; hops++) {
@@ -194,12 +204,20 @@ export class ReceiptClient {
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (auth && this.#tokens) headers.authorization = `Bearer ${this.#tokens.access_token}`;
       const cached = method === 'GET' && this.#o.cache ? this.#cache.get(url.toString()) : undefined;
-      if (cached) headers['if-none-match'] = cached.etag;
+      if (cached) {
+        headers['if-none-match'] = cached.etag;
+        // Most recently used last: Map keeps insertion order, so the first key is the one to drop.
+        this.#cache.delete(url.toString());
+        this.#cache.set(url.toString(), cached);
+      }
 
       const res = await this.#follow(method, url, headers, body);
       if (res.status === 304 && cached) return { ...res, status: 200, body: cached.body as T, headers: { ...cached.headers, ...res.headers }, fromCache: true };
       if (res.status >= 200 && res.status < 300) {
-        if (method === 'GET' && this.#o.cache && res.headers.etag) this.#cache.set(url.toString(), { etag: res.headers.etag, body: res.body, headers: res.headers });
+        if (method === 'GET' && this.#o.cache && res.headers.etag && !/\bno-store\b/i.test(res.headers['cache-control'] ?? '')) {
+          this.#cache.set(url.toString(), { etag: res.headers.etag, body: res.body, headers: res.headers });
+          if (this.#cache.size > this.#o.cacheEntries) this.#cache.delete(this.#cache.keys().next().value!);
+        }
         return res as Answer<T>;
       }
       const error = new ReceiptError(res.status, res.headers, res.body);

@@ -17,6 +17,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Keep ETags and answer from the cache on 304. Default true. */
   cache?: boolean;
+  /** How many answers the ETag cache keeps, least recently used dropped first. Default 256. */
+  cacheEntries?: number;
   /** The undici dispatcher (connection pool) to use. Default: undici's global one. */
   dispatcher?: Dispatcher;
   /** For tests: the clock, the random source and the sleep. */
@@ -32,6 +34,7 @@ export interface NormalizedOptions {
   maxRedirects: number;
   timeoutMs: number;
   cache: boolean;
+  cacheEntries: number;
   dispatcher: Dispatcher | undefined;
   now: () => number;
   random: () => number;
@@ -49,6 +52,7 @@ export function normalizeOptions(o: ClientOptions): NormalizedOptions {
     maxRedirects: o.maxRedirects ?? 5,
     timeoutMs: o.timeoutMs ?? 120_000,
     cache: o.cache ?? true,
+    cacheEntries: o.cacheEntries ?? 256,
     dispatcher: o.dispatcher,
     now: o.now ?? Date.now,
     random: o.random ?? Math.random,

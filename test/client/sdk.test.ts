@@ -124,6 +124,21 @@ describe('204, 304 and the cache', () => {
     assert.deepEqual(second.body, first.body);
     assert.equal(n, 3);
   });
+
+  it('the cache is bounded (least recently used out first) and keeps nothing marked no-store', async () => {
+    const conditional: string[] = [];
+    const url = await server((req, _b, res) => {
+      if (req.headers['if-none-match']) {
+        conditional.push(req.url!);
+        return res.writeHead(304, { etag: req.headers['if-none-match'] }).end();
+      }
+      json(res, 200, { path: req.url }, { etag: `"${req.url}"`, ...(req.url === '/secret' ? { 'cache-control': 'no-store' } : {}) });
+    });
+    const c = new ReceiptClient({ baseUrl: url, cacheEntries: 2 });
+    for (const p of ['a', 'b', 'a', 'c']) await c.request('GET', p, { auth: false }); // c pushes out b, the least recently used
+    for (const p of ['a', 'b', 'secret', 'secret']) await c.request('GET', p, { auth: false });
+    assert.deepEqual(conditional, ['/a', '/a'], 'a revalidated twice; b was dropped; a no-store answer is never kept');
+  });
 });
 
 describe('redirects (RFC 9110 §15.4, Fetch)', () => {
