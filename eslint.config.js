@@ -40,4 +40,22 @@ export default tseslint.config(
       ],
     },
   },
+  // The servers never import what starts them, what fronts them or what calls them: the shop and the payment
+  // sandbox stand on src/server/ (the problem renderer, the process protocol), src/db/ and src/http/.
+  {
+    files: ['src/server/**/*.ts', 'src/db/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!http/)[a-z-]+/', message: 'src/server/ and src/db/ are the bottom layer: only src/http/ below them.' }] }] },
+  },
+  {
+    files: ['src/shop/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(system|control|gateway|cli|scenarios|audit|client|payment-sandbox)/', message: 'The shop imports nothing that starts, fronts or calls it.' }] }],
+    },
+  },
+  {
+    files: ['src/payment-sandbox/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(system|control|gateway|cli|scenarios|audit|client|shop)/', message: 'The payment sandbox stands alone, as the provider it plays.' }] }],
+    },
+  },
 );

@@ -87,3 +87,42 @@ export function loadConfig(env: Env = process.env): Config {
     reportWorkMs: int(env, 'REPORT_WORK_MS', 3000),
   };
 }
+
+/**
+ * What the launcher tells each shop target process beyond the user's configuration — the process protocol, written
+ * and read here only, so the variable names live in one place.
+ */
+export interface TargetProcess {
+  id: string;
+  paymentUrl: string;
+  jwtSecret: string;
+  metricsToken?: string;
+  version: string;
+  /** A release deployed to fail its health checks (`receipt deploy --unhealthy`). */
+  unhealthy: boolean;
+}
+
+export function targetProcessEnv(t: TargetProcess): Record<string, string> {
+  return {
+    RECEIPT_TARGET_ID: t.id,
+    RECEIPT_PAYMENT_URL: t.paymentUrl,
+    RECEIPT_JWT_SECRET: t.jwtSecret,
+    ...(t.metricsToken ? { RECEIPT_METRICS_TOKEN: t.metricsToken } : {}),
+    RECEIPT_VERSION: t.version,
+    ...(t.unhealthy ? { RECEIPT_RELEASE_UNHEALTHY: '1' } : {}),
+  };
+}
+
+/** The target's side; a process started by hand (not by the launcher) must set the three required ones. */
+export function readTargetProcess(env: Env = process.env): TargetProcess {
+  const missing = ['RECEIPT_PAYMENT_URL', 'RECEIPT_JWT_SECRET'].filter((k) => !env[k]);
+  if (missing.length) throw new ConfigError(`${missing.join(' and ')} must be set (the launcher sets them)`);
+  return {
+    id: env.RECEIPT_TARGET_ID || 'shop',
+    paymentUrl: env.RECEIPT_PAYMENT_URL!,
+    jwtSecret: env.RECEIPT_JWT_SECRET!,
+    ...(env.RECEIPT_METRICS_TOKEN ? { metricsToken: env.RECEIPT_METRICS_TOKEN } : {}),
+    version: env.RECEIPT_VERSION || 'v1',
+    unhealthy: env.RECEIPT_RELEASE_UNHEALTHY === '1',
+  };
+}

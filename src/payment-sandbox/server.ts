@@ -3,7 +3,7 @@ import { loadConfig } from '../config.ts';
 import { Db } from '../db/pool.ts';
 import { createLogger } from '../log.ts';
 import { Faults } from '../faults.ts';
-import { announceReady, onShutdown } from '../system/child.ts';
+import { announceReady, onShutdown } from '../server/process.ts';
 import { buildSandbox } from './app.ts';
 
 const config = loadConfig();

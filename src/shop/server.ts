@@ -2,11 +2,11 @@
  * One shop target process: reads its configuration, connects, listens, and stops gracefully (in-flight requests
  * finish) on SIGTERM. Started by the system launcher; can be run alone with DATABASE_URL and RECEIPT_PAYMENT_URL.
  */
-import { loadConfig } from '../config.ts';
+import { ConfigError, loadConfig, readTargetProcess, type TargetProcess } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { Db } from '../db/pool.ts';
 import { createLogger } from '../log.ts';
-import { announceReady, onShutdown } from '../system/child.ts';
+import { announceReady, onShutdown } from '../server/process.ts';
 import { buildShop } from './app.ts';
 import { Tokens } from './auth/tokens.ts';
 import { Faults } from '../faults.ts';
@@ -21,16 +21,19 @@ import path from 'node:path';
 import { ensureSampleVideo } from './media.ts';
 import { Redis } from 'ioredis';
 
+// Configuration is read once, here: the user's (loadConfig) and what the launcher told this process.
 const config = loadConfig();
-const id = process.env.RECEIPT_TARGET_ID ?? 'shop';
-const logger = createLogger(config.logLevel, id);
-const url = config.databaseUrl;
-const paymentUrl = process.env.RECEIPT_PAYMENT_URL;
-const secret = process.env.RECEIPT_JWT_SECRET;
-if (!url || !paymentUrl || !secret) {
-  logger.fatal('DATABASE_URL, RECEIPT_PAYMENT_URL and RECEIPT_JWT_SECRET must be set (the launcher sets them)');
+let me: TargetProcess;
+try {
+  me = readTargetProcess();
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL must be set (the launcher sets it)');
+} catch (e) {
+  createLogger(config.logLevel, 'shop').fatal((e as Error).message);
   process.exit(2);
 }
+const { id, paymentUrl, jwtSecret: secret } = me;
+const url = config.databaseUrl;
+const logger = createLogger(config.logLevel, id);
 
 await migrate(url);
 const metrics = new ShopMetrics();
@@ -87,7 +90,9 @@ const app = await buildShop(
     targetId: id,
     videoDir,
     metrics,
-    release: { version: process.env.RECEIPT_VERSION || 'v1', healthy: process.env.RECEIPT_RELEASE_UNHEALTHY !== '1' }, ...(process.env.RECEIPT_METRICS_TOKEN ? { metricsToken: process.env.RECEIPT_METRICS_TOKEN } : {}) },
+    release: { version: me.version, healthy: !me.unhealthy },
+    ...(me.metricsToken ? { metricsToken: me.metricsToken } : {}),
+  },
 );
 await app.listen({ host: config.host, port: config.port });
 announceReady((app.server.address() as { port: number }).port);

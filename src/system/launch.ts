@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { Config } from '../config.ts';
+import { targetProcessEnv, type Config } from '../config.ts';
 import { buildControl, type ControlledTarget } from '../control/server.ts';
 import { DashboardFeed } from '../control/dashboard-feed.ts';
 import { GatewayMetrics } from '../control/metrics.ts';
@@ -161,12 +161,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
         env: {
           ...common,
           PORT: '0',
-          RECEIPT_TARGET_ID: id,
-          RECEIPT_PAYMENT_URL: paymentUrl,
-          RECEIPT_JWT_SECRET: secret,
-          RECEIPT_METRICS_TOKEN: controlToken,
-          RECEIPT_VERSION: version,
-          ...(healthy ? {} : { RECEIPT_RELEASE_UNHEALTHY: '1' }),
+          ...targetProcessEnv({ id, paymentUrl, jwtSecret: secret, metricsToken: controlToken, version, unhealthy: !healthy }),
         },
         ...onLog(id),
       });

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Db } from '../../db/pool.ts';
-import type { Principal, Role } from '../decision/types.ts';
+import type { Principal, Role } from './principal.ts';
 
 const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number) => Promise<Buffer>;
 const ISSUER = 'receipt';

@@ -5,14 +5,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TSchema, Static } from 'typebox';
 import type { FieldError } from '../../http/index.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { ShopDeps } from '../deps.ts';
 
-export type Role = 'customer' | 'admin';
-
-export interface Principal {
-  id: number;
-  role: Role;
-}
+export type { Principal, Role } from '../auth/principal.ts';
 
 /** Who may call a route: anyone, any signed-in user, or admins only. */
 export type Access = 'public' | 'user' | 'admin';

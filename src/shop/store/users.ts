@@ -1,6 +1,6 @@
 /** Users in PostgreSQL; the unique email constraint is what makes PUT /users/{id} answer 409. */
 import type { Db } from '../../db/pool.ts';
-import type { Role } from '../decision/types.ts';
+import type { Role } from '../auth/principal.ts';
 
 export interface UserRow {
   id: number;
