@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { SignJWT } from 'jose';
 import { request } from 'undici';
 import { ReceiptClient, ReceiptError } from '../client/index.ts';
 import { reasonPhrase } from '../http/index.ts';
 import { Recorder, type Exchange } from './recorder.ts';
+// The one place a token's shape is written: to forge the seed's expired JWT as the shop would have signed it.
+import { signAccessToken } from '../shop/auth/tokens.ts';
 
 export interface Target {
   /** The gateway's HTTP listener. */
@@ -62,13 +63,9 @@ export const SCENARIOS: Scenario[] = [
     section: '4',
     async run({ t, client, raw, note }) {
       if (!t.jwtSecret) return 'skipped';
-      const expired = await new SignJWT({ role: 'customer' })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject('1')
-        .setIssuer('receipt')
-        .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
-        .setExpirationTime(Math.floor(Date.now() / 1000) - 6300)
-        .sign(new TextEncoder().encode(t.jwtSecret));
+      // The seed's "2 hours old" JWT: issued two hours ago, expired 15 minutes later.
+      const now = Math.floor(Date.now() / 1000);
+      const expired = await signAccessToken(t.jwtSecret, { id: 1, role: 'customer' }, { issuedAt: now - 7200, expiresAt: now - 6300 });
       const res = await raw('POST', '/orders', { body: input, headers: { authorization: `Bearer ${expired}` } });
       assert.equal(res.status, 401);
       assert.match(res.headers['www-authenticate'] ?? '', /error="invalid_token", error_description="Token expired"/);

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SignJWT } from 'jose';
 import pg from 'pg';
 import { writeFaults } from '../../src/faults.ts';
 import { assertNothingInternal, problem } from '../support/assert.ts';
 import { eventually, systemUnderTest, type SystemUnderTest } from '../support/system.ts';
+import { signAccessToken } from '../../src/shop/auth/tokens.ts';
 
 let t: SystemUnderTest;
 let alice: Record<string, string>;
@@ -39,13 +39,8 @@ describe('the seed checkout, end to end', () => {
 
   it('AUTHENTICATION FAILURE: an expired JWT → 401, invalid_token, "Token expired"; refresh → retry → 201', async () => {
     const secret = fs.readFileSync(path.join(t.dataDir, 'jwt-secret'), 'utf8').trim();
-    const expired = await new SignJWT({ role: 'customer' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject('1')
-      .setIssuer('receipt')
-      .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
-      .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
-      .sign(new TextEncoder().encode(secret));
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await signAccessToken(secret, { id: 1, role: 'customer' }, { issuedAt: now - 7200, expiresAt: now - 3600 });
     const body = { product_id: 42, quantity: 1, payment_token: 'tok', reference: 'bb-auth' };
     const res = await t.call('POST', '/orders', { body, headers: { authorization: `Bearer ${expired}` } });
     problem(res, 401);

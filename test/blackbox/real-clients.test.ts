@@ -121,7 +121,7 @@ describe('desync mitigation on the running system (defensive, the default)', () 
     await eventually(async () => accessLines().some((f) => f[FIELD.classificationReason] === 'MultipleContentLength'), 5000, 'the refusal logged');
     const classified = accessLines().filter((f) => f[FIELD.classification] !== '-');
     assert.deepEqual(new Set(classified.map((f) => f[FIELD.classificationReason])), new Set(['GetHeadZeroContentLength', 'UndefinedContentLengthSemantics', 'MultipleContentLength']));
-    const metrics = await fetch(`${t.system.controlUrl}/metrics`, { headers: { authorization: 'Bearer test-token' } }).then((r) => r.text());
+    const metrics = (await t.control('GET', '/metrics')).body;
     const counted = [...metrics.matchAll(/^receipt_alb_desync_mitigation_mode_non_compliant_request_count_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
     assert.equal(counted, classified.length);
   });

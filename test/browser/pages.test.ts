@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { request } from 'undici';
 import { launchChromium, skipWithoutChromium } from '../support/browser.ts';
 import { systemUnderTest, type SystemUnderTest } from '../support/system.ts';
 
@@ -44,12 +43,7 @@ describe('pages in a real browser', { skip }, () => {
     const res = await page.goto(`${t.system.url}/`);
     assert.equal(res?.status(), 200);
     assert.equal(await page.textContent('h1'), 'Receipt');
-    const put = await request(`${t.system.controlUrl}/faults`, {
-      method: 'PUT',
-      headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
-      body: JSON.stringify({ maintenance: true }),
-    });
-    await put.body.dump();
+    assert.equal((await t.control('PUT', '/faults', { maintenance: true })).statusCode, 200);
     try {
       let landed = '';
       for (let i = 0; i < 20 && !landed.endsWith('/maintenance.html'); i++) {
@@ -60,8 +54,7 @@ describe('pages in a real browser', { skip }, () => {
       assert.ok(landed.endsWith('/maintenance.html'), landed);
       assert.equal(await page.textContent('h1'), 'Down for maintenance');
     } finally {
-      const del = await request(`${t.system.controlUrl}/faults`, { method: 'DELETE', headers: { authorization: 'Bearer tok' } });
-      await del.body.dump();
+      await t.control('DELETE', '/faults');
     }
     await page.close();
   });

@@ -163,12 +163,13 @@ describe('draining (deregistration delay, AWS target groups → "Deregistration 
       }
     };
     const workers = Array.from({ length: 8 }, worker);
-    await new Promise((r) => setTimeout(r, 300));
+    // Conditions, not clocks: both targets busy; then t0's last requests done; then traffic that only t1 can serve.
+    await eventually(async () => targets[0]!.served >= 10 && targets[1]!.served >= 10, 5000, 'both targets serving');
     const target = group.deregister('t0')!;
     assert.equal(target.state, 'draining');
-    await new Promise((r) => setTimeout(r, 120)); // let requests that were already on t0 finish
+    await eventually(async () => target.inflight === 0, 5000, "the requests already on t0 finished");
     drained = true;
-    await new Promise((r) => setTimeout(r, 400));
+    await eventually(async () => after.length >= 20, 5000, 'twenty answers after draining began');
     stop = true;
     await Promise.all(workers);
     assert.ok(statuses.length > 50, `${statuses.length} requests`);
@@ -184,7 +185,7 @@ describe('draining (deregistration delay, AWS target groups → "Deregistration 
     await eventually(async () => t.state === 'healthy', 2000, 'healthy');
     targets[0]!.delayMs = 1000;
     const slow = get(gw.url);
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => t.inflight === 1, 2000, 'the slow request reached t0');
     group.deregister('t0');
     assert.equal((await slow).status, 502);
     const log = await gw.logFor('/');

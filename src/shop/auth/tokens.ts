@@ -37,6 +37,20 @@ export interface TokenPair {
   refresh_token: string;
 }
 
+/**
+ * An access token: HS256, the user as `sub`, the role as a claim. The one place its shape is written — the shop signs
+ * with it, and the scenario player and the tests forge the seed's expired JWT with it (issued and expiring in the past).
+ */
+export function signAccessToken(secret: string | Uint8Array, p: Principal, at: { issuedAt?: number; expiresAt: number }): Promise<string> {
+  return new SignJWT({ role: p.role })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(String(p.id))
+    .setIssuer(ISSUER)
+    .setIssuedAt(at.issuedAt ?? Math.floor(Date.now() / 1000))
+    .setExpirationTime(at.expiresAt)
+    .sign(typeof secret === 'string' ? new TextEncoder().encode(secret) : secret);
+}
+
 export class Tokens {
   readonly #key: Uint8Array;
   readonly #ttlS: number;
@@ -48,14 +62,8 @@ export class Tokens {
     this.#db = db;
   }
 
-  async signAccess(p: Principal, ttlS = this.#ttlS): Promise<string> {
-    return new SignJWT({ role: p.role })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(String(p.id))
-      .setIssuer(ISSUER)
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlS)
-      .sign(this.#key);
+  signAccess(p: Principal, ttlS = this.#ttlS): Promise<string> {
+    return signAccessToken(this.#key, p, { expiresAt: Math.floor(Date.now() / 1000) + ttlS });
   }
 
   async verifyAccess(token: string): Promise<Verdict> {
