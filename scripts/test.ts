@@ -1,8 +1,10 @@
 /**
  * `npm test`: the whole suite against a real PostgreSQL server.
  *  - DATABASE_URL set  → that server (each test file makes and drops its own database on it);
- *  - otherwise        → an embedded server started here, in a temporary folder, and stopped at the end.
- * Then node's test runner over every test file (Node 20's runner takes no globs, so the files are listed here).
+ *  - otherwise        → an embedded server started here, in a temporary folder, and stopped at the end;
+ *  - no server at all when only folders that need none are run (`npm test -- unit gateway`).
+ * Then node's test runner over every test file (Node 20's runner takes no globs, so the files are listed here),
+ * three files at a time (TEST_CONCURRENCY).
  *
  *   node --import tsx scripts/test.ts [unit|app|blackbox ...]   restrict to those folders under test/
  */
@@ -14,10 +16,11 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.t
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log(`usage: npm test [-- unit|app|blackbox ...]
+  console.log(`usage: npm test [-- unit|app|gateway|client|audit|blackbox|browser|package ...]
 
 Runs the test suite against a real PostgreSQL server: the one in DATABASE_URL (each test file creates and drops
-its own database there), or else an embedded server started for the run. Exits non-zero when any test fails.`);
+its own database there), or else an embedded server started for the run — none when the folders chosen need none.
+TEST_CONCURRENCY (default 3) test files run at once. Exits non-zero when any test fails.`);
   process.exit(0);
 }
 
@@ -35,10 +38,20 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// Files run side by side: most of a test's time is spent waiting on sockets, timers and child processes, not CPU.
+// TEST_CONCURRENCY=1 runs them one at a time.
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? 3);
+
+/** The folders whose tests make databases (test/support/db.ts); the others need no PostgreSQL at all. */
+const NEEDS_DATABASE = ['app', 'blackbox', 'browser'];
+const needsDatabase = folders.some((f) => NEEDS_DATABASE.includes(f));
+
 let embedded: EmbeddedServer | undefined;
 let adminUrl = process.env.DATABASE_URL;
 let tmp: string | undefined;
-if (!adminUrl) {
+if (!needsDatabase) {
+  console.log(`no PostgreSQL needed for ${folders.join(', ')}`);
+} else if (!adminUrl) {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-test-'));
   fs.chmodSync(tmp, 0o755); // the embedded server runs as `postgres` and must be able to enter it
   process.stdout.write('starting embedded PostgreSQL for the tests… ');
@@ -49,9 +62,9 @@ if (!adminUrl) {
   console.log(`using the PostgreSQL server of DATABASE_URL (${new URL(adminUrl).host})`);
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, RECEIPT_TEST_ADMIN_URL: adminUrl, DATABASE_URL: '' },
+  env: { ...process.env, ...(adminUrl ? { RECEIPT_TEST_ADMIN_URL: adminUrl } : {}), DATABASE_URL: '' },
 });
 const code: number = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
 
