@@ -26,7 +26,7 @@ export interface Config {
   dbAcquireTimeoutMs: number;
   /** Seconds a client is told to wait when a dependency is unavailable (Retry-After on 503). */
   retryAfterS: number;
-  /** How long the shop waits for the payment provider; longer than the gateway's idle timeout on purpose (seed §4, the 504 problem). */
+  /** How long the shop waits for the payment provider; longer than the gateway's idle timeout on purpose (docs/reliability.md, the 504 uncertainty problem). */
   paymentTimeoutMs: number;
   /** Consecutive payment-provider failures that open the circuit breaker. */
   paymentBreakerFailures: number;

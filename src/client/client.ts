@@ -8,7 +8,7 @@
  *  - Redirects as the Fetch standard does: 307/308 keep method and body, 301/302 turn POST into GET, 303 → GET;
  *    at most 5 hops, loops detected, Authorization dropped on a cross-origin hop (RFC 9110 §15.4).
  *  - createOrder never resends blindly after a 504/502 or a lost connection: it looks the order up by reference
- *    and resends, with the same Idempotency-Key, only when there is none (seed §4, "the 504 uncertainty problem").
+ *    and resends, with the same Idempotency-Key, only when there is none (docs/reliability.md, the 504 uncertainty problem).
  */
 import crypto from 'node:crypto';
 import { request } from 'undici';
@@ -290,7 +290,7 @@ export class ReceiptClient {
         trail.push(`POST /orders ${e instanceof ReceiptError ? e.status : 'connection lost'}`);
         if (!uncertain) throw e;
         last = e;
-        // The request may have been processed (seed §4): check before sending it again.
+        // The request may have been processed (docs/reliability.md): check before sending it again.
         const found = await this.listOrders({ reference });
         trail.push(`GET /orders?reference=${reference} 200 (${found.length} found)`);
         if (found.length > 0) return { order: found[0]!, outcome: 'reconciled', reference, idempotencyKey, trail };

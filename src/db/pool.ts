@@ -1,6 +1,6 @@
 /**
  * The connection pool, bounded by DB_POOL_SIZE, with DB_ACQUIRE_TIMEOUT_MS as the longest wait for a connection.
- * A database that cannot be had in time is a dependency failure — 503 + Retry-After (seed §4, "DB connection pool
+ * A database that cannot be had in time is a dependency failure — 503 + Retry-After (docs/scenarios.md, "DB connection pool
  * exhausted") — never a hang and never a 500.
  */
 import pg from 'pg';

@@ -101,7 +101,7 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
       return;
     }
     if (faults.target_latency_ms) await new Promise((r) => setTimeout(r, faults.target_latency_ms));
-    // Maintenance mode (seed §2: 503 "undergoing renovation"; 302 to /maintenance.html): before the decision tree,
+    // Maintenance mode (docs/status-codes.md, "5xx": 503 while under maintenance; 302 to /maintenance.html): before the decision tree,
     // because the whole service is closed; the home page redirects browsers, the API answers 503 + Retry-After.
     if (faults.maintenance && req.url !== '/' && req.url !== '/maintenance.html') {
       decidedBy.set(req, 'maintenance');

@@ -1,5 +1,5 @@
 /**
- * What is not an API route: the home page, the maintenance page, and the redirects (seed §2 "3xx").
+ * What is not an API route: the home page, the maintenance page, and the redirects (docs/status-codes.md, "3xx").
  *   /v1/{path}             → 308 to /{path}: permanent, and method and body are kept (RFC 9110 §15.4.9)
  *   /legacy/products/{id}  → 301 to /products/{id}: permanent; a client may turn POST into GET (§15.4.2)
  *   GET /                  → 200, or 302 to /maintenance.html in maintenance mode (§15.4.3, temporary)

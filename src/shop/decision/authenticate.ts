@@ -1,5 +1,5 @@
 /**
- * Step 2 — "Auth token present? Token valid, not expired?" → 401 (seed §3).
+ * Step 2 — "Auth token present? Token valid, not expired?" → 401 (docs/pipeline.md).
  *
  * RFC 9110 §11.6.1: every 401 carries WWW-Authenticate. RFC 6750 §3.1: with no credentials at all, the challenge
  * has no error parameter; with a token that failed, `error="invalid_token"` and a description.

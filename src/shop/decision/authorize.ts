@@ -1,7 +1,7 @@
 /**
- * Step 3 — "User has permission?" → 403 (seed §3): we know who you are, and you may not. Sending the same
+ * Step 3 — "User has permission?" → 403 (docs/pipeline.md): we know who you are, and you may not. Sending the same
  * credentials again will not help (RFC 9110 §15.5.4), so the body says which role is needed.
- * Object-level checks ("is this your order?") are not here: they answer 404 in the locate step (seed §4).
+ * Object-level checks ("is this your order?") are not here: they answer 404 in the locate step (docs/scenarios.md, "NOT FOUND").
  */
 import { formatBearerChallenge, problemOf } from '../../http/index.ts';
 import { REALM } from './authenticate.ts';

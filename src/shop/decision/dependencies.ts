@@ -1,5 +1,5 @@
 /**
- * Step 7 — "DB/external service ok?" → 503 + Retry-After (seed §3, §4 "DB connection pool exhausted").
+ * Step 7 — "DB/external service ok?" → 503 + Retry-After (docs/pipeline.md; docs/scenarios.md, "DB connection pool exhausted").
  *
  * A dependency is judged where it is touched: the pool turns a connection it cannot hand out within
  * DB_ACQUIRE_TIMEOUT_MS into a 503 at whatever step asked (locate and validate read the database too), and the

@@ -1,6 +1,6 @@
 /**
- * Step 4 — "Resource exists?" → 404, or 410 when it existed and was removed on purpose (seed §2).
- * A resource that exists but belongs to someone else answers exactly like one that does not (seed §4; RFC 9110
+ * Step 4 — "Resource exists?" → 404, or 410 when it existed and was removed on purpose (docs/status-codes.md, "4xx").
+ * A resource that exists but belongs to someone else answers exactly like one that does not (docs/scenarios.md, "NOT FOUND"; RFC 9110
  * §15.5.5 "not willing to disclose that one exists"). The route's `locate` does the finding and throws
  * `notFound` / `gone`; this step only runs it. For a creation ("or POST new"), the resource that may already exist
  * is the result of an earlier request with the same idempotency key: `replay` finds it.

@@ -1,5 +1,5 @@
 /**
- * Step 1 — "Request parseable?" → 400 (seed §3).
+ * Step 1 — "Request parseable?" → 400 (docs/pipeline.md).
  *
  * The first half happens before this step runs, in Fastify's body parser; its failures reach the error handler,
  * which renders them with `problemFromFrameworkError` below: a body over the limit → 413, a Content-Type that is

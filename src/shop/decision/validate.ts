@@ -1,6 +1,6 @@
 /**
- * Step 5 — "Business validation ok?" → 422 (seed §3): the request parsed, its types are right, and it still
- * cannot be done. Every violation is listed at once (seed §4: "highlight form fields with errors"), as
+ * Step 5 — "Business validation ok?" → 422 (docs/pipeline.md): the request parsed, its types are right, and it still
+ * cannot be done. Every violation is listed at once (docs/scenarios.md, "VALIDATION FAILURE": every field highlighted at once), as
  * `errors: [{field, message}]`.
  */
 import type { HttpProblem} from '../../http/index.ts';

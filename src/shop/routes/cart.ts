@@ -1,4 +1,4 @@
-/** The cart (seed §4 "CONFLICT"): 201 + Location, 409 with existing_item_id, 200, 204. */
+/** The cart (docs/scenarios.md, "CONFLICT"): 201 + Location, 409 with existing_item_id, 200, 204. */
 import { Type } from 'typebox';
 import { type FieldError, problemOf } from '../../http/index.ts';
 import type { Db } from '../../db/pool.ts';

@@ -1,5 +1,5 @@
 /**
- * POST /checkout (seed §4 "RATE LIMIT"): the cart becomes one order, charged exactly once, 201 +
+ * POST /checkout (docs/scenarios.md, "RATE LIMIT"): the cart becomes one order, charged exactly once, 201 +
  * Location. Spends the checkout limit (CHECKOUT_RATE_LIMIT a minute): the 11th attempt in a minute is 429.
  * Idempotent like POST /orders, with Idempotency-Key or the body's reference.
  */

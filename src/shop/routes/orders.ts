@@ -1,5 +1,5 @@
 /**
- * Orders (seed §4): the seed's checkout. POST /orders walks the whole decision tree: 400 for types,
+ * Orders: the seed's checkout (docs/scenarios.md). POST /orders walks the whole decision tree: 400 for types,
  * 401/403 for identity, a replay of an earlier identical request (locate), 422 listing every rule broken, 409
  * while the same key is in flight, 503 when the database or the payment provider is away, 201 + Location.
  */
@@ -22,7 +22,7 @@ const SCOPE = '';
 const fingerprintOf = (b: { product_id: number; quantity: number; payment_token: string; reference?: string | undefined }) =>
   idempotency.fingerprint([b.product_id, b.quantity, b.payment_token, b.reference ?? null]);
 
-/** Who may see an order: its owner and admins. Anyone else is told it does not exist (seed §4). */
+/** Who may see an order: its owner and admins. Anyone else is told it does not exist (docs/scenarios.md, "NOT FOUND"). */
 async function locateOrder(ctx: { params: { id: string }; user: Principal; deps: AuthedCtx<unknown, unknown, unknown, unknown>['deps'] }) {
   const id = Number(ctx.params.id);
   const o = await store.findOrder(ctx.deps.db, id);

@@ -1,5 +1,5 @@
 /**
- * Asynchronous reports (seed §2 "202 Accepted"): POST answers at once with where to poll; the work is
+ * Asynchronous reports (docs/status-codes.md, "202"): POST answers at once with where to poll; the work is
  * done by a worker (src/shop/report-worker.ts), from a job that survives the crash of the target that accepted it.
  */
 import crypto from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Media with range requests (seed §2 "206 Partial Content", RFC 9110 §14). `@fastify/send` parses Range, answers
+ * Media with range requests (docs/status-codes.md, "206"; RFC 9110 §14). `@fastify/send` parses Range, answers
  * 206 with Content-Range, 416 with a Content-Range naming the size, and streams from disk. The validator is ours:
  * send makes weak ETags and matches If-Range loosely, while If-Range needs a strong, exact comparison (§13.1.5); so
  * the preconditions step answers If-None-Match (304) with our strong ETag, and If-Range is decided here.
