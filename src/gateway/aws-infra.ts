@@ -14,6 +14,7 @@
  */
 import { parseDocument, stringify, type ScalarTag, type CollectionTag } from 'yaml';
 import { GatewayConfigError, validateGatewayConfig, type Action, type Condition, type GatewayConfig, type TargetGroupSpec } from './config.ts';
+import { ALB_DEFAULTS } from './limits.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- templates are untyped JSON walked by property name */
 type Json = any;
@@ -542,7 +543,7 @@ export function toCloudFormation(config: GatewayConfig): Json {
         Subnets: { Ref: 'Subnets' },
         SecurityGroups: { Ref: 'SecurityGroups' },
         LoadBalancerAttributes: [
-          { Key: 'idle_timeout.timeout_seconds', Value: String(Math.max(1, Math.round((config.idleTimeoutMs ?? 60_000) / 1000))) },
+          { Key: 'idle_timeout.timeout_seconds', Value: String(Math.max(1, Math.round((config.idleTimeoutMs ?? ALB_DEFAULTS.idleTimeoutMs) / 1000))) },
           { Key: 'routing.http.desync_mitigation_mode', Value: config.desyncMitigationMode ?? 'defensive' },
         ],
       },

@@ -67,12 +67,19 @@ export function errorPage(status: number, accept: string | undefined, requestId:
   return { contentType: 'text/html', body: albHtml(status) };
 }
 
-/** A whole gateway answer as bytes, for a socket that has no response object (a refused parse, CONNECT, an upgrade). */
+/**
+ * A whole gateway answer as bytes, for a socket that has no response object (a refused parse, CONNECT, an upgrade):
+ * ALB's status line and fields, Date, the given fields, then Connection: close (RFC 9112 §9.6) — the socket ends.
+ */
+export function rawAnswer(status: number, fields: Record<string, string | number>, body: string): { text: string; bodyBytes: number } {
+  const bodyBytes = Buffer.byteLength(body);
+  let head = `HTTP/1.1 ${status} ${albPhrase(status)}\r\nServer: awselb/2.0\r\nDate: ${new Date().toUTCString()}\r\n`;
+  for (const [k, v] of Object.entries(fields)) if (k !== 'server') head += `${k}: ${v}\r\n`;
+  return { text: `${head}Content-Length: ${bodyBytes}\r\nConnection: close\r\n\r\n${body}`, bodyBytes };
+}
+
+/** A gateway failure as bytes (rawAnswer with ALB's page or a problem). */
 export function rawFailure(status: number, reason: string, accept: string | undefined, requestId: string): { text: string; bodyBytes: number } {
   const page = errorPage(status, accept, requestId, reason);
-  const bodyBytes = Buffer.byteLength(page.body);
-  const text =
-    `HTTP/1.1 ${status} ${albPhrase(status)}\r\nServer: awselb/2.0\r\nDate: ${new Date().toUTCString()}\r\n` +
-    `Content-Type: ${page.contentType}\r\nContent-Length: ${bodyBytes}\r\nConnection: close\r\n\r\n${page.body}`;
-  return { text, bodyBytes };
+  return rawAnswer(status, { 'Content-Type': page.contentType }, page.body);
 }

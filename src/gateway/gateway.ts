@@ -17,27 +17,21 @@ import tls from 'node:tls';
 import { closeConnectionsInStages } from '../http/staged-close.ts';
 import type { AccessLog, AccessRecord, ConnectionType } from './access-log.ts';
 import type { Action, GatewayConfig, ListenerConfig } from './config.ts';
-import { classifyParserError, classifyRaw, verdict, type DesyncMode } from './desync.ts';
-import { albPhrase, errorPage, rawFailure } from './error-page.ts';
+import { checkRequest } from './checks.ts';
+import { classifyParserError, type DesyncMode } from './desync.ts';
+import { albPhrase, errorPage, rawAnswer, rawFailure } from './error-page.ts';
 import { classifyClientError, classifyUpstreamError, FAILURES, type GatewayFailure } from './failures.ts';
-import { appendForwardedFor, connectionTokens, forwardedCount, forwardedHost, isHopByHop, traceId, traceRoot } from './headers.ts';
+import { forwardedHost, targetFields, traceId, traceRoot } from './headers.ts';
 import { forward, isHttp2, writeHead, type ClientRequest, type ClientResponse } from './proxy.ts';
 import { parseRequestTarget, requestHost } from './request-target.ts';
 import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules.ts';
 import { TargetGroup } from './target-group.ts';
+import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
 import { isWebSocketUpgrade, serveWithoutUpgrade, tunnel } from './tunnel.ts';
 
 /** Methods for which Node sends no framing when there is no content (it frames the others as chunked). */
 const NO_CONTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
-/** ALB's request limits: request line 16 K, one header 16 K, all headers 64 K (its quotas page). */
-const MAX_REQUEST_LINE = 16 * 1024;
-const MAX_HEADER = 16 * 1024;
-const MAX_HEADERS = 64 * 1024;
-const MAX_FORWARDED = 30;
-/** ALB's HTTP/2 limits: 128 concurrent streams; GOAWAY after 10,000 requests on one connection. */
-const H2_MAX_STREAMS = 128;
-const H2_MAX_REQUESTS = 10_000;
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -82,9 +76,6 @@ interface Route {
   closeConnections: boolean;
 }
 
-/** Fields the gateway sets itself on a forwarded request (or leaves to the proxy), whatever the client sent. */
-const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-amzn-trace-id', 'x-request-id']);
-
 /** A redirect action's status and Location for this request (the placeholders resolved by rules.ts). */
 function redirectOf(action: Extract<Action, { type: 'redirect' }>, listener: Listener, route: Route): { status: 301 | 302; location: string } {
   const location = redirectUrl(
@@ -92,6 +83,19 @@ function redirectOf(action: Extract<Action, { type: 'redirect' }>, listener: Lis
     { protocol: listener.protocol, host: route.host, port: listener.port, path: route.path, query: route.query },
   );
   return { status: action.statusCode === 'HTTP_301' ? 301 : 302, location };
+}
+
+/**
+ * The answer of an action the gateway gives itself (fixed-response, redirect), the same for a plain request, an
+ * HTTP/2 stream and an upgrade request: status, fields and body, and what the access log records of it.
+ */
+function ownAnswer(action: Exclude<Action, { type: 'forward' }>, listener: Listener, route: Route): { status: number; fields: Record<string, string>; body: string; redirectUrl: string | undefined } {
+  if (action.type === 'fixed-response') {
+    const body = action.messageBody ?? '';
+    return { status: Number(action.statusCode), fields: { 'content-type': action.contentType ?? 'text/plain' }, body, redirectUrl: undefined };
+  }
+  const { status, location } = redirectOf(action, listener, route);
+  return { status, fields: { location, 'content-type': 'text/html' }, body: '', redirectUrl: location };
 }
 
 const clientAddress = (socket: { remoteAddress?: string | undefined }) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
@@ -105,33 +109,25 @@ export class Gateway {
   readonly connections = { clients: { opened: 0, open: 0 }, targets: { opened: 0, open: 0 }, tlsNegotiationErrors: 0 };
   readonly #listeners: Listener[] = [];
   readonly #opts: GatewayOptions;
+  /** The configuration with every ALB default filled in (limits.ts): nothing below has a default of its own. */
+  readonly #config: NormalizedGatewayConfig;
   readonly #idleMs: number;
   readonly #desync: DesyncMode;
   #closing = false;
 
   constructor(opts: GatewayOptions) {
     this.#opts = opts;
-    this.#idleMs = opts.config.idleTimeoutMs ?? 60_000;
-    this.#desync = opts.config.desyncMitigationMode ?? 'defensive';
-    for (const g of opts.config.targetGroups) {
-      const hc = g.healthCheck ?? {};
-      const group = new TargetGroup(
-        {
-          name: g.name,
-          algorithm: g.algorithm ?? 'round_robin',
-          deregistrationDelayMs: g.deregistrationDelayMs ?? 300_000,
-          healthCheck: {
-            path: hc.path ?? '/',
-            intervalMs: hc.intervalMs ?? 30_000,
-            timeoutMs: hc.timeoutMs ?? 5_000,
-            healthyThreshold: hc.healthyThreshold ?? 5,
-            unhealthyThreshold: hc.unhealthyThreshold ?? 2,
-            matcher: hc.matcher ?? '200',
-          },
-        },
-        { connectTimeoutMs: opts.config.connectTimeoutMs ?? 10_000, idleTimeoutMs: this.#idleMs, maxResponseHeaderBytes: 32 * 1024, connections: this.connections.targets },
-      );
-      for (const t of g.targets ?? []) group.register(t.id, t.host, t.port);
+    this.#config = normalizeGatewayConfig(opts.config);
+    this.#idleMs = this.#config.idleTimeoutMs;
+    this.#desync = this.#config.desyncMitigationMode;
+    for (const g of this.#config.targetGroups) {
+      const group = new TargetGroup(g, {
+        connectTimeoutMs: this.#config.connectTimeoutMs,
+        idleTimeoutMs: this.#idleMs,
+        maxResponseHeaderBytes: ALB_LIMITS.responseHeaderBytes,
+        connections: this.connections.targets,
+      });
+      for (const t of g.targets) group.register(t.id, t.host, t.port);
       this.groups.set(g.name, group);
     }
   }
@@ -152,7 +148,7 @@ export class Gateway {
   }
 
   async listen(): Promise<void> {
-    for (const config of this.#opts.config.listeners) {
+    for (const config of this.#config.listeners) {
       const protocol = config.protocol === 'HTTPS' ? 'https' : 'http';
       if (protocol === 'https' && !this.#opts.tls) throw new Error('an HTTPS listener needs a certificate');
       const listener = this.#createListener(config, protocol);
@@ -174,7 +170,7 @@ export class Gateway {
 
   #createListener(config: ListenerConfig, protocol: 'http' | 'https'): Listener {
     const h1 = http.createServer({
-      maxHeaderSize: MAX_REQUEST_LINE + MAX_HEADERS,
+      maxHeaderSize: ALB_LIMITS.requestLineBytes + ALB_LIMITS.headersBytes,
       keepAliveTimeout: 65_000,
       // ALB's idle timeout applies to clients too: a request head not complete within it gets 408.
       headersTimeout: this.#idleMs,
@@ -195,9 +191,9 @@ export class Gateway {
     h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.#upgrade(listener, req, socket, head));
     if (protocol === 'http') return listener;
 
-    const h2 = http2.createServer({ settings: { maxConcurrentStreams: H2_MAX_STREAMS } });
+    const h2 = http2.createServer({ settings: { maxConcurrentStreams: ALB_LIMITS.h2MaxStreams } });
     h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void this.#handle(listener, req, res, 'h2'));
-    const maxRequests = this.#opts.http2MaxRequests ?? H2_MAX_REQUESTS;
+    const maxRequests = this.#opts.http2MaxRequests ?? ALB_LIMITS.h2MaxRequests;
     h2.on('session', (session: http2.ServerHttp2Session) => {
       listener.sessions.add(session);
       session.on('close', () => listener.sessions.delete(session));
@@ -299,7 +295,7 @@ export class Gateway {
     let oversize = false;
     for (let i = 0; i < raw.length; i += 2) {
       const size = raw[i]!.length + raw[i + 1]!.length + 4;
-      if (size > MAX_HEADER) oversize = true;
+      if (size > ALB_LIMITS.headerBytes) oversize = true;
       total += size;
     }
     record.receivedBytes = method.length + url.length + 12 + total + 2;
@@ -313,27 +309,18 @@ export class Gateway {
     const host = hostWithPort.replace(/:\d+$/, '');
     record.domainName = host;
 
-    if (url.length > MAX_REQUEST_LINE || oversize || total > MAX_HEADERS) return { failure: FAILURES.requestTooLarge };
-    if (method === 'TRACE') return { failure: FAILURES.trace };
-    if (method === 'CONNECT') return { failure: FAILURES.connect };
-    const te = req.headers['transfer-encoding'];
-    if (te !== undefined && !/^\s*(chunked|identity)\s*$/i.test(te)) return { failure: FAILURES.transferEncoding };
-    if (forwardedCount(req.headers['x-forwarded-for']) > MAX_FORWARDED) return { failure: FAILURES.tooManyForwarded };
-    if (!target.ok) return { failure: FAILURES.invalidRequestTarget };
-    if (!hostResult.ok) return { failure: FAILURES.invalidHost };
-
-    // Desync mitigation applies to HTTP/1.x, where a request's end is a matter of interpretation; HTTP/2 frames it.
-    let closeConnections = false;
-    if (!h2) {
-      const c = classifyRaw(method, url, `HTTP/${req.httpVersion}`, raw);
-      if (c.tier !== 'Compliant') {
-        record.classification = c.tier;
-        record.classificationReason = c.reason;
-        const v = verdict(this.#desync, c.tier);
-        if (v === 'block') return { failure: FAILURES.desyncBlocked };
-        closeConnections = v === 'forward-then-close';
-      }
+    // ALB's checks, in its order (checks.ts): the first refusal answers; desync mitigation may classify and go on.
+    const checked = checkRequest(
+      { method, url, httpVersion: req.httpVersion, rawHeaders: raw, headers: req.headers, headerBytes: total, oversizeField: oversize, target, hostOk: hostResult.ok },
+      this.#desync,
+    );
+    if (checked.classification) {
+      record.classification = checked.classification.tier;
+      record.classificationReason = checked.classification.reason;
     }
+    if (checked.failure) return { failure: checked.failure };
+    if (!target.ok) return { failure: FAILURES.invalidRequestTarget }; // (the checks refused it already; this narrows the type)
+    const closeConnections = checked.closeConnections ?? false;
 
     const clientIp = clientAddress(req.socket);
     const rule = matchRule(listener.rules, req, { host, path: target.path, query: target.query, sourceIp: clientIp });
@@ -355,38 +342,6 @@ export class Gateway {
         closeConnections,
       },
     };
-  }
-
-  /**
-   * The fields a target gets (ALB's request rewriting): hop-by-hop out, X-Forwarded-*, the trace id, Host. Built as a
-   * flat raw list (name, value, …) straight from the client's raw fields, in their order and spelling, which Node's
-   * client writes as it is — no header object built and validated a second time.
-   */
-  #forwardHeaders(req: ClientRequest, listener: Listener, route: Route): string[] {
-    const tokens = connectionTokens(req.headers.connection);
-    const h2 = req.httpVersion === '2.0';
-    const raw = req.rawHeaders;
-    const out: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      const lower = name.toLowerCase();
-      // Pseudo-fields are HTTP/2's request line; Expect is answered here; framing is the proxy's to set; the rest
-      // is rewritten below.
-      if (lower.charCodeAt(0) === 58 || isHopByHop(lower, tokens) || REWRITTEN.has(lower)) continue;
-      // RFC 9113 §8.2.3: HTTP/2 may split Cookie into crumbs; HTTP/1.1 gets them joined into one field.
-      if (h2 && lower === 'cookie') continue;
-      out.push(name, raw[i + 1]!);
-    }
-    if (h2 && req.headers.cookie) out.push('cookie', req.headers.cookie);
-    out.push(
-      'host', route.forwardHost,
-      'x-forwarded-for', appendForwardedFor(req.headers['x-forwarded-for'], route.clientIp),
-      'x-forwarded-proto', listener.protocol,
-      'x-forwarded-port', String(listener.port),
-      'x-amzn-trace-id', route.trace,
-      'x-request-id', route.requestId,
-    );
-    return out;
   }
 
   async #handle(listener: Listener, req: ClientRequest, res: ClientResponse, type: ConnectionType, refuse?: GatewayFailure): Promise<void> {
@@ -435,23 +390,14 @@ export class Gateway {
   }
 
   async #act(action: Action, listener: Listener, req: ClientRequest, res: ClientResponse, record: AccessRecord, route: Route, fail: (f: GatewayFailure) => void): Promise<void> {
-    if (action.type === 'fixed-response') {
-      record.actionsExecuted = ['fixed-response'];
-      const status = Number(action.statusCode);
-      const body = action.messageBody ?? '';
-      writeHead(res, status, { server: 'awselb/2.0', 'content-type': action.contentType ?? 'text/plain', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      record.elbStatusCode = status;
-      record.sentBytes = Buffer.byteLength(body);
-      return;
-    }
-    if (action.type === 'redirect') {
-      record.actionsExecuted = ['redirect'];
-      const { status, location } = redirectOf(action, listener, route);
-      writeHead(res, status, { server: 'awselb/2.0', location, 'content-type': 'text/html', 'content-length': 0 });
-      res.end();
-      record.elbStatusCode = status;
-      record.redirectUrl = location;
+    if (action.type !== 'forward') {
+      const a = ownAnswer(action, listener, route);
+      writeHead(res, a.status, { server: 'awselb/2.0', ...a.fields, 'content-length': Buffer.byteLength(a.body) });
+      res.end(a.body);
+      record.actionsExecuted = [action.type];
+      record.elbStatusCode = a.status;
+      record.sentBytes = Buffer.byteLength(a.body);
+      if (a.redirectUrl) record.redirectUrl = a.redirectUrl;
       return;
     }
     record.actionsExecuted = ['forward'];
@@ -461,7 +407,7 @@ export class Gateway {
     if (!target) return fail(FAILURES.noRegisteredTargets);
     record.target = target.address;
 
-    const headers = this.#forwardHeaders(req, listener, route);
+    const headers = targetFields(req, listener, route);
     // The body's framing (RFC 9112 §6.3): chunked wins; then Content-Length; HTTP/2 frames its own.
     let hasBody: boolean;
     let contentLength: number | undefined;
@@ -530,15 +476,13 @@ export class Gateway {
       record.requestProcessingTime = (performance.now() - t0) / 1000;
       if (action.type !== 'forward') {
         // Fixed responses and redirects answer an upgrade request like any other, on a connection that then closes.
-        const { status, location } = action.type === 'redirect' ? redirectOf(action, listener, route) : { status: Number(action.statusCode), location: undefined };
+        const a = ownAnswer(action, listener, route);
+        const answer = rawAnswer(a.status, a.fields, a.body);
+        socket.end(answer.text);
         record.actionsExecuted = [action.type];
-        const body = action.type === 'fixed-response' ? (action.messageBody ?? '') : '';
-        socket.end(
-          `HTTP/1.1 ${status} ${albPhrase(status)}\r\nServer: awselb/2.0\r\n${location ? `Location: ${location}\r\n` : ''}` +
-            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
-        record.elbStatusCode = status;
-        if (location) record.redirectUrl = location;
+        record.elbStatusCode = a.status;
+        record.sentBytes = answer.bodyBytes;
+        if (a.redirectUrl) record.redirectUrl = a.redirectUrl;
         return;
       }
       record.actionsExecuted = ['forward'];
@@ -547,7 +491,7 @@ export class Gateway {
       const target = group.choose();
       if (!target) return refuse(FAILURES.noRegisteredTargets, route.requestId);
       record.target = target.address;
-      const headers = this.#forwardHeaders(req, listener, route);
+      const headers = targetFields(req, listener, route);
       headers.push('connection', 'Upgrade', 'upgrade', String(req.headers.upgrade));
       const result = await tunnel(socket, head, target, route.targetPath, headers);
       record.targetProcessingTime = result.targetTime;

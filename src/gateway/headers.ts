@@ -64,3 +64,42 @@ export function forwardedHost(host: string | undefined, protocol: 'http' | 'http
   const isDefault = (protocol === 'http' && port === 80) || (protocol === 'https' && port === 443);
   return isDefault ? name : `${name}:${port}`;
 }
+
+/** Fields the gateway sets itself on a forwarded request (or leaves to the proxy), whatever the client sent. */
+const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-amzn-trace-id', 'x-request-id']);
+
+/**
+ * The fields a target gets (ALB's request rewriting): hop-by-hop out, X-Forwarded-*, the trace id, Host. Built as a
+ * flat raw list (name, value, …) straight from the client's raw fields, in their order and spelling, which Node's
+ * client writes as it is — no header object built and validated a second time.
+ */
+export function targetFields(
+  req: { httpVersion: string; rawHeaders: string[]; headers: { connection?: string | string[] | undefined; cookie?: string | undefined; 'x-forwarded-for'?: string | string[] | undefined } },
+  listener: { protocol: 'http' | 'https'; port: number },
+  route: { forwardHost: string; clientIp: string; trace: string; requestId: string },
+): string[] {
+  const tokens = connectionTokens(req.headers.connection);
+  const h2 = req.httpVersion === '2.0';
+  const raw = req.rawHeaders;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    // Pseudo-fields are HTTP/2's request line; Expect is answered here; framing is the proxy's to set; the rest
+    // is rewritten below.
+    if (lower.charCodeAt(0) === 58 || isHopByHop(lower, tokens) || REWRITTEN.has(lower)) continue;
+    // RFC 9113 §8.2.3: HTTP/2 may split Cookie into crumbs; HTTP/1.1 gets them joined into one field.
+    if (h2 && lower === 'cookie') continue;
+    out.push(name, raw[i + 1]!);
+  }
+  if (h2 && req.headers.cookie) out.push('cookie', req.headers.cookie);
+  out.push(
+    'host', route.forwardHost,
+    'x-forwarded-for', appendForwardedFor(req.headers['x-forwarded-for'], route.clientIp),
+    'x-forwarded-proto', listener.protocol,
+    'x-forwarded-port', String(listener.port),
+    'x-amzn-trace-id', route.trace,
+    'x-request-id', route.requestId,
+  );
+  return out;
+}
