@@ -41,15 +41,23 @@ export class Faults {
     this.#onChange.push(f);
   }
 
-  /** Follows the faults table: reads it now and after every NOTIFY, on a connection of its own (outside the pool). */
-  async listen(url: string): Promise<void> {
+  /**
+   * Follows the faults table: reads it now and after every NOTIFY, on a connection of its own (outside the pool),
+   * and records the generation it applied (fault_acks), so the control plane can tell when every process follows.
+   */
+  async listen(url: string, process = 'receipt'): Promise<void> {
     const client = new pg.Client({ connectionString: url, application_name: 'receipt-faults' });
     client.on('error', () => {}); // a lost listener only stops fault updates; it must not take the process down
     await client.connect();
     this.#listener = client;
     const reload = async () => {
-      const { rows } = await client.query<{ doc: FaultDoc }>('SELECT doc FROM faults WHERE id = 1');
+      const { rows } = await client.query<{ doc: FaultDoc; generation: string }>('SELECT doc, generation FROM faults WHERE id = 1');
       this.set(rows[0]?.doc ?? {});
+      await client.query(
+        `INSERT INTO fault_acks (listener_pid, process, generation) VALUES (pg_backend_pid(), $1, $2)
+         ON CONFLICT (listener_pid) DO UPDATE SET process = EXCLUDED.process, generation = EXCLUDED.generation, at = now()`,
+        [process, rows[0]?.generation ?? '0'],
+      );
     };
     client.on('notification', () => void reload().catch(() => {}));
     await client.query(`LISTEN ${FAULTS_CHANNEL}`);
@@ -72,11 +80,29 @@ export class Faults {
   }
 }
 
-/** Writes the fault document for every process (used by the control plane and the tests). */
-export async function writeFaults(client: Pick<pg.Client, 'query'>, doc: FaultDoc): Promise<void> {
-  await client.query(
-    `INSERT INTO faults (id, doc) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;`,
+/** Writes the fault document for every process (used by the control plane and the tests); its new generation. */
+export async function writeFaults(client: Pick<pg.Client, 'query'>, doc: FaultDoc): Promise<number> {
+  const { rows } = await client.query<{ generation: string }>(
+    `INSERT INTO faults (id, doc, generation) VALUES (1, $1, 1)
+     ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, generation = faults.generation + 1 RETURNING generation`,
     [JSON.stringify(doc)],
   );
   await client.query(`SELECT pg_notify($1, '')`, [FAULTS_CHANNEL]);
+  return Number(rows[0]!.generation);
+}
+
+/**
+ * Waits until every living process that follows the faults has applied `generation` (or `timeoutMs` passes): the
+ * names of those still behind — empty when all follow it. A process is living while its LISTEN connection is.
+ */
+export async function waitForFaults(client: Pick<pg.Client, 'query'>, generation: number, timeoutMs = 5_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await client.query<{ process: string }>(
+      `SELECT a.process FROM fault_acks a JOIN pg_stat_activity s ON s.pid = a.listener_pid WHERE a.generation < $1 ORDER BY a.process`,
+      [generation],
+    );
+    if (rows.length === 0 || Date.now() >= deadline) return rows.map((r) => r.process);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

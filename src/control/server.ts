@@ -9,7 +9,7 @@ import Fastify from 'fastify';
 import pg from 'pg';
 import { Type, type Static } from 'typebox';
 import type { FaultDoc } from '../faults.ts';
-import { writeFaults } from '../faults.ts';
+import { waitForFaults, writeFaults } from '../faults.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 import { bearerMatches, formatBearerChallenge, problemOf, sameSecret } from '../http/index.ts';
 import { problemErrorHandler } from '../server/problems.ts';
@@ -212,11 +212,12 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     app.put('/faults', { schema: { body: FaultSchema } }, async (req) => {
       const { payment_breaker: _readOnly, ...sent } = req.body as Static<typeof FaultSchema>;
       const merged = { ...(await readFaults()), ...sent };
-      await writeFaults(client, merged);
-      return withBreakers(merged);
+      // The answer comes once every living process follows the document, so a client can act on it at once.
+      const behind = await waitForFaults(client, await writeFaults(client, merged));
+      return { ...(await withBreakers(merged)), ...(behind.length ? { not_yet_applied_by: behind } : {}) };
     });
     app.delete('/faults', async (_req, reply) => {
-      await writeFaults(client, {});
+      await waitForFaults(client, await writeFaults(client, {}));
       return reply.code(204).send();
     });
   }

@@ -15,7 +15,7 @@ if (!url) {
 }
 const db = new Db({ url, poolSize: 10, acquireTimeoutMs: 5000, retryAfterS: 1, applicationName: 'payment-sandbox' });
 const faults = new Faults();
-await faults.listen(url);
+await faults.listen(url, 'payment-sandbox');
 const app = await buildSandbox({ db, faults }, logger);
 await app.listen({ host: config.host, port: config.port });
 announceReady((app.server.address() as { port: number }).port);

@@ -386,10 +386,11 @@ export async function playScenarios(t: Target, onProgress: (i: number, n: number
         headers: { authorization: `Bearer ${t.controlToken}`, ...(doc ? { 'content-type': 'application/json' } : {}) },
         ...(doc ? { body: JSON.stringify(doc) } : {}),
       });
-      await res.body.dump();
+      const text = await res.body.text();
       if (res.statusCode >= 300) throw new Error(`control plane answered ${res.statusCode}`);
-      // Every target follows the fault document through NOTIFY; give them a moment.
-      await new Promise((r) => setTimeout(r, 300));
+      // The control plane answers once every living process follows the document (its not_yet_applied_by otherwise).
+      const behind = text ? (JSON.parse(text) as { not_yet_applied_by?: string[] }).not_yet_applied_by : undefined;
+      if (behind?.length) throw new Error(`the faults were not yet applied by ${behind.join(', ')}`);
     },
   };
   const results: ScenarioResult[] = [];

@@ -51,7 +51,7 @@ faults.onChange((doc) => {
   if (doc.db_pool_exhausted && !db.exhausted) db.exhaust().catch((err) => logger.error({ err }, 'could not exhaust the pool'));
   else if (!doc.db_pool_exhausted && db.exhausted) db.release();
 });
-await faults.listen(url);
+await faults.listen(url, id);
 // Limits shared by every target: in Redis when REDIS_URL is set, else in PostgreSQL.
 let redis: Redis | undefined;
 if (config.redisUrl) {

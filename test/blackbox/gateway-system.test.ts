@@ -96,6 +96,28 @@ describe('faults through the control plane', () => {
     assert.equal((await control('PUT', '/faults', { payment_failure_rate: 2 })).status, 400);
   });
 
+  it('a PUT answers once every living process follows it: the very next request to each target sees the fault; a killed target does not hold it up', async () => {
+    const put = await control('PUT', '/faults', { maintenance: true });
+    assert.equal(put.status, 200);
+    assert.equal(put.json().not_yet_applied_by, undefined);
+    // No waiting: round robin sends these to both targets, and each already follows the document.
+    for (let i = 0; i < 4; i++) assert.equal((await t.call('GET', '/products/42')).statusCode, 503, `request ${i}`);
+    assert.equal((await control('DELETE', '/faults')).status, 204);
+    for (let i = 0; i < 4; i++) assert.equal((await t.call('GET', '/products/42')).statusCode, 200, `request ${i} after DELETE`);
+
+    // A process that died took its LISTEN connection with it: it is not waited for.
+    await control('POST', '/targets/shop-2/kill');
+    try {
+      const again = await control('PUT', '/faults', { payment_latency_ms: 1 });
+      assert.equal(again.status, 200);
+      assert.equal(again.json().not_yet_applied_by, undefined);
+    } finally {
+      await control('DELETE', '/faults');
+      await control('POST', '/targets/shop-2/start');
+      await eventually(async () => (await states())['shop-2'] === 'healthy/running', 10000, 'shop-2 healthy again');
+    }
+  });
+
   it('target_latency_ms past the idle timeout: the gateway answers 504', async () => {
     await control('PUT', '/faults', { target_latency_ms: 6000 });
     try {
