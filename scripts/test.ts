@@ -62,12 +62,28 @@ if (!needsDatabase) {
   console.log(`using the PostgreSQL server of DATABASE_URL (${new URL(adminUrl).host})`);
 }
 
+// One system for the black-box files that can share it (they call sharedSystem()): started once, here.
+let shared: { description: string; stop: () => Promise<void> } | undefined;
+if (adminUrl && files.some((f) => fs.readFileSync(f, 'utf8').includes('sharedSystem()'))) {
+  process.env.RECEIPT_TEST_ADMIN_URL = adminUrl;
+  process.stdout.write('starting the shared system for the black-box files that share one… ');
+  const { startSharedSystem } = await import('../test/support/system.ts');
+  shared = await startSharedSystem();
+  console.log('up');
+}
+
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, ...(adminUrl ? { RECEIPT_TEST_ADMIN_URL: adminUrl } : {}), DATABASE_URL: '' },
+  env: {
+    ...process.env,
+    ...(adminUrl ? { RECEIPT_TEST_ADMIN_URL: adminUrl } : {}),
+    ...(shared ? { RECEIPT_TEST_SHARED_SYSTEM: shared.description } : {}),
+    DATABASE_URL: '',
+  },
 });
 const code: number = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
 
+await shared?.stop();
 await embedded?.stop();
 if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 process.exit(code);

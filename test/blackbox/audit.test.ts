@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { auditLive, type Exchange } from '../../src/audit/index.ts';
 import type { OpenApiDoc } from '../../src/audit/openapi.ts';
-import { systemUnderTest, type SystemUnderTest } from '../support/system.ts';
+import { sharedSystem, type SharedSystem } from '../support/system.ts';
 
 function receipt(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -20,12 +20,12 @@ function receipt(args: string[]): Promise<{ code: number; stdout: string; stderr
 }
 
 describe('receipt audit on Receipt itself', () => {
-  let t: SystemUnderTest;
+  let t: SharedSystem;
   let alice: string;
   let bob: string;
   before(async () => {
     // The audit keeps to its --rate; the shop's limits would answer 429 (judged, and fine) instead of the route.
-    t = await systemUnderTest({ TARGETS: '2', RATE_LIMIT: '1000000', CHECKOUT_RATE_LIMIT: '1000000' });
+    t = await sharedSystem();
     alice = (await t.bearer('alice')).authorization!.slice('Bearer '.length);
     bob = (await t.bearer('bob')).authorization!.slice('Bearer '.length);
   });

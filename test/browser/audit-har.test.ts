@@ -13,17 +13,17 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { auditHar } from '../../src/audit/index.ts';
 import { launchChromium, skipWithoutChromium } from '../support/browser.ts';
-import { systemUnderTest, type SystemUnderTest } from '../support/system.ts';
+import { sharedSystem, type SharedSystem } from '../support/system.ts';
 
 const skip = skipWithoutChromium;
 
 describe('a HAR recorded in chromium, audited', { skip }, () => {
-  let t: SystemUnderTest;
+  let t: SharedSystem;
   let browser: Browser;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-har-'));
   const harFile = path.join(dir, 'shop.har');
   before(async () => {
-    t = await systemUnderTest({ TARGETS: '1' });
+    t = await sharedSystem();
     browser = await launchChromium();
     const context = await browser.newContext({ recordHar: { path: harFile, content: 'embed' } });
     const page = await context.newPage();

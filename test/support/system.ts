@@ -18,6 +18,28 @@ export interface Answer {
   json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/** Calls to a system's gateway: any request, and a demo user's bearer header. */
+function clientOf(baseUrl: string) {
+  async function call(method: string, url: string, opts: { body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<Answer> {
+    const headers: Record<string, string> = { ...opts.headers };
+    let body: string | undefined = opts.raw;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await request(baseUrl + url, { method: method as 'GET', headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.body.text();
+    return { statusCode: res.statusCode, headers: res.headers as Answer['headers'], body: text, json: () => JSON.parse(text) };
+  }
+
+  async function bearer(username: 'alice' | 'bob' | 'admin'): Promise<Record<string, string>> {
+    const res = await call('POST', '/auth/token', { body: { username, password: `${username}-pass` } });
+    if (res.statusCode !== 200) throw new Error(`login ${username}: ${res.statusCode}`);
+    return { authorization: `Bearer ${res.json().access_token}` };
+  }
+  return { call, bearer };
+}
+
 export async function systemUnderTest(env: Record<string, string> = {}, launch: Pick<LaunchOptions, 'gatewayConfig' | 'prometheus'> = {}) {
   const testDb: TestDb = await testDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-sys-'));
@@ -35,23 +57,7 @@ export async function systemUnderTest(env: Record<string, string> = {}, launch: 
     },
   });
 
-  async function call(method: string, url: string, opts: { body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<Answer> {
-    const headers: Record<string, string> = { ...opts.headers };
-    let body: string | undefined = opts.raw;
-    if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] ??= 'application/json';
-    }
-    const res = await request(system.url + url, { method: method as 'GET', headers, ...(body !== undefined ? { body } : {}) });
-    const text = await res.body.text();
-    return { statusCode: res.statusCode, headers: res.headers as Answer['headers'], body: text, json: () => JSON.parse(text) };
-  }
-
-  async function bearer(username: 'alice' | 'bob' | 'admin'): Promise<Record<string, string>> {
-    const res = await call('POST', '/auth/token', { body: { username, password: `${username}-pass` } });
-    if (res.statusCode !== 200) throw new Error(`login ${username}: ${res.statusCode}`);
-    return { authorization: `Bearer ${res.json().access_token}` };
-  }
+  const { call, bearer } = clientOf(system.url);
 
   /** A control-plane call with the system's token (or `token`). */
   async function control(method: string, url: string, body?: unknown, token = system.controlToken): Promise<Answer> {
@@ -103,4 +109,39 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 5000
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * The configuration of the one system several black-box files share (they read, place their own orders, and need
+ * no fault, no killed target, no admin's writes and no log of their own — the two audits of Receipt): two targets,
+ * limits out of the way. The fuzzer does not share: its admin token may change the product the others buy.
+ */
+export const SHARED_ENV: Record<string, string> = { TARGETS: '2', RATE_LIMIT: '10000000', CHECKOUT_RATE_LIMIT: '1000000' };
+
+/** What a file sharing the system may use of it. */
+export interface SharedSystem {
+  system: Pick<RunningSystem, 'url' | 'httpsUrl' | 'controlUrl' | 'controlToken' | 'accessLogFile'>;
+  call: SystemUnderTest['call'];
+  bearer: SystemUnderTest['bearer'];
+  stop(): Promise<void>;
+}
+
+/**
+ * The system `npm test` started once for the files that can share one (RECEIPT_TEST_SHARED_SYSTEM, set by
+ * scripts/test.ts); a file run on its own starts its own with the same configuration.
+ */
+export async function sharedSystem(): Promise<SharedSystem> {
+  const shared = process.env.RECEIPT_TEST_SHARED_SYSTEM;
+  if (!shared) return systemUnderTest(SHARED_ENV);
+  const system = JSON.parse(shared) as SharedSystem['system'];
+  const { call, bearer } = clientOf(system.url);
+  // Stopped by scripts/test.ts once every file is done.
+  return { system, call, bearer, stop: async () => {} };
+}
+
+/** For scripts/test.ts: starts the shared system; its description for the test files, and how to stop it. */
+export async function startSharedSystem(): Promise<{ description: string; stop: () => Promise<void> }> {
+  const t = await systemUnderTest(SHARED_ENV);
+  const { url, httpsUrl, controlUrl, controlToken, accessLogFile } = t.system;
+  return { description: JSON.stringify({ url, httpsUrl, controlUrl, controlToken, accessLogFile }), stop: () => t.stop() };
 }
