@@ -185,7 +185,7 @@ async function proxies(): Promise<void> {
     const settled = rss.slice(Math.min(5, Math.floor(rss.length / 4)));
     emit(
       `\nGateway resident memory over ${memorySeconds} s at full load (${fmt(r.rps)} req/s): ${fmt(rss[0] ?? NaN)} MiB at the start, ` +
-        `${fmt(Math.min(...settled))}–${fmt(Math.max(...settled))} MiB after the first seconds (spread ${fmt(Math.max(...settled) - Math.min(...settled))} MiB).`,
+        `${fmt(Math.min(...settled))}–${fmt(Math.max(...settled))} MiB after the first seconds (spread ${fmt(Math.max(...settled) - Math.min(...settled))} MiB).\n`,
     );
   }
   nginx?.stop();
@@ -350,13 +350,13 @@ try {
   emit(`## Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench${shown.length ? ` -- ${shown.join(' ')}` : ''}\`\n`);
   emit(`Node ${process.version}, ${os.cpus().length} cores shared by the load generator, the proxies, the targets and PostgreSQL.\n`);
   if (only.includes('proxies')) await proxies();
-  if (only.includes('startup')) await startup();
   if (only.includes('shop') || only.includes('downloads')) {
     await withSystem(async (s) => {
       if (only.includes('shop')) await shop(s);
       if (only.includes('downloads')) await downloads(s);
     });
   }
+  if (only.includes('startup')) await startup();
 } finally {
   for (const c of children) c.kill('SIGTERM');
 }
