@@ -59,6 +59,8 @@ export interface ShopOptions {
 export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
   const app = Fastify({
     loggerInstance: opts.logger,
+    // One log line per request (below, when it is answered) instead of Fastify's two: the same facts, half the work.
+    disableRequestLogging: true,
     // Keep the gateway's (or client's) request id so one id follows a request through every log.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -86,6 +88,7 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     const status = reply.statusCode;
     const step = decidedBy.get(req) ?? (status < 400 ? 'success' : status === 413 || status === 415 || status === 400 ? 'parse' : 'routing');
     metrics.answer(req.routeOptions.url ?? 'unmatched', req.method, status, step, reply.elapsedTime / 1000);
+    req.log.info({ method: req.method, url: req.url, statusCode: status, step, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   });
   // Only JSON bodies: anything else is 415 (contract: "415 for a non-JSON content type").
   app.removeContentTypeParser('text/plain');
