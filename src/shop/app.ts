@@ -3,7 +3,7 @@
  * pipeline. No socket here (tests use inject()); src/shop/server.ts listens.
  */
 import crypto from 'node:crypto';
-import Fastify, { type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
@@ -56,11 +56,23 @@ export interface ShopOptions {
   release?: { version: string; healthy: boolean };
 }
 
+/**
+ * One log line per request, when it is answered, carrying what Fastify's arrival line would have (method, url)
+ * beside the status and time: the same facts as its two lines, half the logging work on every request.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const fields = { request: { method: request.method, url: request.url }, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...fields, err: error }, 'request errored');
+    else reply.log.info(fields, 'request completed');
+  }
+}
+
 export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
   const app = Fastify({
     loggerInstance: opts.logger,
-    // One log line per request (below, when it is answered) instead of Fastify's two: the same facts, half the work.
-    disableRequestLogging: true,
+    logController: new OneLinePerRequest(),
     // Keep the gateway's (or client's) request id so one id follows a request through every log.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -88,7 +100,6 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
     const status = reply.statusCode;
     const step = decidedBy.get(req) ?? (status < 400 ? 'success' : status === 413 || status === 415 || status === 400 ? 'parse' : 'routing');
     metrics.answer(req.routeOptions.url ?? 'unmatched', req.method, status, step, reply.elapsedTime / 1000);
-    req.log.info({ method: req.method, url: req.url, statusCode: status, step, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   });
   // Only JSON bodies: anything else is 415 (contract: "415 for a non-JSON content type").
   app.removeContentTypeParser('text/plain');
