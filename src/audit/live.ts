@@ -52,7 +52,10 @@ export interface PlannedProbe {
 /** What the audit will send before it has any answer (`--dry-run`), and what it will not. */
 export function planLive(o: Pick<LiveOptions, 'openapi' | 'allowWrites' | 'testPaths' | 'token' | 'otherToken'>): { probes: PlannedProbe[]; skipped: string[] } {
   const unresolved = new Set<string>();
-  const ops = operationsOf(o.openapi, unresolved);
+  return plan(operationsOf(o.openapi, unresolved), unresolved, o);
+}
+
+function plan(ops: Operation[], unresolved: Set<string>, o: Pick<LiveOptions, 'allowWrites' | 'testPaths' | 'token' | 'otherToken'>): { probes: PlannedProbe[]; skipped: string[] } {
   const probes: PlannedProbe[] = [];
   const skipped = [...unresolved].map((r) => `$ref ${r}: not inside the document, not followed`);
   for (const op of ops) {
@@ -103,7 +106,7 @@ export async function auditLive(o: LiveOptions): Promise<AuditReport> {
   const basePath = base.pathname.replace(/\/$/, '');
   const unresolved = new Set<string>();
   const ops = operationsOf(o.openapi, unresolved);
-  const { skipped } = planLive(o);
+  const { skipped } = plan(ops, unresolved, o);
   const exchanges: Exchange[] = [];
   const interval = 1000 / Math.max(0.1, o.rate ?? 10);
   let nextAt = 0;
@@ -187,7 +190,7 @@ export async function auditLive(o: LiveOptions): Promise<AuditReport> {
       switch (probe) {
         case 'well-formed':
           ex = await call(probe, op.id, op.method, target, headersFor(o.token, true), goodBody);
-          if (ex) learn(ex, op, known, base);
+          if (ex) learn(ex, op, known, base, basePath);
           break;
         case 'malformed-json':
           ex = await call(probe, op.id, op.method, target, headersFor(o.token, true), '{"receipt-audit": ');
@@ -306,9 +309,10 @@ function collectionOf(path: string, param: string): string {
 }
 
 /** Ids from an answer: a created resource's Location, or the first item of a collection. */
-function learn(ex: Exchange, op: Operation, known: Map<string, string>, base: URL): void {
+function learn(ex: Exchange, op: Operation, known: Map<string, string>, base: URL, basePath: string): void {
   if (ex.response.status === 201 && ex.response.headers.location) {
-    const loc = new URL(ex.response.headers.location, base).pathname;
+    // The document's paths are below the base URL's path: /api/orders/7 is /orders/7 to it.
+    const loc = new URL(ex.response.headers.location, base).pathname.slice(basePath.length);
     const m = new RegExp(`^${op.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}/([^/]+)$`).exec(loc);
     if (m) known.set(op.path.replace(/\/$/, ''), decodeURIComponent(m[1]!));
     return;

@@ -249,7 +249,7 @@ export function judgeExchange(ex: Exchange): Finding[] {
     }
   }
 
-  if (status === 405 && !h.allow && h.allow !== '') add('method-not-allowed-without-allow', `${method} answered 405 without Allow`);
+  if (status === 405 && h.allow === undefined) add('method-not-allowed-without-allow', `${method} answered 405 without Allow`);
   if (ex.probe === 'allowed-method' && (status === 405 || status === 501)) add('allow-lies', `${method} is listed in Allow, and answered ${status}`);
 
   if ((status === 400 || status === 409 || status === 422) && method !== 'HEAD') {

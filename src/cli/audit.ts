@@ -80,9 +80,10 @@ export async function runAuditCommand(flags: AuditFlags, style: Style, errStyle:
     throw new AuditUsageError('--openapi, --token, --as-other-user-token, --allow-writes and --dry-run go with --url');
   }
 
+  const v = version();
   let report: AuditReport;
-  if (flags.har !== undefined) report = auditHar(readInput(flags.har), flags.har, version());
-  else if (flags.accessLog !== undefined) report = auditAccessLog(readInput(flags.accessLog), flags.accessLog, version());
+  if (flags.har !== undefined) report = auditHar(readInput(flags.har), flags.har, v);
+  else if (flags.accessLog !== undefined) report = auditAccessLog(readInput(flags.accessLog), flags.accessLog, v);
   else {
     const api = await loadOpenApi(flags);
     const common = { openapi: api.doc, allowWrites: !!flags.allowWrites, testPaths: flags.testPath ?? [], ...(flags.token ? { token: flags.token } : {}), ...(flags.asOtherUserToken ? { otherToken: flags.asOtherUserToken } : {}) };
@@ -107,7 +108,7 @@ export async function runAuditCommand(flags: AuditFlags, style: Style, errStyle:
       rate,
       timeoutMs,
       insecure: !!flags.insecure,
-      version: version(),
+      version: v,
       ...(flags.verbose
         ? { onExchange: (ex: Exchange) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}${ex.probe.padEnd(19)} ${ex.request.method} ${new URL(ex.request.url).pathname} → ${ex.response.status}\n`) }
         : {}),

@@ -1,19 +1,17 @@
 /** `receipt fuzz`: requests generated from the OpenAPI document, through the gateway of a system of its own. */
-import { request } from 'undici';
+import { ReceiptClient } from '../client/index.ts';
 import { ConfigError } from '../config.ts';
 import { runFuzz, type FuzzReport } from '../scenarios/fuzz.ts';
 import { withThrowawaySystem } from '../system/throwaway.ts';
 import type { Style } from './style.ts';
 
+/** A demo user's access token, through the SDK's sign-in. */
 async function token(url: string, username: string): Promise<string> {
-  const res = await request(`${url}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: `${username}-pass` }),
-  });
-  const body = (await res.body.json()) as { access_token?: string };
-  if (!body.access_token) throw new ConfigError(`could not sign in as ${username} at ${url} (${res.statusCode})`);
-  return body.access_token;
+  try {
+    return (await new ReceiptClient({ baseUrl: url }).signIn(username, `${username}-pass`)).access_token;
+  } catch (e) {
+    throw new ConfigError(`could not sign in as ${username} at ${url} (${(e as Error).message})`);
+  }
 }
 
 export function formatFuzz(r: FuzzReport, style: Style): string {

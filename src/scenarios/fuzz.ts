@@ -12,23 +12,8 @@
  */
 import fc from 'fast-check';
 import { Agent, request } from 'undici';
+import { operationsOf, type OpenApiDoc, type Schema } from '../audit/openapi.ts';
 import { findInternalDetail } from '../http/leaks.ts';
-
-interface Schema {
-  type?: string | string[];
-  properties?: Record<string, Schema>;
-  required?: string[];
-  additionalProperties?: boolean | Schema;
-  items?: Schema;
-  anyOf?: Schema[];
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
-  enum?: unknown[];
-  const?: unknown;
-}
 
 interface Operation {
   method: string;
@@ -38,7 +23,6 @@ interface Operation {
   pathParams: Record<string, Schema>;
   query: Record<string, Schema>;
   body?: Schema;
-  secured: boolean;
 }
 
 export interface FuzzRequest {
@@ -79,24 +63,18 @@ export interface FuzzOptions {
 
 // ---- the document → operations ----
 
-function operations(doc: { paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string; schema: Schema }>; requestBody?: { content?: Record<string, { schema: Schema }> }; responses?: Record<string, unknown>; security?: unknown[] }>> }): Operation[] {
-  const ops: Operation[] = [];
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
-      const params = op.parameters ?? [];
-      ops.push({
-        method: method.toUpperCase(),
-        path,
-        statuses: new Set(Object.keys(op.responses ?? {}).map(Number)),
-        pathParams: Object.fromEntries(params.filter((p) => p.in === 'path').map((p) => [p.name, p.schema])),
-        query: Object.fromEntries(params.filter((p) => p.in === 'query').map((p) => [p.name, p.schema])),
-        ...(op.requestBody?.content?.['application/json'] ? { body: op.requestBody.content['application/json'].schema } : {}),
-        secured: (op.security ?? []).length > 0 || Object.keys(op.responses ?? {}).includes('401'),
-      });
-    }
-  }
-  return ops;
+/** The document's operations (read as `receipt audit` reads them: $refs and path-level parameters followed). */
+function operations(doc: OpenApiDoc): Operation[] {
+  return operationsOf(doc, new Set())
+    .filter((op) => ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(op.method))
+    .map((op) => ({
+      method: op.method,
+      path: op.path,
+      statuses: new Set(op.statuses.map(Number)),
+      pathParams: Object.fromEntries(op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, p.schema ?? {}])),
+      query: Object.fromEntries(op.parameters.filter((p) => p.in === 'query').map((p) => [p.name, p.schema ?? {}])),
+      ...(op.body && /json/.test(op.body.mediaType) ? { body: op.body.schema } : {}),
+    }));
 }
 
 // ---- schema → arbitraries: valid, at the edges, and broken ----

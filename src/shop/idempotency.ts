@@ -12,7 +12,7 @@
  * second order or a second charge impossible even where a key is not used (docs/errors.md, "Idempotency").
  */
 import crypto from 'node:crypto';
-import { problemOf } from '../http/index.ts';
+import { problemOf, type HttpProblem } from '../http/index.ts';
 import { badRequest } from './decision/parse.ts';
 import type { Outcome } from './decision/types.ts';
 import { unprocessable } from './decision/validate.ts';
@@ -49,15 +49,17 @@ export function keyOf(ctx: Pick<KeyedRequest, 'req' | 'body'>, scope: string): s
   return key === undefined ? undefined : scope + key;
 }
 
+/** 409 while another request holds the key (or the reference): retry in a second and get its answer. */
+export function requestInFlight(detail: string): HttpProblem {
+  return problemOf('request-in-flight', { detail, headers: { 'retry-after': '1' } });
+}
+
 function answerFor(state: keys.KeyState): Outcome | undefined {
   switch (state.kind) {
     case 'done':
       return state.outcome;
     case 'in-flight':
-      throw problemOf('request-in-flight', {
-        detail: 'A request with this idempotency key is still being processed. Retry in a moment; it will get the same result.',
-        headers: { 'retry-after': '1' },
-      });
+      throw requestInFlight('A request with this idempotency key is still being processed. Retry in a moment; it will get the same result.');
     case 'mismatch':
       throw unprocessable(
         [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],

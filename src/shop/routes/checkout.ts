@@ -44,7 +44,7 @@ export const checkoutRoutes = [
         const r = await store.reserve(deps.db, { userId: user.id, reference: body.reference ?? crypto.randomUUID(), fingerprint: fp, lines: 'cart' });
         if (r.kind === 'empty') throw unprocessable([{ field: 'cart', message: 'The cart is empty' }]);
         if (r.kind === 'reference-reused') throw unprocessable([{ field: 'reference', message: 'Already used for a different order' }]);
-        if (r.kind === 'concurrent') throw problemOf('request-in-flight', { detail: 'Another request with this reference is being processed. Retry in a moment.', headers: { 'retry-after': '1' } });
+        if (r.kind === 'concurrent') throw idempotency.requestInFlight('Another request with this reference is being processed. Retry in a moment.');
         // A product removed since it went into the cart cannot be bought either: the same answer as sold out.
         if (r.kind === 'out-of-stock' || r.kind === 'product-gone') {
           throw problemOf('out-of-stock', { detail: `Product ${r.productId} sold out while you were checking out.`, extensions: { product_id: r.productId } });

@@ -150,7 +150,7 @@ async function placeOrder(
     case 'out-of-stock':
       throw problemOf('out-of-stock', { detail: 'The product sold out while your order was being placed.', extensions: { field: 'quantity' } });
     case 'concurrent':
-      throw problemOf('request-in-flight', { detail: 'Another request with this reference is being processed. Retry in a moment.', headers: { 'retry-after': '1' } });
+      throw idempotency.requestInFlight('Another request with this reference is being processed. Retry in a moment.');
   }
   // An order the worker pays: accepted now, whatever the payment will take (the seed's async answer to the 504).
   if (reserved.order.async && reserved.order.status === 'pending') return acceptedOutcome(reserved.order);
