@@ -2,7 +2,8 @@
  * `npm test`: the whole suite against a real PostgreSQL server.
  *  - DATABASE_URL set  → that server (each test file makes and drops its own database on it);
  *  - otherwise        → an embedded server started here, in a temporary folder, and stopped at the end;
- *  - no server at all when only folders that need none are run (`npm test -- unit gateway`).
+ *  - no server at all when only folders that need none are run (`npm test -- unit gateway`);
+ *  - one started system for the black-box files that call sharedSystem() (test/support/system.ts).
  * Then node's test runner over every test file (Node 20's runner takes no globs, so the files are listed here),
  * three files at a time (TEST_CONCURRENCY).
  *
