@@ -144,7 +144,7 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
       if (done) return;
       done = true;
       res.off('close', onClose);
-      target.end(abort);
+      target.end(inFlight);
       resolve({ ...r, receivedBytes: received, earlyAnswer });
     };
     const fail = (err: unknown) => {
@@ -156,7 +156,7 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
       finish({ failure, sentBytes: 0, targetTime, ...(streaming ? { targetStatus: status } : {}) });
     };
     res.on('close', onClose);
-    target.begin(abort);
+    const inFlight = target.begin(abort);
 
     // The gateway built these fields for this request alone: completed here, not copied.
     const headers = fwd.headers;

@@ -112,10 +112,19 @@ describe('routing', () => {
     const [slow, fast] = [lor.register('slow', '127.0.0.1', targets[0]!.port), lor.register('fast', '127.0.0.1', targets[1]!.port)];
     await eventually(async () => slow.state === 'healthy' && fast.state === 'healthy', 2000, 'healthy');
     // Two requests held open on `slow` (tracked as the proxy tracks them); LOR must send the next ones to `fast`.
-    const held = [() => {}, () => {}];
-    for (const h of held) slow.begin(h);
+    const held = [slow.begin(() => {}), slow.begin(() => {})];
     const picks = Array.from({ length: 5 }, () => lor.choose()!.id);
     for (const h of held) slow.end(h);
+    assert.equal(slow.inflight, 0);
+    // Ended in any order, once or twice, each request leaves the count once; the rest can still be aborted.
+    const aborted: string[] = [];
+    const three = ['a', 'b', 'c'].map((name) => slow.begin(() => aborted.push(name)));
+    slow.end(three[0]!);
+    slow.end(three[0]!);
+    assert.equal(slow.inflight, 2);
+    slow.abortAll(new Error('drained'));
+    assert.deepEqual(aborted.sort(), ['b', 'c']);
+    for (const r of three) slow.end(r);
     assert.equal(slow.inflight, 0);
     assert.deepEqual(picks, ['fast', 'fast', 'fast', 'fast', 'fast']);
   });
