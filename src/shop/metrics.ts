@@ -56,9 +56,20 @@ export class ShopMetrics {
     for (const s of ['closed', 'open', 'half-open']) this.#breaker.set({ state: s }, s === state ? 1 : 0);
   }
 
+  // One bound child per label combination (routes, methods, statuses and steps are few): prom-client hashes a
+  // label object on every inc() and observe() otherwise, on every request.
+  readonly #boundAnswers = new Map<string, { inc(): void }>();
+  readonly #boundDurations = new Map<string, { observe(v: number): void }>();
+
   answer(route: string, method: string, status: number, step: string, seconds: number): void {
-    this.#answers.inc({ route, method, status: String(status), step });
-    this.#duration.observe({ route, method }, seconds);
+    const key = `${route} ${method}`;
+    const answerKey = `${key} ${status} ${step}`;
+    let answers = this.#boundAnswers.get(answerKey);
+    if (!answers) this.#boundAnswers.set(answerKey, (answers = this.#answers.labels({ route, method, status: String(status), step })));
+    answers.inc();
+    let duration = this.#boundDurations.get(key);
+    if (!duration) this.#boundDurations.set(key, (duration = this.#duration.labels({ route, method })));
+    duration.observe(seconds);
   }
 
   dbAcquire(waitMs: number, ok: boolean): void {

@@ -12,7 +12,7 @@ const record = (n: number): AccessRecord => ({
   request: `GET http://shop.example:80/products/${n} HTTP/1.1`, userAgent: 'curl', targetGroup: 'targetgroup/shop', traceId: 'Root=1-x',
   domainName: 'shop.example', matchedRulePriority: 0, requestCreationTime: new Date(), actionsExecuted: ['forward'],
 });
-const pathsIn = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => parseAccessLine(l)[FIELD.request]!.split(' ')[1]) : []);
+const pathsIn = (file: string): string[] => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => parseAccessLine(l)[FIELD.request]!.split(' ')[1]!) : []);
 const tmp = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-access-')), 'access.log');
 
 describe('access-log file', () => {

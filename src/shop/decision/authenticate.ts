@@ -6,7 +6,7 @@
  */
 import type { HttpProblem} from '../../http/index.ts';
 import { formatBearerChallenge, problemOf } from '../../http/index.ts';
-import type { Step } from './types.ts';
+import type { Ctx, Step } from './types.ts';
 
 export const REALM = 'receipt';
 
@@ -21,8 +21,9 @@ export function unauthorized(detail: string, tokenFailure?: string): HttpProblem
   });
 }
 
-export const authenticate: Step = async (ctx, route) => {
-  if (route.access === 'public') return undefined;
+export const authenticate: Step = (ctx, route) => (route.access === 'public' ? undefined : verify(ctx));
+
+async function verify(ctx: Ctx): Promise<undefined> {
   const header = ctx.req.headers.authorization;
   const m = header === undefined ? null : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
   if (!m) {

@@ -7,7 +7,7 @@
  */
 import type { HttpProblem} from '../../http/index.ts';
 import { problemOf } from '../../http/index.ts';
-import type { Step } from './types.ts';
+import type { AnyRoute, Ctx, Outcome, Step } from './types.ts';
 
 export function notFound(what: string, extensions: Record<string, unknown> = {}): HttpProblem {
   return problemOf('not-found', { detail: `${what} not found.`, extensions });
@@ -17,7 +17,9 @@ export function gone(what: string, extensions: Record<string, unknown> = {}): Ht
   return problemOf('gone', { detail: `${what} was permanently removed.`, extensions });
 }
 
-export const locate: Step = async (ctx, route) => {
+export const locate: Step = (ctx, route) => (route.replay || route.locate ? find(ctx, route) : undefined);
+
+async function find(ctx: Ctx, route: AnyRoute): Promise<Outcome | undefined> {
   if (route.replay) {
     const earlier = await route.replay(ctx as never);
     if (earlier) return earlier;

@@ -42,10 +42,15 @@ export async function runPipeline(ctx: Ctx, route: AnyRoute): Promise<Outcome> {
     for (const [name, step] of DECISION_STEPS) {
       // Which step decides is what the shop's metrics count answers by (a throw leaves it on the thrower).
       ctx.step = name;
-      const decided = await step(ctx, route);
+      // Most steps pass a request without waiting for anything (a public route needs no token, a route without
+      // rules no validation): they answer synchronously, and only a promise is awaited — each await is a turn of
+      // the microtask queue on every request.
+      const result = step(ctx, route);
+      const decided = result instanceof Promise ? await result : result;
       if (decided) {
         if (name === 'handle') ctx.step = 'success';
-        await describeLimit(ctx, route);
+        const described = describeLimit(ctx, route);
+        if (described) await described;
         return decided;
       }
     }

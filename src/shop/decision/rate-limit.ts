@@ -26,19 +26,26 @@ export function clientAddress(req: FastifyRequest): string {
 
 const keyOf = (ctx: Ctx) => (ctx.user ? `user:${ctx.user.id}` : `ip:${clientAddress(ctx.req)}`);
 
-export const rateLimit: Step = async (ctx, route) => {
+export const rateLimit: Step = (ctx, route) => {
   const name = limitOf(route);
-  if (!name) return undefined;
+  return name ? consume(ctx, name) : undefined;
+};
+
+async function consume(ctx: Ctx, name: LimitName): Promise<undefined> {
   const state = await ctx.deps.rateLimits.consume(name, keyOf(ctx));
   ctx.reply.headers(rateLimitHeaders(state));
   ctx.limitDescribed = true;
   return undefined;
-};
+}
 
 /** For an answer decided before step 6 on a limited route: the limit's fields, read without spending a point. */
-export async function describeLimit(ctx: Ctx, route: AnyRoute): Promise<void> {
+/** Nothing to wait for (undefined) when the route has no limit or its answer already describes it. */
+export function describeLimit(ctx: Ctx, route: AnyRoute): Promise<void> | undefined {
   const name = limitOf(route);
-  if (!name || ctx.limitDescribed) return;
+  return !name || ctx.limitDescribed ? undefined : describe(ctx, name);
+}
+
+async function describe(ctx: Ctx, name: LimitName): Promise<void> {
   try {
     ctx.reply.headers(rateLimitHeaders(await ctx.deps.rateLimits.peek(name, keyOf(ctx))));
   } catch {

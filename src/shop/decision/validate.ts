@@ -5,7 +5,7 @@
  */
 import type { HttpProblem} from '../../http/index.ts';
 import { type FieldError, problemOf } from '../../http/index.ts';
-import type { Step } from './types.ts';
+import type { AnyRoute, Ctx, Step } from './types.ts';
 
 export function unprocessable(errors: FieldError[], detail?: string): HttpProblem {
   return problemOf('validation-failed', {
@@ -14,9 +14,10 @@ export function unprocessable(errors: FieldError[], detail?: string): HttpProble
   });
 }
 
-export const validate: Step = async (ctx, route) => {
-  if (!route.validate) return undefined;
-  const errors = await route.validate(ctx as never);
+export const validate: Step = (ctx, route) => (route.validate ? check(ctx, route.validate) : undefined);
+
+async function check(ctx: Ctx, rules: NonNullable<AnyRoute['validate']>): Promise<undefined> {
+  const errors = await rules(ctx as never);
   if (errors.length) throw unprocessable(errors);
   return undefined;
-};
+}
