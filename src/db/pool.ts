@@ -65,10 +65,14 @@ export class Db {
     }
   }
 
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+  /**
+   * `prepared`: a name for the statement, so each connection parses and plans it once and afterwards sends only
+   * Bind and Execute (PostgreSQL's extended protocol) — for the reads on every request's path.
+   */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = [], prepared?: string): Promise<pg.QueryResult<R>> {
     const client = await this.#acquire();
     try {
-      return await client.query<R>(sql, params);
+      return await (prepared ? client.query<R>({ name: prepared, text: sql, values: params }) : client.query<R>(sql, params));
     } catch (e) {
       if (isUnavailable(e)) this.#unavailable(e);
       throw e;

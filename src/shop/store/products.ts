@@ -15,11 +15,11 @@ const COLS = `id::int AS id, name, price_cents, stock, version, deleted_at IS NO
 export const productJson = (p: ProductRow) => ({ id: p.id, name: p.name, price_cents: p.price_cents, stock: p.stock });
 
 export async function findProduct(db: Db, id: number): Promise<ProductRow | undefined> {
-  return (await db.query<ProductRow>(`SELECT ${COLS} FROM products WHERE id = $1`, [id])).rows[0];
+  return (await db.query<ProductRow>(`SELECT ${COLS} FROM products WHERE id = $1`, [id], 'product-by-id')).rows[0];
 }
 
 export async function listProducts(db: Db): Promise<ProductRow[]> {
-  return (await db.query<ProductRow>(`SELECT ${COLS} FROM products WHERE deleted_at IS NULL ORDER BY id`)).rows;
+  return (await db.query<ProductRow>(`SELECT ${COLS} FROM products WHERE deleted_at IS NULL ORDER BY id`, [], 'products')).rows;
 }
 
 export async function insertProduct(db: Db, p: { name: string; price_cents: number; stock: number }): Promise<ProductRow> {
