@@ -106,6 +106,14 @@ export class AlbMetrics {
   // Label sets are few (a counter, a target group): each is bound once, so a request pays no label hashing.
   readonly #bound = new Map<string, { inc(by?: number): void }>();
 
+  readonly #boundResponseTime = new Map<string, { observe(v: number): void }>();
+
+  #responseTimeOf(group: string): { observe(v: number): void } {
+    let child = this.#boundResponseTime.get(group);
+    if (!child) this.#boundResponseTime.set(group, (child = this.#responseTime.labels({ target_group: group })));
+    return child;
+  }
+
   #inc(name: string, labels?: Labels, by = 1): void {
     const key = labels ? `${name}|${labels.target_group ?? ''}` : name;
     let child = this.#bound.get(key);
@@ -130,7 +138,7 @@ export class AlbMetrics {
       // The target answered: its status is the target's, whatever the gateway did with the answer after.
       const cls = Math.floor(r.targetStatusCode / 100);
       if (cls >= 2 && cls <= 5 && group) this.#inc(`httpcode_target_${cls}xx`, { target_group: group });
-      if (group && r.targetProcessingTime >= 0) this.#responseTime.observe({ target_group: group }, r.targetProcessingTime);
+      if (group && r.targetProcessingTime >= 0) this.#responseTimeOf(group).observe(r.targetProcessingTime);
       return;
     }
     // No target answered: whatever was sent, the load balancer made it.

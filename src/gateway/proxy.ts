@@ -85,6 +85,15 @@ function responseHeaders(upRes: http.IncomingMessage, h2: boolean): string[] | h
   return out;
 }
 
+/**
+ * The target's Content-Length, read off the raw list: asking `upRes.headers` would build a header object for every
+ * answer just for this. The parser refused a message with two differing values already (RFC 9112 §6.3).
+ */
+function contentLengthOf(raw: string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 14 && raw[i]!.toLowerCase() === 'content-length') return raw[i + 1];
+  return undefined;
+}
+
 export function isHttp2(res: ClientResponse): res is Http2ServerResponse {
   return 'stream' in res;
 }
@@ -207,7 +216,7 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
         req.resume();
       }
       if (fwd.closeConnections && !earlyAnswer) closeAfter(out);
-      const length = upRes.headers['content-length'];
+      const length = contentLengthOf(upRes.rawHeaders);
       const noBody = fwd.method === 'HEAD' || status === 204 || status === 304;
       const buffered: Buffer[] | undefined = noBody || (length !== undefined && Number(length) <= BUFFER_LIMIT) ? [] : undefined;
       if (!buffered) {
