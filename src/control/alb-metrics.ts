@@ -13,7 +13,8 @@
  *
  * docs/observability.md has the table of names.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { FastCounter, FastHistogram } from '../server/metrics.ts';
 import type { AccessRecord } from '../gateway/access-log.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 
@@ -23,13 +24,14 @@ const ELB_SPECIFIC = new Set([500, 502, 503, 504]);
 type Labels = Record<string, string>;
 
 export class AlbMetrics {
-  readonly #counters = new Map<string, Counter<string>>();
-  readonly #responseTime: Histogram<'target_group'>;
+  // Updated on every request: the fast kinds (src/server/metrics.ts).
+  readonly #counters = new Map<string, FastCounter>();
+  readonly #responseTime: FastHistogram<'target_group'>;
   readonly #nonCompliant: Counter<'classification' | 'classification_reason'>;
 
   constructor(registry: Registry, gateway: Gateway) {
     const counter = (name: string, help: string, labelNames: string[] = []) => {
-      const c = new Counter({ name: `receipt_alb_${name}_total`, help, labelNames, registers: [registry] });
+      const c = new FastCounter({ name: `receipt_alb_${name}_total`, help, labelNames, registers: [registry] });
       this.#counters.set(name, c);
       return c;
     };
@@ -40,7 +42,7 @@ export class AlbMetrics {
     counter('processed_bytes', 'Bytes received from and sent to clients, headers included (ProcessedBytes)');
     counter('http_fixed_response_count', 'Fixed-response actions that ran (HTTP_Fixed_Response_Count)');
     counter('http_redirect_count', 'Redirect actions that ran (HTTP_Redirect_Count)');
-    this.#responseTime = new Histogram({
+    this.#responseTime = new FastHistogram({
       name: 'receipt_alb_target_response_time_seconds',
       help: 'From the request leaving the load balancer to the target’s response head (TargetResponseTime)',
       labelNames: ['target_group'],
@@ -103,26 +105,14 @@ export class AlbMetrics {
     mirror('rejected_connection_count', 'Connections refused because the load balancer was at its limit (RejectedConnectionCount)', () => 0);
   }
 
-  // Label sets are few (a counter, a target group): each is bound once, so a request pays no label hashing.
-  readonly #bound = new Map<string, { inc(by?: number): void }>();
-
-  readonly #boundResponseTime = new Map<string, { observe(v: number): void }>();
-
-  #responseTimeOf(group: string): { observe(v: number): void } {
-    let child = this.#boundResponseTime.get(group);
-    if (!child) this.#boundResponseTime.set(group, (child = this.#responseTime.labels({ target_group: group })));
-    return child;
-  }
+  // Each counter has at most a target group for label: a series per (counter, group), made once.
+  readonly #series = new Map<string, { inc(by?: number): void }>();
 
   #inc(name: string, labels?: Labels, by = 1): void {
     const key = labels ? `${name}|${labels.target_group ?? ''}` : name;
-    let child = this.#bound.get(key);
-    if (!child) {
-      const c = this.#counters.get(name)!;
-      child = labels ? c.labels(labels) : { inc: (n?: number) => c.inc(n ?? 1) };
-      this.#bound.set(key, child);
-    }
-    child.inc(by);
+    let series = this.#series.get(key);
+    if (!series) this.#series.set(key, (series = this.#counters.get(name)!.series(labels ?? {})));
+    series.inc(by);
   }
 
   record(r: AccessRecord): void {
@@ -138,7 +128,7 @@ export class AlbMetrics {
       // The target answered: its status is the target's, whatever the gateway did with the answer after.
       const cls = Math.floor(r.targetStatusCode / 100);
       if (cls >= 2 && cls <= 5 && group) this.#inc(`httpcode_target_${cls}xx`, { target_group: group });
-      if (group && r.targetProcessingTime >= 0) this.#responseTimeOf(group).observe(r.targetProcessingTime);
+      if (group && r.targetProcessingTime >= 0) this.#responseTime.observe({ target_group: group }, r.targetProcessingTime, group);
       return;
     }
     // No target answered: whatever was sent, the load balancer made it.

@@ -4,6 +4,7 @@
  * requests in flight per target (the pool's state).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import { FastCounter } from '../server/metrics.ts';
 import type { AccessRecord } from '../gateway/access-log.ts';
 import { AlbMetrics } from './alb-metrics.ts';
 import type { Gateway } from '../gateway/gateway.ts';
@@ -13,7 +14,8 @@ const STATES: TargetState[] = ['initial', 'healthy', 'unhealthy', 'draining', 'u
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly #requests = new Counter({
+  // Counted on every request: the fast kind (src/server/metrics.ts).
+  readonly #requests = new FastCounter({
     name: 'receipt_gateway_requests_total',
     help: 'Requests by the status the gateway sent, the status the target sent ("-" when none), target and matched rule',
     labelNames: ['elb_status_code', 'target_status_code', 'target', 'rule', 'error_reason'] as const,
@@ -52,20 +54,11 @@ export class GatewayMetrics {
     for (const g of groups()) g.onCheck((t, ok) => this.#checks.inc({ target_group: g.name, target: t.id, result: ok ? 'pass' : 'fail' }));
   }
 
-  // One bound child per label combination: prom-client hashes a label object on every inc(), and the combinations
-  // are few (a status pair, a target, a rule), so the hash is paid once per combination, not once per request.
-  readonly #bound = new Map<string, { inc(): void }>();
-
   record(r: AccessRecord): void {
     const target = r.targetStatusCode === undefined ? '-' : String(r.targetStatusCode);
     const rule = r.matchedRulePriority === undefined ? '-' : String(r.matchedRulePriority);
     const key = `${r.elbStatusCode}|${target}|${r.target ?? '-'}|${rule}|${r.errorReason ?? '-'}`;
-    let child = this.#bound.get(key);
-    if (!child) {
-      child = this.#requests.labels({ elb_status_code: String(r.elbStatusCode), target_status_code: target, target: r.target ?? '-', rule, error_reason: r.errorReason ?? '-' });
-      this.#bound.set(key, child);
-    }
-    child.inc();
+    this.#requests.inc({ elb_status_code: String(r.elbStatusCode), target_status_code: target, target: r.target ?? '-', rule, error_reason: r.errorReason ?? '-' }, 1, key);
     this.#alb.record(r);
   }
 }
