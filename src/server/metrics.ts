@@ -48,6 +48,7 @@ abstract class FastMetric<L extends string, S> {
   }
 
   protected abstract fresh(): S;
+  protected abstract clear(state: S): void;
 
   /** The series for a label set, made on first use; `key` must identify the label values (callers build it cheaply). */
   protected resolve(key: string, labels: Labels<L>): S {
@@ -60,8 +61,9 @@ abstract class FastMetric<L extends string, S> {
     return s.state;
   }
 
+  /** Zeroes every series in place, so what `series()` handed out keeps counting into the metric. */
   reset(): void {
-    for (const s of this.series_.values()) s.state = this.fresh();
+    for (const s of this.series_.values()) this.clear(s.state);
   }
 }
 
@@ -75,6 +77,10 @@ export class FastCounter<L extends string = string> extends FastMetric<L, { valu
 
   protected fresh() {
     return { value: 0 };
+  }
+
+  protected clear(state: { value: number }): void {
+    state.value = 0;
   }
 
   /** Keep what this returns for a label set that recurs; `key` defaults to the label values joined. */
@@ -122,6 +128,12 @@ export class FastHistogram<L extends string = string> extends FastMetric<L, Buck
     return { counts: new Array<number>(this.#bounds.length + 1).fill(0), sum: 0, count: 0 };
   }
 
+  protected clear(state: Buckets): void {
+    state.counts.fill(0);
+    state.sum = 0;
+    state.count = 0;
+  }
+
   observe(labels: Labels<L>, value: number, key = Object.values(labels).join('\u0000')): void {
     this.#add(this.resolve(key, labels), value);
   }
@@ -132,6 +144,7 @@ export class FastHistogram<L extends string = string> extends FastMetric<L, Buck
   }
 
   #add(b: Buckets, value: number): void {
+    // prom-client throws on a value that is not finite; a request must not fail over its metric, so it is dropped.
     if (!Number.isFinite(value)) return;
     const bounds = this.#bounds;
     let i = 0;

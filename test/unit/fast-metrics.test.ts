@@ -48,5 +48,11 @@ describe('FastCounter and FastHistogram', () => {
     assert.match(text, /z_seconds_bucket\{le="\+Inf"\} 2\n/);
     const c = new FastCounter({ name: 'w_total', help: 'h', labelNames: ['a'], registers: [r] });
     assert.throws(() => c.inc({ b: 'x' } as never), /has no label b/);
+    // A series kept across a registry reset keeps counting into the metric.
+    const kept = c.series({ a: 'x' });
+    kept.inc(5);
+    r.resetMetrics();
+    kept.inc(2);
+    assert.match(await r.metrics(), /w_total\{a="x"\} 2\n/);
   });
 });
