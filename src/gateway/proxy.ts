@@ -1,5 +1,6 @@
 /**
- * Forwarding one request to one target over its keep-alive agent, and reading the answer back.
+ * Forwarding one request to one target over the target's keep-alive connections (upstream.ts), and reading the
+ * answer back.
  *
  * The request body is streamed as it arrives, never buffered whole: with its Content-Length when the client sent
  * one, otherwise chunked (RFC 9112 §7.1), whatever framing the client used — chunked, HTTP/2 DATA frames, or a
@@ -13,15 +14,17 @@
  * requested the generation of the 1xx response". The gateway answers a client's `Expect: 100-continue` itself (as
  * ALB does) and never forwards Expect, so a target's own 100 is unsolicited; it is passed on all the same.
  *
- * Built on node:http's client rather than undici: undici destroys the connection when a target sends a 100, and
- * refuses `Transfer-Encoding`, `Expect` and `Upgrade` in a forwarded request — each of those turned an ordinary
- * client request into a 502 blamed on a target that had done nothing wrong.
+ * The client is the gateway's own (upstream.ts, with response-parser.ts): undici destroys the connection when a
+ * target sends a 100, and refuses `Transfer-Encoding`, `Expect` and `Upgrade` in a forwarded request — each of those
+ * turned an ordinary client request into a 502 blamed on a target that had done nothing wrong — and node:http's
+ * client, which did all of it right, cost ~45 µs of CPU per request more (docs/performance.md).
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { classifyUpstreamError, FAILURES, type GatewayFailure } from './failures.ts';
 import { connectionTokens, isHopByHop } from './headers.ts';
 import { DeregistrationDelayElapsed, type Target } from './target-group.ts';
+import type { Exchange } from './upstream.ts';
 
 export const BUFFER_LIMIT = 256 * 1024;
 
@@ -59,39 +62,61 @@ export interface ProxyResult {
 
 class ClientClosed extends Error {}
 
-/** Errors of our own making, named by code so failures.ts can map them without knowing this file. */
-function timeout(code: 'TARGET_CONNECT_TIMEOUT' | 'TARGET_HEADERS_TIMEOUT' | 'TARGET_BODY_TIMEOUT'): Error {
-  return Object.assign(new Error(code), { code });
-}
 
 /**
  * The target's fields for the client, hop-by-hop ones out (RFC 9110 §7.6.1). For HTTP/1.1 a flat raw list in the
- * target's order and spelling, so repeated fields (three Set-Cookie) pass as they came and no header object is
- * built; HTTP/2's response API takes an object.
+ * target's order and spelling, so repeated fields (three Set-Cookie) pass as they came; HTTP/2's response API takes
+ * an object (lower-case names, repeated fields joined, Set-Cookie as a list).
  */
-function responseHeaders(upRes: http.IncomingMessage, h2: boolean): string[] | http.OutgoingHttpHeaders {
-  const raw = upRes.rawHeaders;
+function responseHeaders(raw: string[], h2: boolean): string[] | http.OutgoingHttpHeaders {
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') connection = connection ? `${connection},${raw[i + 1]}` : raw[i + 1];
   const tokens = connectionTokens(connection);
-  if (h2) {
-    const out: http.OutgoingHttpHeaders = {};
-    const all = upRes.headers;
-    for (const k in all) if (all[k] !== undefined && !isHopByHop(k, tokens)) out[k] = all[k];
-    return out;
-  }
+  if (h2) return fieldObject(raw, (name) => !isHopByHop(name, tokens));
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) if (!isHopByHop(raw[i]!.toLowerCase(), tokens)) out.push(raw[i]!, raw[i + 1]!);
   return out;
 }
 
+/** A flat raw list as an object of lower-case names: repeated fields joined (RFC 9110 §5.3), Set-Cookie a list. */
+function fieldObject(raw: string[], keep: (lowerName: string) => boolean = () => true): http.OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!keep(name)) continue;
+    const value = raw[i + 1]!;
+    const prior = out[name];
+    if (name === 'set-cookie') out[name] = prior ? [...(prior as string[]), value] : [value];
+    else out[name] = prior === undefined ? value : `${prior as string}, ${value}`;
+  }
+  return out;
+}
+
 /**
- * The target's Content-Length, read off the raw list: asking `upRes.headers` would build a header object for every
- * answer just for this. The parser refused a message with two differing values already (RFC 9112 §6.3).
+ * The target's Content-Length, read off the raw list. The parser refused a message with two, or with
+ * Transfer-Encoding beside it, already (RFC 9112 §6.3).
  */
 function contentLengthOf(raw: string[]): string | undefined {
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 14 && raw[i]!.toLowerCase() === 'content-length') return raw[i + 1];
   return undefined;
+}
+
+// A field name is a token (RFC 9110 §5.1); no value may hold CR, LF or NUL (§5.5) — or it would end the line.
+const BAD_NAME = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const BAD_VALUE = /[\r\n\0]/;
+
+/** The request line and fields as one string, ending with the blank line (RFC 9112 §3, §5). */
+function requestHead(method: string, path: string, headers: string[]): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const value = headers[i + 1]!;
+    // The gateway's own failure when it would write a broken request: a 500, never blamed on the target.
+    if (name.length === 0 || BAD_NAME.test(name) || BAD_VALUE.test(value)) throw Object.assign(new Error(`invalid field ${JSON.stringify(name)}`), { code: 'ERR_INVALID_CHAR' });
+    head += `${name}: ${value}\r\n`;
+  }
+  if (BAD_VALUE.test(path) || path.includes(' ')) throw Object.assign(new Error('invalid request target'), { code: 'ERR_INVALID_CHAR' });
+  return `${head}\r\n`;
 }
 
 export function isHttp2(res: ClientResponse): res is Http2ServerResponse {
@@ -114,24 +139,19 @@ function closeAfter(headers: http.OutgoingHttpHeaders | string[]): void {
 }
 
 /** Passes a target's 1xx on (never to an HTTP/1.0 client: RFC 9110 §15.2). */
-function forwardInformational(req: ClientRequest, res: ClientResponse, info: http.InformationEvent): void {
+function forwardInformational(req: ClientRequest, res: ClientResponse, status: number, raw: string[]): void {
   if (res.headersSent || req.httpVersion === '1.0') return;
-  if (info.statusCode === 100) res.writeContinue();
-  else if (info.statusCode === 103) {
-    const hints: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(info.headers)) if (v !== undefined) hints[k] = v;
-    // Node writes a 103 only when it carries a Link field — the only thing early hints are for.
-    res.writeEarlyHints(hints);
-  } else if (info.statusCode === 102 && !isHttp2(res)) res.writeProcessing();
+  if (status === 100) res.writeContinue();
+  // Node writes a 103 only when it carries a Link field — the only thing early hints are for.
+  else if (status === 103) res.writeEarlyHints(fieldObject(raw) as Record<string, string | string[]>);
+  else if (status === 102 && !isHttp2(res)) res.writeProcessing();
 }
 
 export function forward(req: ClientRequest, res: ClientResponse, target: Target, fwd: ForwardRequest): Promise<ProxyResult> {
   return new Promise<ProxyResult>((resolve) => {
     const t0 = performance.now();
-    let up: http.ClientRequest | undefined;
     let abortReason: Error | undefined;
     let status = 0;
-    let responded = false;
     let streaming = false;
     let sent = 0;
     let received = 0;
@@ -140,11 +160,14 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
     let reqEnded = !fwd.hasBody;
     let forwarding = fwd.hasBody;
     let earlyAnswer = false;
+    let out: string[] | http.OutgoingHttpHeaders = [];
+    let buffered: Buffer[] | undefined;
+    let noBody = false;
 
     const abort = (reason: Error) => {
       if (done) return;
       abortReason ??= reason;
-      up?.destroy(reason);
+      exchange.destroy(reason);
     };
     const onClose = () => {
       if (!res.writableFinished) abort(new ClientClosed());
@@ -164,9 +187,6 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
       if (streaming) res.destroy();
       finish({ failure, sentBytes: 0, targetTime, ...(streaming ? { targetStatus: status } : {}) });
     };
-    res.on('close', onClose);
-    const inFlight = target.begin(abort);
-
     // The gateway built these fields for this request alone: completed here, not copied.
     const headers = fwd.headers;
     if (fwd.hasBody) {
@@ -174,108 +194,97 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
       else headers.push('transfer-encoding', 'chunked');
     }
     if (fwd.closeConnections) headers.push('connection', 'close');
+    let head: string;
     try {
-      up = http.request({
-        agent: target.agent,
-        host: target.host,
-        port: target.port,
-        method: fwd.method,
-        path: fwd.path,
-        headers,
-        setHost: false,
-        maxHeaderSize: target.timeouts.maxResponseHeaderBytes,
-        // RFC 9112 §6.3: the target's framing is read strictly; a lenient reading is how responses get smuggled.
-        insecureHTTPParser: false,
-        // The agent's own timeout: Node then arms nothing per request (target-group.ts).
-        timeout: target.timeouts.idleTimeoutMs,
-      });
+      head = requestHead(fwd.method, fwd.path, headers);
     } catch (e) {
       // The gateway could not even write this request: its own failure, not the target's (failures.ts).
-      return fail(e);
+      return resolve({ failure: classifyUpstreamError(e), sentBytes: 0, targetTime, receivedBytes: 0, earlyAnswer: false });
     }
-    const request = up;
-    // ALB's idle timeout: no byte either way for that long ends the exchange (504, or a cut once answering).
-    request.on('timeout', () => {
-      const connecting = request.socket?.connecting ?? false;
-      request.destroy(timeout(connecting ? 'TARGET_CONNECT_TIMEOUT' : responded ? 'TARGET_BODY_TIMEOUT' : 'TARGET_HEADERS_TIMEOUT'));
-    });
-    request.on('error', fail);
-    request.on('information', (info) => forwardInformational(req, res, info));
-    request.on('response', (upRes) => {
-      responded = true;
-      status = upRes.statusCode ?? 0;
-      targetTime = (performance.now() - t0) / 1000;
-      const out = responseHeaders(upRes, isHttp2(res));
-      if (!reqEnded) {
-        // The target answered before the whole body arrived (a 413, a 401 to an upload): stop forwarding, and
-        // close the client's connection after this answer so the unread rest cannot be taken for a new request
-        // (RFC 9112 §9.6). The client is never left waiting.
-        earlyAnswer = true;
-        forwarding = false;
-        closeAfter(out);
-        req.resume();
-      }
-      if (fwd.closeConnections && !earlyAnswer) closeAfter(out);
-      const length = contentLengthOf(upRes.rawHeaders);
-      const noBody = fwd.method === 'HEAD' || status === 204 || status === 304;
-      const buffered: Buffer[] | undefined = noBody || (length !== undefined && Number(length) <= BUFFER_LIMIT) ? [] : undefined;
-      if (!buffered) {
-        streaming = true;
-        writeHead(res, status, out);
-      }
-      upRes.on('data', (chunk: Buffer) => {
-        if (buffered) {
-          buffered.push(chunk);
-          return;
-        }
-        sent += chunk.length;
-        if (!(res as http.ServerResponse).write(chunk)) {
-          upRes.pause();
-          res.once('drain', () => upRes.resume());
-        }
-      });
-      upRes.on('end', () => {
-        if (done) return;
-        if (!upRes.complete) return fail(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-        if (buffered) {
-          // The target's Content-Length came with the fields: the body was read whole, so it is that long.
-          const body = noBody ? undefined : Buffer.concat(buffered);
-          writeHead(res, status, out);
-          if (body) res.end(body);
-          else res.end();
-          sent = body?.length ?? 0;
-        } else {
-          const trailers = upRes.trailers;
-          if (Object.keys(trailers).length > 0 && !isHttp2(res) && res.chunkedEncoding) res.addTrailers(trailers);
-          res.end();
-        }
-        // A request whose body was never finished cannot leave its connection in a reusable state.
-        if (earlyAnswer) request.destroy();
-        if (earlyAnswer && isHttp2(res)) res.once('finish', () => (req as Http2ServerRequest).stream.close());
-        finish({ targetStatus: status, sentBytes: sent, targetTime });
-      });
-      upRes.on('aborted', () => fail(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
-      upRes.on('error', fail);
-    });
+    const h2 = isHttp2(res);
+    res.on('close', onClose);
+    // The exchange's handlers run on later events, never during request(): `exchange` and `inFlight` are set by then.
+    const exchange: Exchange = target.upstream.request(
+      head,
+      { chunked: fwd.hasBody && fwd.contentLength === undefined, headRequest: fwd.method === 'HEAD', close: fwd.closeConnections },
+      {
+        informational: (s, raw) => forwardInformational(req, res, s, raw),
+        head: (s, _text, raw) => {
+          status = s;
+          targetTime = (performance.now() - t0) / 1000;
+          out = responseHeaders(raw, h2);
+          if (!reqEnded) {
+            // The target answered before the whole body arrived (a 413, a 401 to an upload): stop forwarding, and
+            // close the client's connection after this answer so the unread rest cannot be taken for a new
+            // request (RFC 9112 §9.6). The client is never left waiting.
+            earlyAnswer = true;
+            forwarding = false;
+            closeAfter(out);
+            req.resume();
+          }
+          if (fwd.closeConnections && !earlyAnswer) closeAfter(out);
+          const length = contentLengthOf(raw);
+          noBody = fwd.method === 'HEAD' || status === 204 || status === 304;
+          buffered = noBody || (length !== undefined && Number(length) <= BUFFER_LIMIT) ? [] : undefined;
+          if (!buffered) {
+            streaming = true;
+            writeHead(res, status, out);
+          }
+        },
+        body: (chunk) => {
+          if (buffered) {
+            buffered.push(chunk);
+            return;
+          }
+          sent += chunk.length;
+          if (!(res as http.ServerResponse).write(chunk)) {
+            exchange.pause();
+            res.once('drain', () => exchange.resume());
+          }
+        },
+        end: (trailers) => {
+          if (done) return;
+          if (buffered) {
+            // The target's Content-Length came with the fields: the body was read whole, so it is that long.
+            const body = noBody ? undefined : buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered);
+            writeHead(res, status, out);
+            if (body) res.end(body);
+            else res.end();
+            sent = body?.length ?? 0;
+          } else {
+            if (trailers.length > 0 && !h2 && (res as http.ServerResponse).chunkedEncoding) {
+              const pairs: Array<[string, string]> = [];
+              for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i]!, trailers[i + 1]!]);
+              res.addTrailers(pairs);
+            }
+            res.end();
+          }
+          // (A request whose body was never finished leaves its connection closed: upstream.ts does not reuse it.)
+          if (earlyAnswer && h2) res.once('finish', () => (req as Http2ServerRequest).stream.close());
+          finish({ targetStatus: status, sentBytes: sent, targetTime });
+        },
+        error: fail,
+      },
+    );
+    const inFlight = target.begin(abort);
 
     if (!fwd.hasBody) {
-      request.end();
+      exchange.end();
       return;
     }
     req.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (!forwarding) return;
-      if (!request.write(chunk)) {
+      if (!exchange.write(chunk)) {
         req.pause();
-        request.once('drain', () => req.resume());
+        exchange.onDrain(() => req.resume());
       }
     });
     req.on('end', () => {
       reqEnded = true;
       if (!forwarding) return;
-      const trailers = req.trailers;
-      if (fwd.contentLength === undefined && trailers && Object.keys(trailers).length > 0) request.addTrailers(trailers);
-      request.end();
+      const trailers = req.rawTrailers;
+      exchange.end(fwd.contentLength === undefined && trailers && trailers.length > 0 ? trailers : undefined);
     });
   });
 }

@@ -9,8 +9,7 @@
  * this module holds.
  */
 import http from 'node:http';
-import net from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Upstream } from './upstream.ts';
 import { nextHealth, REGISTERED, type CheckResult, type Health, type TargetState } from './health.ts';
 
 export type { TargetState } from './health.ts';
@@ -60,40 +59,6 @@ export function compileMatcher(matcher: string): (status: number) => boolean {
   return (s) => tests.some((t) => t(s));
 }
 
-/**
- * Keep-alive connections to one target. The agent's socket timeout is ALB's idle timeout, which Node applies to a
- * request's socket without per-request work when the request names the same timeout; it also ends idle pooled
- * connections, and it is shorter than the shop's own keep-alive (72 s), so the gateway, not the target, closes
- * idle connections — the other way round is the classic keep-alive race that makes ALB answer 502. Node's agent
- * also honours a shorter `Keep-Alive: timeout=` hint from the target. The connect timeout is armed once per new
- * connection, not per request.
- */
-class TargetAgent extends http.Agent {
-  readonly #connectTimeoutMs: number;
-  readonly #counts: ConnectionCounts | undefined;
-
-  constructor(timeouts: UpstreamTimeouts) {
-    super({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: 'lifo', timeout: timeouts.idleTimeoutMs });
-    this.#connectTimeoutMs = timeouts.connectTimeoutMs;
-    this.#counts = timeouts.connections;
-  }
-
-  override createConnection(options: net.NetConnectOpts, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
-    const socket = net.createConnection(options);
-    const counts = this.#counts;
-    if (counts) {
-      counts.opened++;
-      counts.open++;
-      socket.once('close', () => counts.open--);
-    }
-    const timer = setTimeout(() => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'TARGET_CONNECT_TIMEOUT' })), this.#connectTimeoutMs);
-    socket.once('connect', () => clearTimeout(timer));
-    socket.once('close', () => clearTimeout(timer));
-    callback?.(null, socket);
-    return socket;
-  }
-}
-
 /** Least outstanding requests: the candidate with the fewest requests in flight (the first, on a tie). */
 function leastOutstanding(candidates: Target[]): Target {
   let best = candidates[0]!;
@@ -120,7 +85,7 @@ export class Target {
   readonly host: string;
   readonly port: number;
   /** Keep-alive connections to this target, reused across requests (ALB keeps backend connections open). */
-  readonly agent: http.Agent;
+  readonly upstream: Upstream;
   readonly timeouts: UpstreamTimeouts;
   #health: Health = { ...REGISTERED, reason: 'Elb.RegistrationInProgress' };
   #lastCheck: (CheckResult & { at: number }) | undefined;
@@ -139,7 +104,14 @@ export class Target {
     this.host = host;
     this.port = port;
     this.timeouts = timeouts;
-    this.agent = new TargetAgent(timeouts);
+    this.upstream = new Upstream({
+      host,
+      port,
+      connectTimeoutMs: timeouts.connectTimeoutMs,
+      idleTimeoutMs: timeouts.idleTimeoutMs,
+      maxResponseHeaderBytes: timeouts.maxResponseHeaderBytes,
+      counts: timeouts.connections,
+    });
   }
 
   get state(): TargetState {
@@ -208,7 +180,7 @@ export class Target {
   async close(): Promise<void> {
     this.drainTimer = undefined;
     this.checkTimer = undefined;
-    this.agent.destroy();
+    this.upstream.destroy();
   }
 }
 

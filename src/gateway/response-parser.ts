@@ -1,0 +1,257 @@
+/**
+ * Reading a target's answers on one connection: RFC 9112's message syntax, strictly.
+ *
+ * The gateway's upstream client (upstream.ts) feeds bytes in and gets events out: interim answers (1xx), the final
+ * answer's head, body bytes, the end with any trailers. Strict where a lenient reading is how responses get
+ * smuggled or split (RFC 9112 §11.2): a line ending is CRLF and nothing else, no whitespace between a field name
+ * and its colon (§5.1), no obs-fold (§5.2), Content-Length is digits and said once, not beside Transfer-Encoding
+ * (§6.3 item 3), chunk sizes are hex and a chunk's data ends with CRLF (§7.1). The same refusals Node's own
+ * parser (llhttp) makes in its strict mode, with its error codes (`HPE_…`), so failures.ts maps them the same way.
+ *
+ * How long the body is (RFC 9112 §6.3): none for an answer to HEAD, for 1xx, 204 and 304; chunked when
+ * Transfer-Encoding ends in chunked; until the connection closes when it ends in anything else or when neither
+ * field is there; otherwise Content-Length.
+ */
+
+export interface ParserEvents {
+  informational(status: number, rawHeaders: string[]): void;
+  head(status: number, statusText: string, rawHeaders: string[], keepAlive: boolean): void;
+  body(chunk: Buffer): void;
+  end(rawTrailers: string[]): void;
+}
+
+export class ParseError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const CR = 13;
+const LF = 10;
+// RFC 9110 §5.6.2: token = 1*tchar.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// RFC 9110 §5.5: field-value characters are VCHAR, SP, HTAB and obs-text; no other control character.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what these refuse
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+// eslint-disable-next-line no-control-regex -- a reason phrase holds no control character but HTAB
+const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
+const HEX = /^[0-9A-Fa-f]+$/;
+
+type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'close' | 'done';
+
+export class ResponseParser {
+  #state: State = 'head';
+  #pending: Buffer | undefined;
+  #remaining = 0;
+  #keepAlive = true;
+  #trailers: string[] = [];
+  #trailerBytes = 0;
+
+  constructor(
+    private readonly events: ParserEvents,
+    private readonly maxHeadBytes: number,
+    /** The request was HEAD: its answer has no body whatever its fields say (RFC 9110 §9.3.2). */
+    private readonly headRequest: boolean,
+  ) {}
+
+  /** The message ended and the connection may carry another (no close asked for, nothing read past its end). */
+  get reusable(): boolean {
+    return this.#state === 'done' && this.#keepAlive && this.#pending === undefined;
+  }
+
+  get complete(): boolean {
+    return this.#state === 'done';
+  }
+
+  /** Before the final answer's head: nothing of the answer has reached the client yet. */
+  get beforeHead(): boolean {
+    return this.#state === 'head';
+  }
+
+  /** Feeds bytes; throws ParseError on a malformed answer. */
+  execute(data: Buffer): void {
+    const buf = this.#pending ? Buffer.concat([this.#pending, data]) : data;
+    this.#pending = undefined;
+    let at = 0;
+    while (at < buf.length) {
+      switch (this.#state) {
+        case 'head': {
+          // A partial head waits in #pending, so buf from `at` always holds the whole head read so far.
+          const end = this.#findBlankLine(buf, at);
+          if ((end < 0 ? buf.length : end + 4) - at > this.maxHeadBytes) throw new ParseError('HPE_HEADER_OVERFLOW', 'Header overflow');
+          if (end < 0) {
+            this.#pending = buf.subarray(at);
+            return;
+          }
+          this.#onHead(buf.toString('latin1', at, end));
+          at = end + 4;
+          break;
+        }
+        case 'length': {
+          const n = Math.min(this.#remaining, buf.length - at);
+          this.events.body(buf.subarray(at, at + n));
+          at += n;
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#finish([]);
+          break;
+        }
+        case 'close':
+          this.events.body(at === 0 ? buf : buf.subarray(at));
+          return;
+        case 'chunk-size': {
+          const eol = this.#findLineEnd(buf, at);
+          if (eol < 0) {
+            if (buf.length - at > 1024) throw new ParseError('HPE_INVALID_CHUNK_SIZE', 'Chunk size line too long');
+            this.#pending = buf.subarray(at);
+            return;
+          }
+          const line = buf.toString('latin1', at, eol);
+          const semi = line.indexOf(';');
+          const size = semi < 0 ? line : line.slice(0, semi);
+          // Chunk extensions (RFC 9112 §7.1.1) are allowed and ignored; the size itself is bare hex.
+          if (!HEX.test(size) || size.length > 12) throw new ParseError('HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size');
+          if (semi >= 0 && BAD_VALUE.test(line.slice(semi))) throw new ParseError('HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk extensions');
+          this.#remaining = parseInt(size, 16);
+          at = eol + 2;
+          this.#state = this.#remaining === 0 ? 'trailers' : 'chunk-data';
+          break;
+        }
+        case 'chunk-data': {
+          const n = Math.min(this.#remaining, buf.length - at);
+          this.events.body(buf.subarray(at, at + n));
+          at += n;
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#state = 'chunk-end';
+          break;
+        }
+        case 'chunk-end': {
+          if (buf.length - at < 2) {
+            this.#pending = buf.subarray(at);
+            return;
+          }
+          if (buf[at] !== CR || buf[at + 1] !== LF) throw new ParseError('HPE_STRICT', 'Expected CRLF after chunk');
+          at += 2;
+          this.#state = 'chunk-size';
+          break;
+        }
+        case 'trailers': {
+          const eol = this.#findLineEnd(buf, at);
+          if (eol < 0) {
+            if (buf.length - at > this.maxHeadBytes) throw new ParseError('HPE_HEADER_OVERFLOW', 'Header overflow');
+            this.#pending = buf.subarray(at);
+            return;
+          }
+          if (eol === at) {
+            at += 2;
+            this.#finish(this.#trailers);
+            break;
+          }
+          this.#trailerBytes += eol + 2 - at;
+          if (this.#trailerBytes > this.maxHeadBytes) throw new ParseError('HPE_HEADER_OVERFLOW', 'Header overflow');
+          const [name, value] = this.#field(buf.toString('latin1', at, eol));
+          this.#trailers.push(name, value);
+          at = eol + 2;
+          break;
+        }
+        case 'done':
+          // Bytes after the end of the answer we asked for: nothing may follow on this connection.
+          this.#pending = buf.subarray(at);
+          return;
+      }
+    }
+  }
+
+  /** The connection closed: the end of a body read until close, or an answer cut short. */
+  finishAtClose(): void {
+    if (this.#state === 'close') return this.#finish([]);
+    if (this.#state !== 'done') throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+  }
+
+  #finish(trailers: string[]): void {
+    this.#state = 'done';
+    this.events.end(trailers);
+  }
+
+  /** Index of the CRLF CRLF ending a head that starts at `from`; a bare LF anywhere before it is an error. */
+  #findBlankLine(buf: Buffer, from: number): number {
+    for (let i = buf.indexOf(LF, from); i >= 0; i = buf.indexOf(LF, i + 1)) {
+      if (i === from || buf[i - 1] !== CR) throw new ParseError('HPE_LF_EXPECTED', 'LF without CR');
+      if (i >= from + 3 && buf[i - 2] === LF && buf[i - 3] === CR) return i - 3;
+    }
+    return -1;
+  }
+
+  /** Index of the CRLF ending a line that starts at `from`. */
+  #findLineEnd(buf: Buffer, from: number): number {
+    const i = buf.indexOf(LF, from);
+    if (i < 0) return -1;
+    if (i === from || buf[i - 1] !== CR) throw new ParseError('HPE_LF_EXPECTED', 'LF without CR');
+    return i - 1;
+  }
+
+  #field(line: string): [string, string] {
+    const colon = line.indexOf(':');
+    // obs-fold (a line starting with whitespace) and whitespace before the colon are refused (RFC 9112 §5.1–5.2).
+    if (colon <= 0) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header field');
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header token');
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    if (BAD_VALUE.test(value) || value.includes('\r')) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header value char');
+    return [name, value];
+  }
+
+  #onHead(text: string): void {
+    const lines = text.split('\r\n');
+    const m = STATUS_LINE.exec(lines[0]!);
+    if (!m) throw new ParseError(lines[0]!.startsWith('HTTP/') ? 'HPE_INVALID_STATUS' : 'HPE_INVALID_CONSTANT', 'Invalid status line');
+    const minor = m[1]!;
+    const status = Number(m[2]);
+    if (status < 100) throw new ParseError('HPE_INVALID_STATUS', 'Invalid status code');
+    const raw: string[] = [];
+    let contentLength: number | undefined;
+    let transferEncoding: string | undefined;
+    let connection = '';
+    for (let i = 1; i < lines.length; i++) {
+      const [name, value] = this.#field(lines[i]!);
+      raw.push(name, value);
+      const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
+      if (lower === 'content-length') {
+        if (contentLength !== undefined) throw new ParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Duplicate Content-Length');
+        if (!/^[0-9]{1,15}$/.test(value)) throw new ParseError('HPE_INVALID_CONTENT_LENGTH', 'Invalid character in Content-Length');
+        contentLength = Number(value);
+      } else if (lower === 'transfer-encoding') transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+      else if (lower === 'connection') connection = connection ? `${connection}, ${value}` : value;
+    }
+    if (status >= 100 && status < 200) {
+      // 101 answers an Upgrade, and this client asks for none (upgrades go through tunnel.ts).
+      if (status === 101) throw new ParseError('HPE_INVALID_STATUS', 'Unexpected 101');
+      this.events.informational(status, raw);
+      return;
+    }
+    if (contentLength !== undefined && transferEncoding !== undefined) {
+      throw new ParseError('HPE_UNEXPECTED_CONTENT_LENGTH', "Content-Length can't be present with Transfer-Encoding");
+    }
+    const tokens = connection.toLowerCase().split(',').map((t) => t.trim());
+    this.#keepAlive = minor === '1' ? !tokens.includes('close') : tokens.includes('keep-alive');
+    const noBody = this.headRequest || status === 204 || status === 304;
+    if (noBody) this.#state = 'done';
+    else if (transferEncoding !== undefined) {
+      const codings = transferEncoding.toLowerCase().split(',').map((t) => t.trim());
+      if (codings.at(-1) === 'chunked') this.#state = 'chunk-size';
+      else {
+        this.#state = 'close';
+        this.#keepAlive = false;
+      }
+    } else if (contentLength !== undefined) this.#state = contentLength === 0 ? 'done' : 'length';
+    else {
+      this.#state = 'close';
+      this.#keepAlive = false;
+    }
+    this.#remaining = contentLength ?? 0;
+    this.events.head(status, m[3] ?? '', raw, this.#keepAlive);
+    if (this.#state === 'done') this.events.end([]);
+  }
+}
