@@ -45,7 +45,18 @@ const codeError = (code: string, message = code) => Object.assign(new Error(mess
 class Connection {
   exchange: Exchange | undefined;
   connecting = true;
+  #timeoutMs = 0;
   constructor(readonly socket: net.Socket) {}
+
+  /**
+   * No byte either way for this long ends the connection's wait. Set only when it changes: each setTimeout() on a
+   * socket makes a new timer, and every read and write restarts the one there is anyway.
+   */
+  idleTimeout(ms: number): void {
+    if (ms === this.#timeoutMs) return;
+    this.#timeoutMs = ms;
+    this.socket.setTimeout(ms);
+  }
 }
 
 /** One request and its answer on one connection. Writes before a connection is free are kept and sent then. */
@@ -151,7 +162,7 @@ export class Exchange {
     conn.exchange = this;
     const queued = this.#queued!;
     this.#queued = undefined;
-    conn.socket.setTimeout(this.pool.options.idleTimeoutMs);
+    conn.idleTimeout(this.pool.options.idleTimeoutMs);
     conn.socket.cork();
     for (const p of queued) conn.socket.write(p, 'latin1');
     conn.socket.uncork();
@@ -254,7 +265,7 @@ export class Upstream {
       conn.socket.destroy();
       return;
     }
-    conn.socket.setTimeout(idleMs);
+    conn.idleTimeout(idleMs);
     this.#idle.push(conn);
   }
 
