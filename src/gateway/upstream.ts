@@ -150,9 +150,11 @@ export class Exchange {
     const socket = this.#conn!.socket;
     if (parts.length === 1) return socket.write(parts[0]!, 'latin1');
     socket.cork();
-    for (const p of parts) socket.write(p, 'latin1');
+    let ok = true;
+    // false when any write found the buffer full: that one makes the socket emit 'drain' later.
+    for (const p of parts) ok = socket.write(p, 'latin1') && ok;
     socket.uncork();
-    return socket.writableLength < socket.writableHighWaterMark;
+    return ok;
   }
 
   /** Called by the pool when a connection is this exchange's. */
