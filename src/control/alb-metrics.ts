@@ -105,14 +105,9 @@ export class AlbMetrics {
     mirror('rejected_connection_count', 'Connections refused because the load balancer was at its limit (RejectedConnectionCount)', () => 0);
   }
 
-  // Each counter has at most a target group for label: a series per (counter, group), made once.
-  readonly #series = new Map<string, { inc(by?: number): void }>();
-
+  // Each counter has at most a target group for label, which is also the key of its series.
   #inc(name: string, labels?: Labels, by = 1): void {
-    const key = labels ? `${name}|${labels.target_group ?? ''}` : name;
-    let series = this.#series.get(key);
-    if (!series) this.#series.set(key, (series = this.#counters.get(name)!.series(labels ?? {})));
-    series.inc(by);
+    this.#counters.get(name)!.inc(labels ?? {}, by, labels?.target_group ?? '');
   }
 
   record(r: AccessRecord): void {

@@ -62,7 +62,6 @@ export interface ProxyResult {
 
 class ClientClosed extends Error {}
 
-
 /**
  * The target's fields for the client, hop-by-hop ones out (RFC 9110 §7.6.1). For HTTP/1.1 a flat raw list in the
  * target's order and spelling, so repeated fields (three Set-Cookie) pass as they came; HTTP/2's response API takes
@@ -90,15 +89,6 @@ function fieldObject(raw: string[], keep: (lowerName: string) => boolean = () =>
     else out[name] = prior === undefined ? value : `${prior as string}, ${value}`;
   }
   return out;
-}
-
-/**
- * The target's Content-Length, read off the raw list. The parser refused a message with two, or with
- * Transfer-Encoding beside it, already (RFC 9112 §6.3).
- */
-function contentLengthOf(raw: string[]): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 14 && raw[i]!.toLowerCase() === 'content-length') return raw[i + 1];
-  return undefined;
 }
 
 // A field name is a token (RFC 9110 §5.1); no value may hold CR, LF or NUL (§5.5) — or it would end the line.
@@ -209,7 +199,7 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
       { chunked: fwd.hasBody && fwd.contentLength === undefined, headRequest: fwd.method === 'HEAD', close: fwd.closeConnections },
       {
         informational: (s, raw) => forwardInformational(req, res, s, raw),
-        head: (s, _text, raw) => {
+        head: (s, raw, length) => {
           status = s;
           targetTime = (performance.now() - t0) / 1000;
           out = responseHeaders(raw, h2);
@@ -223,9 +213,8 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
             req.resume();
           }
           if (fwd.closeConnections && !earlyAnswer) closeAfter(out);
-          const length = contentLengthOf(raw);
           noBody = fwd.method === 'HEAD' || status === 204 || status === 304;
-          buffered = noBody || (length !== undefined && Number(length) <= BUFFER_LIMIT) ? [] : undefined;
+          buffered = noBody || (length !== undefined && length <= BUFFER_LIMIT) ? [] : undefined;
           if (!buffered) {
             streaming = true;
             writeHead(res, status, out);

@@ -15,7 +15,8 @@
 
 export interface ParserEvents {
   informational(status: number, rawHeaders: string[]): void;
-  head(status: number, statusText: string, rawHeaders: string[], keepAlive: boolean): void;
+  /** The final answer's head; `contentLength` when its body is framed by one (RFC 9112 §6.3 item 6). */
+  head(status: number, rawHeaders: string[], contentLength: number | undefined): void;
   body(chunk: Buffer): void;
   end(rawTrailers: string[]): void;
 }
@@ -37,7 +38,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what these refuse
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 // eslint-disable-next-line no-control-regex -- a reason phrase holds no control character but HTAB
-const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const HEX = /^[0-9A-Fa-f]+$/;
 
 type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'close' | 'done';
@@ -90,14 +91,10 @@ export class ResponseParser {
           at = end + 4;
           break;
         }
-        case 'length': {
-          const n = Math.min(this.#remaining, buf.length - at);
-          this.events.body(buf.subarray(at, at + n));
-          at += n;
-          this.#remaining -= n;
+        case 'length':
+          at = this.#passBody(buf, at);
           if (this.#remaining === 0) this.#finish([]);
           break;
-        }
         case 'close':
           this.events.body(at === 0 ? buf : buf.subarray(at));
           return;
@@ -119,14 +116,10 @@ export class ResponseParser {
           this.#state = this.#remaining === 0 ? 'trailers' : 'chunk-data';
           break;
         }
-        case 'chunk-data': {
-          const n = Math.min(this.#remaining, buf.length - at);
-          this.events.body(buf.subarray(at, at + n));
-          at += n;
-          this.#remaining -= n;
+        case 'chunk-data':
+          at = this.#passBody(buf, at);
           if (this.#remaining === 0) this.#state = 'chunk-end';
           break;
-        }
         case 'chunk-end': {
           if (buf.length - at < 2) {
             this.#pending = buf.subarray(at);
@@ -168,6 +161,14 @@ export class ResponseParser {
   finishAtClose(): void {
     if (this.#state === 'close') return this.#finish([]);
     if (this.#state !== 'done') throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+  }
+
+  /** Hands on what `buf` holds of the #remaining body bytes from `at`; returns where they end. */
+  #passBody(buf: Buffer, at: number): number {
+    const n = Math.min(this.#remaining, buf.length - at);
+    this.events.body(buf.subarray(at, at + n));
+    this.#remaining -= n;
+    return at + n;
   }
 
   #finish(trailers: string[]): void {
@@ -251,7 +252,7 @@ export class ResponseParser {
       this.#keepAlive = false;
     }
     this.#remaining = contentLength ?? 0;
-    this.events.head(status, m[3] ?? '', raw, this.#keepAlive);
+    this.events.head(status, raw, this.#state === 'length' || this.#state === 'done' ? contentLength : undefined);
     if (this.#state === 'done') this.events.end([]);
   }
 }

@@ -33,7 +33,7 @@ export interface UpstreamOptions {
 
 export interface ExchangeHandlers {
   informational(status: number, rawHeaders: string[]): void;
-  head(status: number, statusText: string, rawHeaders: string[]): void;
+  head(status: number, rawHeaders: string[], contentLength: number | undefined): void;
   body(chunk: Buffer): void;
   end(rawTrailers: string[]): void;
   /** Once, and never after `end`. `code` says what failed (failures.ts maps it). */
@@ -44,7 +44,6 @@ const codeError = (code: string, message = code) => Object.assign(new Error(mess
 
 class Connection {
   exchange: Exchange | undefined;
-  connecting = true;
   #timeoutMs = 0;
   constructor(readonly socket: net.Socket) {}
 
@@ -65,7 +64,6 @@ export class Exchange {
   #queued: Array<string | Buffer> | undefined = [];
   #requestEnded = false;
   #settled = false;
-  #responded = false;
   #trailers: string[] = [];
   /** The target's `Keep-Alive: timeout=` hint for this connection, in ms. */
   #hintMs: number | undefined;
@@ -85,10 +83,9 @@ export class Exchange {
     this.#parser = new ResponseParser(
       {
         informational: (s, h) => handlers.informational(s, h),
-        head: (s, t, h) => {
-          this.#responded = true;
+        head: (s, h, length) => {
           this.#hintMs = keepAliveHint(h);
-          handlers.head(s, t, h);
+          handlers.head(s, h, length);
         },
         body: (c) => handlers.body(c),
         end: (trailers) => {
@@ -98,11 +95,6 @@ export class Exchange {
       maxHeadBytes,
       headRequest,
     );
-  }
-
-  /** Whether the request's end was written (an early answer leaves it unfinished). */
-  get requestEnded(): boolean {
-    return this.#requestEnded;
   }
 
   /** Body bytes; false when the connection's buffer is full (wait for `onDrain`). */
@@ -136,9 +128,8 @@ export class Exchange {
     if (this.#conn?.exchange === this) this.#conn.socket.resume();
   }
 
-  /** Ends the exchange early; the connection is closed (its state is unknown). */
+  /** Ends the exchange early, or reports its connection failed; the connection is closed (its state is unknown). */
   destroy(reason: Error): void {
-    if (this.#settled) return;
     this.#fail(reason);
   }
 
@@ -190,14 +181,9 @@ export class Exchange {
     this.#complete();
   }
 
-  /** The socket failed or timed out. */
-  failed(err: Error): void {
-    this.#fail(err);
-  }
-
   timedOut(): void {
     const conn = this.#conn;
-    const code = conn?.connecting ? 'TARGET_CONNECT_TIMEOUT' : this.#responded ? 'TARGET_BODY_TIMEOUT' : 'TARGET_HEADERS_TIMEOUT';
+    const code = conn?.socket.connecting ? 'TARGET_CONNECT_TIMEOUT' : this.#parser.beforeHead ? 'TARGET_HEADERS_TIMEOUT' : 'TARGET_BODY_TIMEOUT';
     this.#fail(codeError(code));
   }
 
@@ -244,11 +230,11 @@ export class Upstream {
     return exchange;
   }
 
-  /** Closes every connection; exchanges still running fail. */
+  /** Closes the idle connections and fails the queued exchanges; running ones finish, then their connections close. */
   destroy(): void {
     this.#closed = true;
     for (const c of this.#idle.splice(0)) c.socket.destroy();
-    for (const e of this.#queue.splice(0)) e.failed(codeError('ECONNABORTED', 'target removed'));
+    for (const e of this.#queue.splice(0)) e.destroy(codeError('ECONNABORTED', 'target removed'));
   }
 
   /** An exchange is done with its connection: keep it for the next one, or close it. */
@@ -297,10 +283,7 @@ export class Upstream {
       if (conn.exchange) conn.exchange.timedOut();
       socket.destroy();
     }, o.connectTimeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      conn.connecting = false;
-    });
+    socket.once('connect', () => clearTimeout(timer));
     socket.on('data', (chunk: Buffer) => {
       if (conn.exchange) conn.exchange.data(chunk);
       // Bytes nobody asked for: the connection's state is unknown, so it is not used again.
@@ -314,12 +297,12 @@ export class Upstream {
       if (conn.exchange) conn.exchange.timedOut();
       socket.destroy();
     });
-    socket.on('error', (err) => conn.exchange?.failed(err));
+    socket.on('error', (err) => conn.exchange?.destroy(err));
     socket.on('close', () => {
       clearTimeout(timer);
       this.#count--;
       if (o.counts) o.counts.open--;
-      conn.exchange?.failed(codeError('ECONNRESET', 'socket hang up'));
+      conn.exchange?.destroy(codeError('ECONNRESET', 'socket hang up'));
       const i = this.#idle.indexOf(conn);
       if (i >= 0) this.#idle.splice(i, 1);
       // A connection freed a place: a queued exchange gets a new one.

@@ -13,7 +13,7 @@ interface Read {
   informational: Array<[number, string[]]>;
   status?: number;
   fields?: string[];
-  keepAlive?: boolean;
+  length?: number | undefined;
   body: string;
   trailers?: string[];
   ended: boolean;
@@ -26,7 +26,7 @@ function read(bytes: string, opts: { head?: boolean; step?: number; eof?: boolea
   const p = new ResponseParser(
     {
       informational: (s, h) => r.informational.push([s, h]),
-      head: (s, _t, h, k) => Object.assign(r, { status: s, fields: h, keepAlive: k }),
+      head: (s, h, length) => Object.assign(r, { status: s, fields: h, length }),
       body: (c) => (r.body += c.toString('latin1')),
       end: (t) => Object.assign(r, { ended: true, trailers: t }),
     },
@@ -48,8 +48,10 @@ describe('ResponseParser: answers read', () => {
     it(`Content-Length, chunked with extensions and trailers, 1xx first — in pieces of ${step || 'all'} bytes`, () => {
       const a = read('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A:  spaced  \r\n\r\nhello', { step });
       assert.deepEqual([a.status, a.fields, a.body, a.ended, a.reusable], [200, ['Content-Length', '5', 'X-A', 'spaced'], 'hello', true, true]);
+      assert.equal(a.length, 5, 'the length the body is framed by');
       const c = read('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n!\r\n0\r\nDigest: x\r\n\r\n', { step });
       assert.deepEqual([c.body, c.trailers, c.ended, c.reusable], ['hello!', ['Digest', 'x'], true, true]);
+      assert.equal(c.length, undefined, 'a chunked body has no length ahead');
       const i = read('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n', { step });
       assert.deepEqual(i.informational, [[100, []], [103, ['Link', '</a.css>']]]);
       assert.deepEqual([i.status, i.ended], [204, true]);
