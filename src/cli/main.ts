@@ -153,13 +153,14 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
         desyncMitigationMode: opts.desyncMode as 'monitor' | 'defensive' | 'strictest',
       });
   if (opts.export) {
-    const { formatTemplate, toCloudFormation } = await import('../gateway/aws-infra.ts');
+    const { formatTemplate, toCloudFormation } = await import('../gateway/aws/index.ts');
     process.stdout.write(formatTemplate(toCloudFormation(config), opts.export === 'cloudformation-json' ? 'json' : 'yaml'));
     return;
   }
   // What the template asks for and the gateway cannot do is said at start, not silently left out.
   for (const n of imported?.notes ?? []) console.error(dim(`note: ${n}`));
   for (const u of imported?.unsupported ?? []) console.error(`not emulated: ${u}`);
+  if (imported?.awsOnly.length) console.error(dim(`note: AWS-side only, no local effect: ${imported.awsOnly.join(', ')}`));
   const running = await startGatewayOnly({
     config,
     host: String(opts.host),
@@ -194,7 +195,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
 /** `--cloudformation` / `--terraform-plan` with `--map`, `--listen`, `--parameter`: the user's infrastructure as the config. */
 async function importInfrastructure(opts: Record<string, string | string[] | undefined>) {
   const fs = await import('node:fs');
-  const { fromCloudFormation, parseTemplate, terraformToCloudFormation } = await import('../gateway/aws-infra.ts');
+  const { fromCloudFormation, parseTemplate, terraformToCloudFormation } = await import('../gateway/aws/index.ts');
   const pairs = (flag: string, list: string[] | undefined, value: RegExp) =>
     Object.fromEntries(
       (list ?? []).map((item) => {
