@@ -12,7 +12,7 @@
 import { GatewayConfigError, validateGatewayConfig, type Action, type Condition, type GatewayConfig, type TargetGroupSpec } from '../config.ts';
 import { judge, LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from './catalogue.ts';
 import type { ActionProps, ConditionProps, KeyValue, ListenerProps, ListenerRuleProps, LoadBalancerProps, Template, TargetGroupProps } from './shapes.ts';
-import { describeUnresolved, hasHole, Resolver, type ResolveInputs } from './template.ts';
+import { describeUnresolved, hasHole, Resolver } from './template.ts';
 
 export interface ImportOptions {
   /** Targets for each target group, by logical id / resource address / group name: `['127.0.0.1:3000']`. */
@@ -21,9 +21,6 @@ export interface ImportOptions {
   listenPorts?: Record<number, number>;
   /** Template parameter values (else each parameter's Default). */
   parameters?: Record<string, string>;
-  /** Exports of other templates (`Fn::ImportValue`) and outputs of nested stacks (stacks.ts fills them). */
-  exports?: ResolveInputs['exports'];
-  stackOutputs?: ResolveInputs['stackOutputs'];
 }
 
 export interface Imported {
@@ -63,10 +60,11 @@ function resourcesOf(template: Template, r: Resolver, type: string, notes: strin
 export function fromCloudFormation(template: Template, o: ImportOptions, source = 'template'): Imported {
   const resources = template?.Resources ?? {};
   if (typeof resources !== 'object' || Object.keys(resources).length === 0) throw new GatewayConfigError(`${source}: no Resources`);
-  const r = new Resolver(template, { ...(o.parameters ? { parameters: o.parameters } : {}), ...(o.exports ? { exports: o.exports } : {}), ...(o.stackOutputs ? { stackOutputs: o.stackOutputs } : {}) });
+  const r = new Resolver(template, o.parameters ? { parameters: o.parameters } : {});
+  r.adopt(template.Metadata?.['Receipt::Unresolved'] ?? []);
   const unsupported: string[] = [...(template.Metadata?.['Receipt::Unmapped'] ?? [])];
   const awsOnly: string[] = [];
-  const notes: string[] = [];
+  const notes: string[] = [...(template.Metadata?.['Receipt::Notes'] ?? [])];
   const of = (type: string) => resourcesOf(template, r, type, notes);
 
   /** Judges one setting at its value: a `not emulated` line, an AWS-only name, or nothing. */
@@ -254,7 +252,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
   for (const u of r.unresolved) {
     const line = describeUnresolved(u);
     if (reported.has(line)) continue;
-    const m = /^([^.]+)\.Properties\.(\w+)/.exec(u.where);
+    const m = /^(.+?)\.Properties\.(\w+)/.exec(u.where);
     const type = m ? resources[m[1]!]?.Type : undefined;
     if (m && type && PROPERTIES[type]?.[m[2]!]?.kind === 'aws') continue;
     unsupported.push(line);

@@ -11,3 +11,4 @@ export { fromCloudFormation, type ImportOptions, type Imported } from './cloudfo
 export { formatTemplate, toCloudFormation } from './export.ts';
 export { parseTemplate } from './template.ts';
 export { terraformToCloudFormation } from './terraform.ts';
+export { loadStacks, type StackSources } from './stacks.ts';

@@ -17,8 +17,11 @@ export interface Template {
   Conditions?: Record<string, Json>;
   Resources?: Record<string, { Type?: string; Condition?: string; Properties?: Json }>;
   Outputs?: Record<string, { Value?: Json; Condition?: string; Export?: { Name?: Json } }>;
-  /** Set by terraform.ts: plan settings that have no CloudFormation form, to be named like any other. */
-  Metadata?: { 'Receipt::Unmapped'?: string[] };
+  /**
+   * Set by terraform.ts (plan settings with no CloudFormation form, named like any other) and by stacks.ts (values
+   * the templates read together could not resolve, and what happened to nested stacks).
+   */
+  Metadata?: { 'Receipt::Unmapped'?: string[]; 'Receipt::Unresolved'?: Array<{ where: string; what: string; hint?: string }>; 'Receipt::Notes'?: string[] };
 }
 
 export interface KeyValue {

@@ -29,8 +29,11 @@ const SHORT_TAGS: Array<ScalarTag | CollectionTag> = (
     ['Condition', 'Condition'],
   ] as const
 ).flatMap(([tag, fn]) => {
-  // `!GetAtt A.B` is the scalar form of `Fn::GetAtt: [A, B]`.
-  const scalar = (v: string) => (fn === 'Fn::GetAtt' ? { [fn]: v.split('.', 2) } : { [fn]: v });
+  // `!GetAtt A.B` is the scalar form of `Fn::GetAtt: [A, B]`; the attribute may itself have dots (`Stack.Outputs.X`).
+  const scalar = (v: string) => {
+    const dot = v.indexOf('.');
+    return fn === 'Fn::GetAtt' ? { [fn]: dot < 0 ? [v] : [v.slice(0, dot), v.slice(dot + 1)] } : { [fn]: v };
+  };
   return [
     { tag: `!${tag}`, resolve: (v: string) => scalar(v) } as ScalarTag,
     { tag: `!${tag}`, collection: 'seq', resolve: (seq: { toJSON(): unknown }) => ({ [fn]: seq.toJSON() }) } as unknown as CollectionTag,
@@ -76,12 +79,19 @@ export interface Unresolved {
 }
 
 export interface ResolveInputs {
-  /** Values given on the command line (`--parameter Name=value`). */
-  parameters?: Record<string, string>;
-  /** Exports of the other templates given (`Fn::ImportValue`), by export name. */
+  /** Values given on the command line (`--parameter Name=value`), or by a parent stack (resolved already). */
+  parameters?: Record<string, unknown>;
+  /** Exports of the templates given (`Fn::ImportValue`), by export name; read when a value is resolved. */
   exports?: Record<string, unknown>;
-  /** Outputs of nested stacks already read (`!GetAtt Stack.Outputs.Name`), by the stack's logical id. */
-  stackOutputs?: Record<string, Record<string, unknown>>;
+  /** A nested stack's outputs (`!GetAtt Stack.Outputs.Name`), by the stack resource's logical id. */
+  stackOutputs?: (stack: string) => Record<string, unknown> | undefined;
+  /**
+   * Put before every resource's logical id a reference resolves to: templates read together (nested stacks, several
+   * files) each keep their own ids, and `Stack.Id` keeps them apart in one load balancer.
+   */
+  idPrefix?: string;
+  /** For a nested stack: where its parent sets its parameters (a missing one is the parent's to pass). */
+  parametersFrom?: string;
 }
 
 export class Resolver {
@@ -102,7 +112,8 @@ export class Resolver {
         continue;
       }
       // List parameters resolve to a list (AWS, "Parameters": CommaDelimitedList and List<…>).
-      this.#params[name] = /^(List<|CommaDelimitedList)/.test(String(p?.Type ?? '')) ? given.split(',').map((s) => s.trim()) : given;
+      const list = /^(List<|CommaDelimitedList)/.test(String(p?.Type ?? ''));
+      this.#params[name] = list && typeof given === 'string' ? given.split(',').map((s) => s.trim()) : given;
     }
   }
 
@@ -164,11 +175,12 @@ export class Resolver {
           const [res, ...attr] = Array.isArray(arg) ? arg.map(String) : String(arg).split('.');
           const attribute = attr.join('.');
           // A nested stack's output: `!GetAtt Stack.Outputs.Name`.
-          if (attribute.startsWith('Outputs.') && this.#in.stackOutputs?.[res!]) {
-            const out = this.#in.stackOutputs[res!]![attribute.slice('Outputs.'.length)];
-            return out === undefined ? this.miss(where, `!GetAtt ${res}.${attribute} (no such output)`) : out;
+          const outputs = attribute.startsWith('Outputs.') ? this.#in.stackOutputs?.(res!) : undefined;
+          if (outputs) {
+            const out = outputs[attribute.slice('Outputs.'.length)];
+            return out === undefined ? this.miss(where, `!GetAtt ${res}.${attribute} (no such output, or it cannot be resolved)`) : out;
           }
-          if (res! in (this.#template.Resources ?? {})) return res; // …Arn, …ListenerArn: the resource itself
+          if (res! in (this.#template.Resources ?? {})) return this.#id(res!); // …Arn, …ListenerArn: the resource itself
           return this.miss(where, `!GetAtt ${res}.${attribute}`);
         }
         case 'Fn::Sub': {
@@ -232,14 +244,24 @@ export class Resolver {
 
   #ref(name: string, where: string): Json {
     if (name === 'AWS::NoValue') return NO_VALUE;
-    if (name in (this.#template.Resources ?? {})) return name;
+    if (name in (this.#template.Resources ?? {})) return this.#id(name);
     if (name in this.#params) return this.#params[name];
     if (this.#missingParams.has(name)) {
       const noEcho = this.#template.Parameters?.[name]?.NoEcho === true || this.#template.Parameters?.[name]?.NoEcho === 'true';
-      return this.miss(where, `parameter ${name} has no value${noEcho ? ' (NoEcho, no Default)' : ' (no Default)'}`, `pass --parameter ${name}=…`);
+      const hint = this.#in.parametersFrom ? `${this.#in.parametersFrom} gives it no value that can be resolved` : `pass --parameter ${name}=…`;
+      return this.miss(where, `parameter ${name} has no value${noEcho ? ' (NoEcho, no Default)' : ' (no Default)'}`, hint);
     }
     if (name in PSEUDO) return PSEUDO[name];
     return this.miss(where, `!Ref ${name}`);
+  }
+
+  #id(logicalId: string): string {
+    return (this.#in.idPrefix ?? '') + logicalId;
+  }
+
+  /** Values another resolver could not resolve, for templates read by stacks.ts before this one maps them. */
+  adopt(list: readonly Unresolved[]): void {
+    this.unresolved.push(...list);
   }
 
   miss(where: string, what: string, hint?: string): undefined {
