@@ -26,9 +26,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/gateway/**/*.ts'],
+    files: ['src/gateway/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../http', '!../http/*'], message: 'The gateway imports only src/http/: it fronts any server, not just the shop.' }] }],
+    },
+  },
+  {
+    files: ['src/gateway/*/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../../*', '!../../http', '!../../http/*'], message: 'The gateway imports only src/http/: it fronts any server, not just the shop.' }] }],
     },
   },
   {

@@ -111,7 +111,12 @@ const gatewayCommand = program
   .description('the gateway alone (ALB behaviour, health checks, access log, metrics, control plane) in front of HTTP servers you name — no database, no shop')
   .addOption(new Option('--target <name=host:port>', 'a target; repeat for more (same name: one target group; the first name is the default action)').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .addOption(new Option('--config <file>', 'a gateway configuration file instead of --target (listeners, rules, target groups; docs/gateway.md)').env('GATEWAY_CONFIG'))
-  .addOption(new Option('--cloudformation <file>', 'your CloudFormation template (JSON or YAML): its load balancer, listeners, rules and target groups (docs/own-app.md)'))
+  .addOption(
+    new Option('--cloudformation <file>', 'your CloudFormation template (JSON or YAML), or a cdk synth output folder: its load balancer, listeners, rules and target groups; nested stacks are read from beside it; repeat for templates read together (docs/own-app.md)').argParser(
+      (v: string, prev: string[] = []) => [...prev, v],
+    ),
+  )
+  .addOption(new Option('--template-url <url=file>', "a nested stack's template file, by its TemplateURL (or the stack's id, Parent.Child); repeat for more").argParser((v: string, prev: string[] = []) => [...prev, v]))
   .addOption(new Option('--terraform-plan <file>', 'your Terraform plan as JSON (terraform show -json plan.out): its aws_lb* resources'))
   .addOption(new Option('--map <group=host:port[,host:port]>', 'targets of a template target group (logical id, Terraform address or Name); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .addOption(new Option('--listen <port=local>', 'a template listener port to listen on locally (default: ports under 1024 + 8000); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
@@ -153,13 +158,14 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
         desyncMitigationMode: opts.desyncMode as 'monitor' | 'defensive' | 'strictest',
       });
   if (opts.export) {
-    const { formatTemplate, toCloudFormation } = await import('../gateway/aws-infra.ts');
+    const { formatTemplate, toCloudFormation } = await import('../gateway/aws/index.ts');
     process.stdout.write(formatTemplate(toCloudFormation(config), opts.export === 'cloudformation-json' ? 'json' : 'yaml'));
     return;
   }
   // What the template asks for and the gateway cannot do is said at start, not silently left out.
   for (const n of imported?.notes ?? []) console.error(dim(`note: ${n}`));
   for (const u of imported?.unsupported ?? []) console.error(`not emulated: ${u}`);
+  if (imported?.awsOnly.length) console.error(dim(`note: AWS-side only, no local effect: ${imported.awsOnly.join(', ')}`));
   const running = await startGatewayOnly({
     config,
     host: String(opts.host),
@@ -194,27 +200,31 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
 /** `--cloudformation` / `--terraform-plan` with `--map`, `--listen`, `--parameter`: the user's infrastructure as the config. */
 async function importInfrastructure(opts: Record<string, string | string[] | undefined>) {
   const fs = await import('node:fs');
-  const { fromCloudFormation, parseTemplate, terraformToCloudFormation } = await import('../gateway/aws-infra.ts');
+  const { fromCloudFormation, loadStacks, parseTemplate, terraformToCloudFormation } = await import('../gateway/aws/index.ts');
   const pairs = (flag: string, list: string[] | undefined, value: RegExp) =>
     Object.fromEntries(
       (list ?? []).map((item) => {
         const i = item.indexOf('=');
-        if (i < 1 || !value.test(item.slice(i + 1))) throw new ConfigError(`--${flag} ${item}: expected ${flag === 'map' ? 'group=host:port[,host:port]' : flag === 'listen' ? 'port=localport' : 'name=value'}`);
+        if (i < 1 || !value.test(item.slice(i + 1))) throw new ConfigError(`--${flag} ${item}: expected ${flag === 'map' ? 'group=host:port[,host:port]' : flag === 'listen' ? 'port=localport' : flag === 'template-url' ? 'url=file' : 'name=value'}`);
         return [item.slice(0, i), item.slice(i + 1)];
       }),
     );
   const map = Object.fromEntries(Object.entries(pairs('map', opts.map as string[] | undefined, /^[^:\s,]+:\d{1,5}(,[^:\s,]+:\d{1,5})*$/)).map(([k, v]) => [k, v.split(',')]));
   const listenPorts = Object.fromEntries(Object.entries(pairs('listen', opts.listen as string[] | undefined, /^\d{1,5}$/)).map(([k, v]) => [Number(k), Number(v)]));
   const parameters = pairs('parameter', opts.parameter as string[] | undefined, /^.*$/);
-  const file = String(opts.cloudformation ?? opts.terraformPlan);
+  if (opts.cloudformation) {
+    const templateUrls = pairs('template-url', opts.templateUrl as string[] | undefined, /^.+$/);
+    const { template, source } = loadStacks({ files: opts.cloudformation as string[], parameters, templateUrls });
+    return fromCloudFormation(template, { map, listenPorts }, source);
+  }
+  const file = String(opts.terraformPlan);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw new ConfigError(`${file}: ${(e as Error).message}`);
   }
-  const template = opts.cloudformation ? parseTemplate(text, file) : terraformToCloudFormation(parseTemplate(text, file), file);
-  return fromCloudFormation(template, { map, listenPorts, parameters }, file);
+  return fromCloudFormation(terraformToCloudFormation(parseTemplate(text, file), file), { map, listenPorts, parameters }, file);
 }
 
 program
