@@ -1,0 +1,135 @@
+/**
+ * The tables in the docs that the code can check, checked against it: a page that drifts from the code fails here,
+ * naming the row that is missing or extra. No database, no sockets — the files and the modules themselves.
+ *
+ *  - docs/gateway.md's failure table against FAILURES in src/gateway/failures.ts (status, side, error_reason);
+ *  - docs/gateway.md's file table against every file under src/gateway/ (subfolders too: a new file needs its row);
+ *  - docs/architecture.md's folder table against the folders and top-level files of src/;
+ *  - the decision order in the README, docs/pipeline.md and docs/status-codes.md against DECISION_STEPS;
+ *  - every section of docs/status-codes.md that a rule source or a scenario cites, against the page's headings.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { RULES } from '../../src/audit/rules.ts';
+import { FAILURES } from '../../src/gateway/failures.ts';
+import { SCENARIOS } from '../../src/scenarios/play.ts';
+import { DECISION_STEPS } from '../../src/shop/decision/pipeline.ts';
+
+const read = (file: string) => fs.readFileSync(file, 'utf8');
+
+/** The body rows of the first Markdown table after `heading` (a line of the page), as cells. */
+function tableAfter(file: string, heading: string): string[][] {
+  const lines = read(file).split('\n');
+  const at = lines.indexOf(heading);
+  assert.ok(at >= 0, `${file} has no line "${heading}"`);
+  const start = lines.findIndex((l, i) => i > at && l.startsWith('|'));
+  assert.ok(start > at, `${file}: no table after "${heading}"`);
+  const rows: string[][] = [];
+  for (let i = start + 2; i < lines.length && lines[i]!.startsWith('|'); i++) {
+    // Cells split on unescaped pipes (`FILE\|URL` stays one cell).
+    rows.push(lines[i]!.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim()));
+  }
+  return rows;
+}
+
+const backticked = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+
+/** What is in one list and not the other, said as a person reading the page would want it said. */
+function sameSet(page: string, code: string, inPage: Iterable<string>, inCode: Iterable<string>): void {
+  const a = new Set(inPage);
+  const b = new Set(inCode);
+  const missing = [...b].filter((x) => !a.has(x));
+  const extra = [...a].filter((x) => !b.has(x));
+  const lines = [
+    ...missing.map((x) => `  missing from ${page}: ${x} (in ${code})`),
+    ...extra.map((x) => `  extra in ${page}: ${x} (not in ${code})`),
+  ];
+  assert.ok(lines.length === 0, `${page} and ${code} disagree:\n${lines.join('\n')}`);
+}
+
+/** The same names in the same order, or which step is missing, extra or out of place. */
+function sameOrder(page: string, inPage: string[], inCode: string[]): void {
+  sameSet(page, 'src/shop/decision/pipeline.ts', inPage, inCode);
+  const at = inPage.findIndex((name, i) => name !== inCode[i]);
+  assert.ok(at < 0, `${page}: step ${at + 1} is "${inPage[at]}", pipeline.ts has "${inCode[at]}" there (page: ${inPage.join(' → ')}; code: ${inCode.join(' → ')})`);
+}
+
+const steps = DECISION_STEPS.map(([name]) => name);
+
+describe('docs/gateway.md', () => {
+  it('its failure table has one row per FAILURES entry — status, side and error_reason — and nothing else', () => {
+    const rows = tableAfter('docs/gateway.md', '## What the gateway answers, and why');
+    const inPage: string[] = [];
+    for (const [status, side, , reasons] of rows) {
+      // The first row is the target's own answer passing through, not a failure of the gateway's.
+      if (!/^\d{3}$/.test(status!)) continue;
+      for (const reason of backticked(reasons!)) inPage.push(`${status} ${side} ${reason}`);
+    }
+    const inCode = Object.values(FAILURES).map((f) => `${f.status} ${f.side} ${f.reason}`);
+    sameSet("docs/gateway.md's failure table", 'src/gateway/failures.ts', inPage, inCode);
+  });
+
+  it('its file table names every file under src/gateway/, subfolders included, and no file that is not there', () => {
+    const rows = tableAfter('docs/gateway.md', '# The gateway (ALB behaviour)');
+    const inPage = rows.map(([file]) => backticked(file!)[0] ?? `(a row without a file name: ${file})`);
+    const root = 'src/gateway';
+    const inCode = (fs.readdirSync(root, { recursive: true }) as string[])
+      .filter((f) => fs.statSync(path.join(root, f)).isFile())
+      .map((f) => f.split(path.sep).join('/'));
+    sameSet("docs/gateway.md's file table", 'src/gateway/', inPage, inCode);
+  });
+});
+
+describe('docs/architecture.md', () => {
+  it('its folder table names every folder of src/ and every file at its top, and nothing that is not there', () => {
+    const rows = tableAfter('docs/architecture.md', '## The layers');
+    const inPage = rows.flatMap(([what]) => backticked(what!));
+    const inCode = fs.readdirSync('src', { withFileTypes: true }).map((d) => (d.isDirectory() ? `${d.name}/` : d.name));
+    sameSet("docs/architecture.md's folder table", 'src/', inPage, inCode);
+  });
+});
+
+describe('the decision order, wherever a page states it', () => {
+  it("README's row for the decision tree lists pipeline.ts' steps in order", () => {
+    const row = read('README.md').split('\n').find((l) => l.startsWith('| the decision tree |'));
+    assert.ok(row, 'README.md has no "| the decision tree |" row');
+    const chain = /\bparse \d{3}.*?→ 201\/200\/204/.exec(row)?.[0];
+    assert.ok(chain, `README's decision-tree row has no "parse 400 → … → 201/200/204" chain: ${row}`);
+    // "(preconditions 304/412)" → preconditions; the last link is the success, not a step.
+    const inPage = chain.split('→').slice(0, -1).map((link) => link.trim().replace(/^\(/, '').split(' ')[0]!);
+    sameOrder("README's decision order", inPage, steps);
+  });
+
+  it("docs/pipeline.md's diagram numbers pipeline.ts' steps in order", () => {
+    const diagram = read('docs/pipeline.md').split('```')[1]!;
+    const inPage = [...diagram.matchAll(/^ ?\d+b? ([a-z-]+) /gm)].map((m) => m[1]!).filter((n) => n !== 'success');
+    sameOrder("docs/pipeline.md's diagram", inPage, steps);
+  });
+
+  it('docs/status-codes.md tells the checks in pipeline.ts’ order', () => {
+    const page = read('docs/status-codes.md');
+    const section = page.slice(page.indexOf('## The order of the checks'), page.indexOf('\n## ', page.indexOf('## The order of the checks') + 1));
+    const inPage = [...section.matchAll(/^\d+\. \(?\*\*([a-z-]+)\*\*/gm)].map((m) => m[1]!);
+    sameOrder('docs/status-codes.md, "The order of the checks"', inPage, steps);
+  });
+});
+
+describe('what cites docs/status-codes.md cites a section it has', () => {
+  const page = read('docs/status-codes.md');
+  // A section is a heading, or a status line of the list ("- **405 Method Not Allowed** — …").
+  const sections = new Set([...page.matchAll(/^#{2,3} (.+)$/gm), ...page.matchAll(/^- \*\*([^*]+)\*\*/gm)].map((m) => m[1]!));
+
+  it("each audit rule's source", () => {
+    for (const [id, rule] of Object.entries(RULES)) {
+      const cited = /docs\/status-codes\.md, ((?:"[^"]+"(?:, )?)+)/.exec(rule.source)?.[1];
+      if (!cited) continue;
+      for (const [, name] of cited.matchAll(/"([^"]+)"/g)) assert.ok(sections.has(name!), `rule ${id} cites docs/status-codes.md, "${name}", which the page does not have`);
+    }
+  });
+
+  it('each scenario of the transcript', () => {
+    for (const s of SCENARIOS) assert.ok(sections.has(s.section), `scenario "${s.name}" cites docs/status-codes.md, "${s.section}", which the page does not have`);
+  });
+});
