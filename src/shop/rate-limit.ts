@@ -5,7 +5,7 @@
  *
  * Two limits (docs/status-codes.md, 429): `checkout` — CHECKOUT_RATE_LIMIT per user per minute on POST /checkout; `general` —
  * RATE_LIMIT per user per minute on every authenticated route (and per client address on the token endpoints).
- * Answers carry the seed's X-RateLimit-* fields and the IETF draft's RateLimit-Policy / RateLimit
+ * Answers carry the widely used X-RateLimit-* fields and the IETF draft's RateLimit-Policy / RateLimit
  * (draft-ietf-httpapi-ratelimit-headers-10, structured fields).
  */
 import type pg from 'pg';
