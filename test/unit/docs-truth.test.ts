@@ -5,6 +5,7 @@
  *  - docs/gateway.md's failure table against FAILURES in src/gateway/failures.ts (status, side, error_reason);
  *  - docs/gateway.md's file table against every file under src/gateway/ (subfolders too: a new file needs its row);
  *  - docs/architecture.md's folder table against the folders and top-level files of src/;
+ *  - the README's configuration table against the variables src/config.ts reads;
  *  - the decision order in the README, docs/pipeline.md and docs/status-codes.md against DECISION_STEPS;
  *  - every section of docs/status-codes.md that a rule source or a scenario cites, against the page's headings.
  */
@@ -88,6 +89,18 @@ describe('docs/architecture.md', () => {
     const inPage = rows.flatMap(([what]) => backticked(what!));
     const inCode = fs.readdirSync('src', { withFileTypes: true }).map((d) => (d.isDirectory() ? `${d.name}/` : d.name));
     sameSet("docs/architecture.md's folder table", 'src/', inPage, inCode);
+  });
+});
+
+describe('README.md', () => {
+  it('its configuration table names every variable loadConfig reads, and no other', () => {
+    const source = read('src/config.ts');
+    const body = source.slice(source.indexOf('export function loadConfig'), source.indexOf('\n}\n', source.indexOf('export function loadConfig')));
+    const inCode = [...body.matchAll(/\benv\.([A-Z_]+)|\bint\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]!);
+    assert.ok(inCode.length > 5, 'no variables found in loadConfig: has src/config.ts changed shape?');
+    const rows = tableAfter('README.md', '## Configuration');
+    const inPage = rows.flatMap(([variable]) => backticked(variable!));
+    sameSet("README's configuration table", "src/config.ts' loadConfig", inPage, inCode);
   });
 });
 
