@@ -6,6 +6,7 @@
  *  - docs/gateway.md's file table against every file under src/gateway/ (subfolders too: a new file needs its row);
  *  - docs/architecture.md's folder table against the folders and top-level files of src/;
  *  - the README's configuration table against the variables src/config.ts reads;
+ *  - docs/observability.md's alert table against ops/prometheus/alerts.yml (name, side, runbook);
  *  - the decision order in the README, docs/pipeline.md and docs/status-codes.md against DECISION_STEPS;
  *  - every section of docs/status-codes.md that a rule source or a scenario cites, against the page's headings.
  */
@@ -13,6 +14,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { RULES } from '../../src/audit/rules.ts';
 import { FAILURES } from '../../src/gateway/failures.ts';
 import { SCENARIOS } from '../../src/scenarios/play.ts';
@@ -101,6 +103,22 @@ describe('README.md', () => {
     const rows = tableAfter('README.md', '## Configuration');
     const inPage = rows.flatMap(([variable]) => backticked(variable!));
     sameSet("README's configuration table", "src/config.ts' loadConfig", inPage, inCode);
+  });
+});
+
+describe('docs/observability.md', () => {
+  it('its alert table lists every alert of ops/prometheus/alerts.yml with its side and runbook, and no other', () => {
+    type Rule = { alert?: string; labels?: { side?: string }; annotations?: { runbook_url?: string } };
+    const groups = (parseYaml(read('ops/prometheus/alerts.yml')) as { groups: Array<{ rules: Rule[] }> }).groups;
+    const inCode = groups.flatMap((g) => g.rules.filter((r) => r.alert).map((r) => `${r.alert} ${r.labels?.side} ${r.annotations?.runbook_url}`));
+    const rows = tableAfter('docs/observability.md', '## Alerts');
+    // The runbook cell links docs/runbooks/x.md relative to docs/: `(runbooks/x.md)`.
+    const inPage = rows.map(([alert, , side, runbook]) => `${backticked(alert!)[0]} ${side} docs/${/\(([^)]+)\)/.exec(runbook!)?.[1]}`);
+    sameSet("docs/observability.md's alert table", 'ops/prometheus/alerts.yml', inPage, inCode);
+    for (const line of inCode) {
+      const runbook = line.split(' ')[2]!;
+      assert.ok(fs.existsSync(runbook), `alerts.yml names the runbook ${runbook}, which does not exist`);
+    }
   });
 });
 
