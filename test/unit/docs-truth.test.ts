@@ -8,7 +8,8 @@
  *  - the README's configuration table against the variables src/config.ts reads;
  *  - docs/observability.md's alert table against ops/prometheus/alerts.yml (name, side, runbook);
  *  - the decision order in the README, docs/pipeline.md and docs/status-codes.md against DECISION_STEPS;
- *  - every section of docs/status-codes.md that a rule source or a scenario cites, against the page's headings.
+ *  - every section of docs/status-codes.md that a rule source or a scenario cites, against the page's headings;
+ *  - every link between the pages, to a file that exists and a heading it has.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -162,5 +163,28 @@ describe('what cites docs/status-codes.md cites a section it has', () => {
 
   it('each scenario of the transcript', () => {
     for (const s of SCENARIOS) assert.ok(sections.has(s.section), `scenario "${s.name}" cites docs/status-codes.md, "${s.section}", which the page does not have`);
+  });
+});
+
+describe('links between the pages', () => {
+  /** A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces to hyphens. */
+  const anchor = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-');
+  const prose = (file: string) => read(file).replace(/```[\s\S]*?```/g, '');
+  const pages = ['README.md', ...fs.readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), ...fs.readdirSync('docs/runbooks').map((f) => `docs/runbooks/${f}`)];
+
+  it('every relative link leads to a file that exists, and every #anchor to a heading of it', () => {
+    const broken: string[] = [];
+    for (const page of pages) {
+      for (const [, link] of prose(page).matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(link!)) continue;
+        const [file, hash] = link!.split('#');
+        const target = file ? path.normalize(path.join(path.dirname(page), file)) : page;
+        if (!fs.existsSync(target)) broken.push(`${page}: ${link} (no file ${target})`);
+        else if (hash && target.endsWith('.md') && ![...prose(target).matchAll(/^#+ (.+)$/gm)].some((m) => anchor(m[1]!) === hash)) {
+          broken.push(`${page}: ${link} (no heading of ${target} makes #${hash})`);
+        }
+      }
+    }
+    assert.deepEqual(broken, []);
   });
 });
