@@ -1,5 +1,6 @@
 /**
- * The Receipt SDK: a typed client of the shop API that behaves as a careful client does (docs/sdk.md; docs/status-codes.md, "The checkout, case by case").
+ * The Receipt SDK: a typed client of the shop API that behaves as a careful client does (docs/sdk.md;
+ * docs/status-codes.md, "The checkout, case by case").
  *
  *  - 401 with error="invalid_token" → refresh the access token once (single flight: concurrent calls share one
  *    refresh) and retry; a second 401 surfaces (RFC 6750 §3.1).

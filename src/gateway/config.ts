@@ -183,9 +183,8 @@ export function loadGatewayConfigFile(file: string): GatewayConfig {
 
 /**
  * The contract's gateway: the redirect chain for shop.localhost (http → https, then naked → www; docs/status-codes.md,
- * "The redirect chain"), and
- * everything else forwarded to the shop. Health checks use ALB's shortest interval (5 s) so a killed target is
- * noticed in seconds on a laptop; every other value is ALB's default or within its range.
+ * "The redirect chain"), and everything else forwarded to the shop. Health checks use ALB's shortest interval (5 s)
+ * so a killed target is noticed in seconds on a laptop; every other value is ALB's default or within its range.
  */
 export function defaultGatewayConfig(ports: { http: number; https: number }, idleTimeoutMs: number): GatewayConfig {
   const forward: Action = { type: 'forward', targetGroups: [{ name: 'shop' }] };

@@ -1,7 +1,7 @@
 /**
  * The gateway's failure mapping — every status the gateway makes itself, and why — exactly as AWS documents ALB
  * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html, "HTTP 502/503/504";
- * docs/status-codes.md, "What the load balancer answers itself"). One table, so the proxy never decides a status.
+ * docs/status-codes.md, "What the load balancer answers itself: 502, 503, 504"). One table, so the proxy never decides a status.
  *
  * `reason` goes to the access log's `error_reason` field. ALB itself fills that field only for auth, Lambda and WAF
  * failures; this emulator also names the cause of every 5xx it makes, which is what a user debugging one wants.

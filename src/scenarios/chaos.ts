@@ -6,9 +6,10 @@
  * database: orders made, duplicates, charges without an order, orders without a charge, and orders that ended
  * without a definite outcome. Every number but the first must be 0.
  *
- * The client side is what docs/status-codes.md asks of a careful client ("The 504 uncertainty"): every order has its own reference and Idempotency-Key;
- * after an uncertain failure the SDK checks by reference; an order found still `pending` (its payment not
- * confirmed, e.g. its target died mid-payment) is finished by sending the same request again with the same key.
+ * The client side is what docs/status-codes.md asks of a careful client ("The 504 uncertainty"): every order has its
+ * own reference and Idempotency-Key; after an uncertain failure the SDK checks by reference; an order found still
+ * `pending` (its payment not confirmed, e.g. its target died mid-payment) is finished by sending the same request again
+ * with the same key.
  */
 import crypto from 'node:crypto';
 import pg from 'pg';
