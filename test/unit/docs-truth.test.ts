@@ -143,7 +143,8 @@ describe('the decision order, wherever a page states it', () => {
   it('docs/status-codes.md tells the checks in pipeline.ts’ order', () => {
     const page = read('docs/status-codes.md');
     const section = page.slice(page.indexOf('## The order of the checks'), page.indexOf('\n## ', page.indexOf('## The order of the checks') + 1));
-    const inPage = [...section.matchAll(/^\d+\. \(?\*\*([a-z-]+)\*\*/gm)].map((m) => m[1]!);
+    // Numbered steps, and the one that hangs under another (`   - **preconditions** (4b)`).
+    const inPage = [...section.matchAll(/^(?:\d+\.|\s+-) \*\*([a-z-]+)\*\*/gm)].map((m) => m[1]!);
     sameOrder('docs/status-codes.md, "The order of the checks"', inPage, steps);
   });
 });
