@@ -229,7 +229,7 @@ async function importInfrastructure(opts: Record<string, string | string[] | und
 
 program
   .command('scenarios')
-  .description("play the seed's scenarios (section 4, and section 2's examples) through the gateway and print each exchange with a verdict")
+  .description('play the cases docs/status-codes.md tells (the checkout, the 504 uncertainty, the redirect chain) through the gateway and print each exchange with a verdict')
   .option('--url <url>', 'a running system’s gateway (default: start one in a temporary folder)')
   .option('--https-url <url>', 'its HTTPS listener (default: https on HTTPS_PORT of the same host)')
   .option('--control-url <url>', 'its control plane (default: CONTROL_PORT of the same host)')
@@ -282,7 +282,7 @@ program
 
 const audit = program
   .command('audit')
-  .description("judge any API by the seed's rules: live from its OpenAPI document, from a HAR recording, or from an ALB access log (docs/audit.md)")
+  .description('judge any API by the status-code rules (docs/audit.md): live from its OpenAPI document, from a HAR recording, or from an ALB access log')
   .option('--url <url>', 'the API to probe (only this origin is ever sent to)')
   .option('--openapi <file|url>', 'its OpenAPI 3.x document, JSON or YAML (default: <url>/openapi.json)')
   .option('--token <token>', 'a bearer token for the routes that need one')

@@ -6,7 +6,7 @@
  *
  * A new target that does not become healthy in time stops the deployment, and it rolls back: the unhealthy target
  * is removed and every target already replaced is replaced again by the previous release, the same careful way
- * (ECS's deployment circuit breaker with rollback). The seed's "deployment in progress" 503 is what a deploy
+ * (ECS's deployment circuit breaker with rollback). The "deployment in progress" 503 is what a deploy
  * without these steps causes: traffic sent to targets that are gone or not yet ready.
  *
  * Sources: AWS, "Deploy Amazon ECS services by replacing tasks" (rolling update, minimumHealthyPercent /

@@ -154,7 +154,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     const found = find(id);
     if (!found) throw problemOf('not-found', { detail: `No target ${id}.`, extensions: { target_id: id } });
     found.group.deregister(id);
-    // Accepted: draining finishes when in-flight requests do, or when the deregistration delay ends.
+    // Accepted: the target stays `draining` until the deregistration delay ends; requests still running then get 502.
     return reply.code(202).send(describe(id));
   });
 

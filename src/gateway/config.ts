@@ -1,6 +1,6 @@
 /**
  * The gateway's configuration: listeners, rules and target groups, as a JSON file with a schema (or the default
- * below: the seed's redirect chain, then the shop). A bad file is refused at start with a message naming the field.
+ * below: the http → https → www redirect chain, then the shop). A bad file is refused at start with a message naming the field.
  * ALB's own limits (its quotas and listener-rules pages on docs.aws.amazon.com) are enforced: priorities 1–50000
  * and unique, fixed-response codes `^(2|4|5)\d\d$`, its five content types and 1024-character bodies, redirect
  * codes HTTP_301/HTTP_302.
@@ -182,9 +182,9 @@ export function loadGatewayConfigFile(file: string): GatewayConfig {
 }
 
 /**
- * The contract's gateway: the seed's redirect chain for shop.localhost (http → https, then naked → www), and
- * everything else forwarded to the shop. Health checks use ALB's shortest interval (5 s) so a killed target is
- * noticed in seconds on a laptop; every other value is ALB's default or within its range.
+ * The contract's gateway: the redirect chain for shop.localhost (http → https, then naked → www; docs/status-codes.md,
+ * "The redirect chain"), and everything else forwarded to the shop. Health checks use ALB's shortest interval (5 s)
+ * so a killed target is noticed in seconds on a laptop; every other value is ALB's default or within its range.
  */
 export function defaultGatewayConfig(ports: { http: number; https: number }, idleTimeoutMs: number): GatewayConfig {
   const forward: Action = { type: 'forward', targetGroups: [{ name: 'shop' }] };

@@ -8,7 +8,7 @@ import type { GatewayConfig, TargetGroupSpec } from './config.ts';
 export const ALB_DEFAULTS = {
   /** Load-balancer attribute `idle_timeout.timeout_seconds`: 60. */
   idleTimeoutMs: 60_000,
-  /** ALB gives up connecting to a target after 10 s (502, TargetConnectionError). */
+  /** ALB gives up connecting to a target after 10 s (504, TargetConnectTimeout in failures.ts). */
   connectTimeoutMs: 10_000,
   /** `routing.http.desync_mitigation_mode`: defensive. */
   desyncMitigationMode: 'defensive',
@@ -24,7 +24,7 @@ export const ALB_LIMITS = {
   requestLineBytes: 16 * 1024,
   headerBytes: 16 * 1024,
   headersBytes: 64 * 1024,
-  /** Addresses in X-Forwarded-For before ALB answers 400. */
+  /** Addresses in X-Forwarded-For before ALB answers 463. */
   forwardedFor: 30,
   /** HTTP/2: 128 concurrent streams; GOAWAY after 10,000 requests on one connection. */
   h2MaxStreams: 128,

@@ -157,7 +157,7 @@ export async function buildShop(deps: ShopDeps, opts: ShopOptions) {
       info: {
         title: 'Receipt shop API',
         version: '0.1.0',
-        description: 'The seed’s checkout: every status for the right reason. Errors are RFC 9457 problem documents.',
+        description: 'A checkout where every status comes for the right reason. Errors are RFC 9457 problem documents.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
