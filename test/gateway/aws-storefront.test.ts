@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { fromCloudFormation, parseTemplate, terraformToCloudFormation, type Imported } from '../../src/gateway/aws/index.ts';
 import { LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from '../../src/gateway/aws/catalogue.ts';
+import { catalogueTable, TABLE_END, TABLE_START } from '../../src/gateway/aws/table.ts';
 import { GatewayConfigError } from '../../src/gateway/config.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
 import { httpTarget, type HttpTarget } from '../support/http-target.ts';
@@ -194,5 +195,11 @@ describe('the catalogue: every setting emulated or named', () => {
       .filter(([, h]) => h.kind === 'at')
       .map(([Key, h]) => ({ Key, Value: h.kind === 'at' ? h.values[0] : '' }));
     assert.equal(told(t).lines, '');
+  });
+
+  it('docs/own-app.md shows the catalogue as it is', () => {
+    const page = fs.readFileSync('docs/own-app.md', 'utf8');
+    const shown = page.slice(page.indexOf(TABLE_START), page.indexOf(TABLE_END) + TABLE_END.length);
+    assert.equal(shown, catalogueTable(), 'docs/own-app.md is behind src/gateway/aws/catalogue.ts: node --import tsx scripts/catalogue-table.ts --write');
   });
 });
