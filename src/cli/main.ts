@@ -120,7 +120,7 @@ start.action(async (opts: Record<string, string | undefined>) => {
       `  curl -i ${u}/products/42`,
       `  curl -i -X POST ${u}/auth/token -H 'content-type: application/json' -d '{"username":"alice","password":"alice-pass"}'`,
       `  curl -i -H 'Host: shop.localhost' ${u}/products   ${dim("# ALB's redirects: http → https → www")}`,
-      `  receipt targets · receipt kill shop-1 · receipt faults · receipt deploy   ${dim('# in another terminal: break it, watch it recover')}`,
+      `  npx receipt targets · npx receipt kill shop-1 · npx receipt faults · npx receipt deploy   ${dim('# in another terminal: break it, watch it recover')}`,
       '',
       dim(trailer(live, 'Ctrl-C stops everything (in-flight requests finish first, the database last).')),
       '',

@@ -67,7 +67,7 @@ describe('receipt start on a terminal', () => {
     assert.equal(dashboard.status, 200);
     assert.match(dashboard.body, /<html/i);
     assert.match(banner, /Demo users +alice \/ alice-pass/);
-    assert.match(banner, /receipt targets · receipt kill shop-1 · receipt faults · receipt deploy/);
+    assert.match(banner, /npx receipt targets · npx receipt kill shop-1 · npx receipt faults · npx receipt deploy/);
     const url = gatewayUrl(s);
 
     const ok = await fetch(`${url}/products/42`, { headers: { 'x-request-id': 'tty-ok-1' } });
@@ -175,6 +175,9 @@ describe('receipt gateway on a terminal, in front of your server', () => {
     assert.equal(entry.status, 200);
     assert.equal(entry.answeredBy, 'target');
     assert.equal(entry.path, '/hello');
+    // Health-state changes are JSON lines too: the target's first passing check.
+    const healthy = JSON.parse((await s.waitFor(/^\{.*"to":"healthy".*\}$/m))[0]) as Record<string, unknown>;
+    assert.deepEqual([healthy.target, healthy.from, healthy.reason], [`127.0.0.1:${port}`, 'initial', 'Target.Healthy']);
     assert.equal(await s.stop(), 0);
   });
 
