@@ -85,7 +85,7 @@ start.action(async (opts: Record<string, string | undefined>) => {
   const { startSystem } = await import('../system/launch.ts');
   const { DEMO_USERS } = await import('../shop/seed.ts');
   const system = await startSystem(config, {
-    progress: (step) => live.quiet || console.error(dim(`… ${step}`)),
+    progress: live.quiet ? () => {} : (step) => console.error(dim(`… ${step}`)),
     live,
     // Pretty: each service line is read and made readable; JSON: the children write straight to stdout, as they log.
     ...(live.wantsServiceLines ? { onLog: (name: string, line: string) => live.service(name, line) } : {}),

@@ -78,12 +78,12 @@ export class LiveLog {
 
   /** One request, as the gateway answered it (called when its access record is made). */
   access(r: AccessRecord): void {
-    if (this.quiet) return;
+    // This runs for every request: nothing is worked out for a line that will not be printed.
+    if (this.quiet || (this.#json && !this.#accessJson)) return;
     const ms = Date.now() - r.requestCreationTime.getTime();
     const { method, path } = methodAndPath(r.request);
     const by = r.targetStatusCode !== undefined ? 'target' : 'gateway';
     if (this.#json) {
-      if (!this.#accessJson) return;
       this.#json.info(
         { reqId: r.requestId, method, path, status: r.elbStatusCode, answeredBy: by, target: r.target, targetStatus: r.targetStatusCode, errorReason: r.errorReason, ms, client: r.client },
         'request',
