@@ -106,6 +106,10 @@ describe('receipt start on a terminal', () => {
     const lines = afterBanner(s.text(), /^Ctrl-C stops everything/m);
     const entries = lines.map((l) => JSON.parse(l) as { reqId?: string; res?: { statusCode: number } });
     assert.equal(entries.find((e) => e.reqId === 'piped-1')?.res?.statusCode, 200);
+    // Health: the change is the event (the gateway's line), not each check (the target's lines for /healthz).
+    const change = JSON.parse((await s.waitFor(/^\{.*"msg":"target shop-1 healthy".*$/m))[0]) as Record<string, unknown>;
+    assert.deepEqual([change.name, change.from, change.to], ['gateway', 'initial', 'healthy']);
+    assert.doesNotMatch(s.text(), /healthz/);
     assert.equal(await s.stop(), 0);
   });
 
