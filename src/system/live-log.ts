@@ -11,7 +11,6 @@
  * `quiet` keeps errors only: no request lines, no health lines.
  */
 import type { DestinationStream } from 'pino';
-import type { Style } from '../cli/style.ts';
 import type { AccessRecord } from '../gateway/access-log.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 import type { Target, TargetState } from '../gateway/target-group.ts';
@@ -19,10 +18,22 @@ import { createLogger, type Logger } from '../log.ts';
 
 export type LogFormat = 'pretty' | 'json';
 
+type Paint = (s: string) => string;
+/** The colours used (the CLI's terminal style: none under NO_COLOR or off a terminal). */
+export interface LiveStyle {
+  bold: Paint;
+  dim: Paint;
+  red: Paint;
+  yellow: Paint;
+  green: Paint;
+  magenta: Paint;
+  cyan: Paint;
+}
+
 export interface LiveLogOptions {
   format: LogFormat;
   quiet?: boolean;
-  style: Style;
+  style: LiveStyle;
   /** JSON only: also a line per request from the gateway (`receipt gateway`, whose targets log nothing here). */
   accessJson?: boolean;
   /** The level of the JSON lines the gateway writes itself (health changes, requests). */
@@ -48,7 +59,7 @@ const display = (group: string, id: string) => (id.startsWith(group) ? id : `${g
 export class LiveLog {
   readonly format: LogFormat;
   readonly quiet: boolean;
-  readonly #style: Style;
+  readonly #style: LiveStyle;
   readonly #accessJson: boolean;
   readonly #out: { write(s: string): unknown };
   readonly #json: Logger | undefined;
