@@ -22,6 +22,18 @@ const FLAGS: Array<[flag: string, env: string, help: string]> = [
   ['--log-level <level>', 'LOG_LEVEL', 'structured log level: fatal|error|warn|info|debug (default info)'],
 ];
 
+/** What `start` and `gateway` print while they run: readable on a terminal, JSON lines to a pipe (live-log.ts). */
+function logOptions(cmd: Command): void {
+  cmd.addOption(new Option('--log-format <format>', 'pretty: a readable line per request and per health change (the default on a terminal); json: JSON lines (the default otherwise)').choices(['pretty', 'json']).env('LOG_FORMAT'));
+  cmd.addOption(new Option('--quiet', 'print only the banner and errors'));
+}
+
+async function liveLog(opts: Record<string, unknown>, o: { accessJson: boolean; level: string }) {
+  const { LiveLog } = await import('../system/live-log.ts');
+  const format = (opts.logFormat as 'pretty' | 'json' | undefined) ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  return new LiveLog({ format, quiet: !!opts.quiet, style, accessJson: o.accessJson, level: o.level });
+}
+
 /**
  * Ctrl-C, SIGTERM or SIGHUP: one graceful `stop` (in-flight requests first), then exit 0 — or 1 if stopping failed.
  * A second signal while stopping changes nothing. `replaceOthers` drops listeners libraries installed first.
@@ -56,18 +68,29 @@ const start = program
   .addHelpText('after', '\nEvery option can also be given as the environment variable in the README\u2019s Configuration table (PORT, DATA_DIR, …).');
 // Commander fills each option from its variable when the flag is absent (Option.env), and says so in --help.
 for (const [flag, env, help] of FLAGS) start.addOption(new Option(flag, help).env(env));
+logOptions(start);
 start.addOption(new Option('--prometheus', "also start Debian's Prometheus (apt-get install prometheus) scraping the gateway and every target, with the alert rules of ops/prometheus"));
 
 start.action(async (opts: Record<string, string | undefined>) => {
   // The configuration reads the environment's names: each option, given as a flag or as its variable, back under its name.
   const env = { ...process.env };
   for (const o of start.options) if (o.envVar && opts[o.attributeName()] !== undefined) env[o.envVar] = opts[o.attributeName()];
+  const live = await liveLog(opts, { accessJson: false, level: env.LOG_LEVEL || 'info' });
+  // Unless a level is asked for, services log at the level the terminal shows: their routine lines would only be
+  // parsed to be dropped (the gateway's line says each request), and under --quiet only errors are shown.
+  if (!opts.logLevel && (live.quiet || live.format === 'pretty')) env.LOG_LEVEL = live.quiet ? 'error' : 'warn';
   const config = loadConfig(env);
   const t0 = Date.now();
   // Loaded here, not at the top: the system's modules bring the embedded database, which only `start` needs.
   const { startSystem } = await import('../system/launch.ts');
   const { DEMO_USERS } = await import('../shop/seed.ts');
-  const system = await startSystem(config, { progress: (step) => console.error(dim(`… ${step}`)), ...(opts.prometheus ? { prometheus: true } : {}) });
+  const system = await startSystem(config, {
+    progress: live.quiet ? () => {} : (step) => console.error(dim(`… ${step}`)),
+    live,
+    // Pretty: each service line is read and made readable; JSON: the children write straight to stdout, as they log.
+    ...(live.wantsServiceLines ? { onLog: (name: string, line: string) => live.service(name, line) } : {}),
+    ...(opts.prometheus ? { prometheus: true } : {}),
+  });
   const db = system.database.embedded
     ? `embedded PostgreSQL on 127.0.0.1:${system.database.port} (data in ${system.database.dataDir})`
     : `your PostgreSQL (DATABASE_URL, port ${system.database.port})`;
@@ -76,15 +99,17 @@ start.action(async (opts: Record<string, string | undefined>) => {
   // from before the banner says the system is up.
   stopOnSignals(() => system.stop(), 'stopping (database last)', { replaceOthers: true });
   const u = system.url;
-  const ctl = `curl -s -H 'authorization: Bearer ${system.controlToken}' ${system.controlUrl}`;
+  const token = system.controlTokenGenerated ? system.controlToken + dim(' (generated; set CONTROL_TOKEN to choose)') : dim('(CONTROL_TOKEN)');
   console.log(
     [
       '',
       bold(`Receipt is up`) + dim(` (${((Date.now() - t0) / 1000).toFixed(1)} s)`),
-      `  gateway    ${u}  ·  ${system.httpsUrl} (self-signed)   API docs ${u}/docs · OpenAPI ${u}/openapi.json`,
+      `  gateway    ${u}  ·  ${system.httpsUrl} ${dim('(self-signed)')}`,
+      `  dashboard  ${bold(dashboardUrl(system.controlUrl, system.controlToken))}`,
+      `  API docs   ${u}/docs  ·  OpenAPI ${u}/openapi.json`,
       `  targets    ${system.targets.map((t) => `${t.spec.name} :${t.port}`).join(' · ')}`,
-      `  control    ${system.controlUrl}   token ${system.controlTokenGenerated ? system.controlToken + dim(' (generated; set CONTROL_TOKEN to choose)') : dim('(CONTROL_TOKEN)')}`,
-      `  payments   ${system.paymentUrl}   (the payment provider's sandbox)`,
+      `  control    ${system.controlUrl}   token ${token}`,
+      `  payments   ${system.paymentUrl}   ${dim("(the payment provider's sandbox)")}`,
       `  database   ${db}`,
       `  access log ${system.accessLogFile}`,
       ...(system.prometheusUrl ? [`  prometheus ${system.prometheusUrl}   alerts ${system.prometheusUrl}/alerts`] : []),
@@ -94,17 +119,26 @@ start.action(async (opts: Record<string, string | undefined>) => {
       bold('Try'),
       `  curl -i ${u}/products/42`,
       `  curl -i -X POST ${u}/auth/token -H 'content-type: application/json' -d '{"username":"alice","password":"alice-pass"}'`,
-      `  curl -i -H 'Host: shop.localhost' ${u}/products          ${dim('# the seed’s http → https → www chain')}`,
-      `  ${ctl}/targets`,
-      `  ${ctl}/targets/shop-1/kill -X POST                ${dim('# then watch 502s, health checks, recovery')}`,
-      `  ${ctl}/faults -X PUT -H 'content-type: application/json' -d '{"db_pool_exhausted":true}'`,
-      `  npx receipt deploy --control-url ${system.controlUrl} --control-token ${system.controlToken}   ${dim('# a rolling deployment: no request lost')}`,
+      `  curl -i -H 'Host: shop.localhost' ${u}/products   ${dim("# ALB's redirects: http → https → www")}`,
+      `  npx receipt targets · npx receipt kill shop-1 · npx receipt faults · npx receipt deploy   ${dim('# in another terminal: break it, watch it recover')}`,
       '',
-      dim('Ctrl-C stops everything (in-flight requests finish first, the database last).'),
+      dim(trailer(live, 'Ctrl-C stops everything (in-flight requests finish first, the database last).')),
       '',
     ].join('\n'),
   );
 });
+
+/** The dashboard's sign-in link: the control plane takes the token once as `?token=` and keeps it in a cookie. */
+function dashboardUrl(controlUrl: string, token: string): string {
+  return `${controlUrl}/dashboard?token=${encodeURIComponent(token)}`;
+}
+
+/** The banner's last line: what follows it on this terminal, and how to stop. */
+function trailer(live: { quiet: boolean; format: string }, stop: string): string {
+  if (live.quiet) return `${stop} Only errors are printed (--quiet).`;
+  if (live.format === 'json') return stop;
+  return `${stop}\nBelow: one line per request (time, status, method and path, who answered, ms, request id) and per health change.`;
+}
 
 const gatewayCommand = program
   .command('gateway')
@@ -131,8 +165,10 @@ const gatewayCommand = program
   .addOption(new Option('--control-port <port>', 'control plane: targets, drain, metrics').env('CONTROL_PORT').default('9090'))
   .addOption(new Option('--control-token <token>', 'control plane bearer token (default: generated, printed)').env('CONTROL_TOKEN'))
   .addOption(new Option('--data-dir <dir>', 'access log and certificate').env('DATA_DIR').default('./.receipt/gateway'))
-  .addOption(new Option('--log-level <level>', 'structured log level').env('LOG_LEVEL').default('info'))
+  .addOption(new Option('--log-level <level>', 'structured log level (default info)').env('LOG_LEVEL'))
   .addHelpText('after', '\nExample: receipt gateway --target api=127.0.0.1:3000 --port 8080\n');
+
+logOptions(gatewayCommand);
 
 gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>) => {
   const { configFromTargets, parseTargetFlag, startGatewayOnly } = await import('../system/gateway-only.ts');
@@ -166,13 +202,17 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
   for (const n of imported?.notes ?? []) console.error(dim(`note: ${n}`));
   for (const u of imported?.unsupported ?? []) console.error(`not emulated: ${u}`);
   if (imported?.awsOnly.length) console.error(dim(`note: AWS-side only, no local effect: ${imported.awsOnly.join(', ')}`));
+  const logLevel = String(opts.logLevel ?? 'info');
+  // Its targets are the user's servers, logging elsewhere: the gateway's own line is the only one per request.
+  const live = await liveLog(opts, { accessJson: true, level: logLevel });
   const running = await startGatewayOnly({
     config,
     host: String(opts.host),
     dataDir: String(opts.dataDir),
     controlPort: port('control-port', opts.controlPort as string),
     controlToken: opts.controlToken as string | undefined,
-    logLevel: String(opts.logLevel),
+    logLevel,
+    live,
   });
   const groups = [...running.gateway.groups.values()].map((g) => `${g.name}: ${g.targets.map((t) => t.address).join(', ') || dim('(no targets)')}`);
   const ctl = `curl -s -H 'authorization: Bearer ${running.controlToken}' ${running.controlUrl}`;
@@ -182,6 +222,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
       bold('Receipt gateway is up') + dim(` (${((Date.now() - t0) / 1000).toFixed(1)} s)`),
       `  listeners  ${running.urls.join('  ·  ')}`,
       `  targets    ${groups.join('  ·  ')}`,
+      `  dashboard  ${bold(dashboardUrl(running.controlUrl, running.controlToken))}`,
       `  control    ${running.controlUrl}   token ${running.controlTokenGenerated ? running.controlToken + dim(' (generated; set CONTROL_TOKEN to choose)') : dim('(CONTROL_TOKEN)')}`,
       `  access log ${running.accessLogFile}`,
       '',
@@ -190,7 +231,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
       `  ${ctl}/targets`,
       `  ${ctl}/metrics | grep receipt_alb_`,
       '',
-      dim('Ctrl-C stops it (in-flight requests finish first).'),
+      dim(trailer(live, 'Ctrl-C stops it (in-flight requests finish first).')),
       '',
     ].join('\n'),
   );

@@ -328,6 +328,9 @@ export class Gateway {
     const action = rule.actions[rule.actions.length - 1]!;
     // HTTP/1.0 without Host: ALB puts its own name there; this gateway's is its listener address.
     const forwardHost = forwardedHost(hostWithPort || `${this.#opts.host}:${listener.port}`, scheme, listener.port)!;
+    // The id the target's logs will carry: kept on the record so the terminal's line for the request names it too.
+    const requestId = (req.headers['x-request-id'] as string | undefined) ?? traceRoot(trace);
+    record.requestId = requestId;
     return {
       action,
       route: {
@@ -337,7 +340,7 @@ export class Gateway {
         query: target.query,
         targetPath: target.form === 'asterisk' ? '*' : requestPath,
         trace,
-        requestId: (req.headers['x-request-id'] as string | undefined) ?? traceRoot(trace),
+        requestId,
         clientIp,
         closeConnections,
       },

@@ -14,6 +14,7 @@ import { GatewayConfigError, validateGatewayConfig, type GatewayConfig } from '.
 import { Gateway } from '../gateway/gateway.ts';
 import { loadOrCreateCertificate } from '../gateway/tls.ts';
 import { createLogger } from '../log.ts';
+import type { LiveLog } from './live-log.ts';
 
 export interface TargetFlag {
   group: string;
@@ -76,6 +77,8 @@ export async function startGatewayOnly(o: {
   controlToken?: string | undefined;
   accessLogJson?: boolean;
   logLevel: string;
+  /** The terminal's log: every request and health-state change, and the control plane's lines. */
+  live?: LiveLog;
 }): Promise<GatewayOnly> {
   fs.mkdirSync(o.dataDir, { recursive: true });
   const accessLogFile = path.join(o.dataDir, 'access.log');
@@ -89,15 +92,17 @@ export async function startGatewayOnly(o: {
     onRecord: (r) => {
       metricsRef.current?.record(r);
       metricsRef.feed?.record(r);
+      o.live?.access(r);
     },
   });
+  o.live?.attach(gateway);
   const metrics = (metricsRef.current = new GatewayMetrics(gateway));
   await gateway.listen();
   const controlToken = o.controlToken ?? crypto.randomBytes(18).toString('base64url');
   const feed = (metricsRef.feed = new DashboardFeed(gateway, controlToken));
   const control = await buildControl(
     { token: controlToken, gateway, metrics, feed, targets: new Map(), ready: () => true },
-    createLogger(o.logLevel === 'info' ? 'warn' : o.logLevel, 'control'),
+    createLogger(o.logLevel === 'info' ? 'warn' : o.logLevel, 'control', o.live?.destination('control')),
   );
   try {
     await control.listen({ host: o.host, port: o.controlPort });

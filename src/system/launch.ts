@@ -23,6 +23,7 @@ import { createLogger } from '../log.ts';
 import { seedDemoData } from '../shop/seed.ts';
 import { ensureSampleVideo } from '../shop/media.ts';
 import { Service } from './service.ts';
+import type { LiveLog } from './live-log.ts';
 import { Deployer, type Fleet } from '../control/deploy.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,6 +60,8 @@ export interface LaunchOptions {
   onLog?: (service: string, line: string) => void;
   /** Replaces the gateway configuration (tests: faster health checks). Gets the resolved listener ports. */
   gatewayConfig?: (ports: { http: number; https: number }) => GatewayConfig;
+  /** The terminal's log: every request and health-state change of the gateway, and the control plane's lines. */
+  live?: LiveLog;
   /** Also start Debian's Prometheus scraping the gateway and every target, with the shipped alert rules. */
   prometheus?: boolean | { intervalS?: number };
 }
@@ -140,8 +143,10 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       onRecord: (r) => {
         metricsRef.current?.record(r);
         metricsRef.feed?.record(r);
+        opts.live?.access(r);
       },
     });
+    opts.live?.attach(gateway);
     const metrics = (metricsRef.current = new GatewayMetrics(gateway));
     const group = gateway.group('shop');
 
@@ -237,7 +242,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     feed.deployments = deployer;
     const control = await buildControl(
       { token: controlToken, gateway, metrics, feed, targets: controlled, deployer, databaseUrl, ready: () => gateway.ports.length === gatewayConfig.listeners.length },
-      createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'control'),
+      createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'control', opts.live?.destination('control')),
     );
     await control.listen({ host: config.host, port: config.controlPort });
     cleanup.push(() => control.close());

@@ -96,10 +96,12 @@ describe('docs/architecture.md', () => {
 });
 
 describe('README.md', () => {
-  it('its configuration table names every variable loadConfig reads, and no other', () => {
+  it("its configuration table names every variable loadConfig and the CLI's options read, and no other", () => {
     const source = read('src/config.ts');
     const body = source.slice(source.indexOf('export function loadConfig'), source.indexOf('\n}\n', source.indexOf('export function loadConfig')));
-    const inCode = [...body.matchAll(/\benv\.([A-Z_]+)|\bint\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]!);
+    // …and the variables the CLI's own options take (commander's `.env('NAME')`), which the table lists too.
+    const cliEnv = [...read('src/cli/main.ts').matchAll(/\.env\('([A-Z_]+)'\)/g)].map((m) => m[1]!);
+    const inCode = [...[...body.matchAll(/\benv\.([A-Z_]+)|\bint\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]!), ...cliEnv];
     assert.ok(inCode.length > 5, 'no variables found in loadConfig: has src/config.ts changed shape?');
     const rows = tableAfter('README.md', '## Configuration');
     const inPage = rows.flatMap(([variable]) => backticked(variable!));
