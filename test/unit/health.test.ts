@@ -1,4 +1,4 @@
-/** Target health as a pure transition (src/gateway/health.ts): ALB's thresholds, states and reasons, no sockets. */
+/** Target health as a pure transition (src/gateway/cluster/health.ts): ALB's thresholds, states and reasons, no sockets. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nextHealth, REGISTERED, type CheckResult, type Health } from '../../src/gateway/cluster/health.ts';
