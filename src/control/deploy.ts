@@ -14,7 +14,7 @@
  * Application Load Balancers" → "Deregistration delay" (draining completes early once no request is in flight).
  */
 import crypto from 'node:crypto';
-import type { TargetState } from '../gateway/health.ts';
+import type { TargetState } from '../gateway/cluster/health.ts';
 
 /** What a deployment needs of the system: its target processes and the gateway's view of them. */
 export interface Fleet {

@@ -154,7 +154,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     const found = find(id);
     if (!found) throw problemOf('not-found', { detail: `No target ${id}.`, extensions: { target_id: id } });
     found.group.deregister(id);
-    // Accepted: the target stays `draining` until the deregistration delay ends; requests still running then get 502.
+    // Accepted: `draining` until its last request in flight ends, or the deregistration delay (then what still runs gets 502).
     return reply.code(202).send(describe(id));
   });
 

@@ -81,7 +81,11 @@ const ListenerSchema = Type.Object(
 const TargetGroupSchema = Type.Object(
   {
     name: Str,
-    algorithm: Type.Optional(Type.Union([Type.Literal('round_robin'), Type.Literal('least_outstanding_requests')])),
+    /** How the gateway speaks to the targets (ALB's target group `Protocol`): HTTP, or HTTPS. */
+    protocol: Type.Optional(Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS')])),
+    algorithm: Type.Optional(Type.Union([Type.Literal('round_robin'), Type.Literal('least_outstanding_requests'), Type.Literal('weighted_random')])),
+    /** `slow_start.duration_seconds`: 30–900 s on AWS, 0 for off; round robin only. */
+    slowStartMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 900_000 })),
     deregistrationDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
     healthCheck: Type.Optional(
       Type.Object(
@@ -92,6 +96,12 @@ const TargetGroupSchema = Type.Object(
           healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
           unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
           matcher: Type.Optional(Type.String({ pattern: '^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$' })),
+          /** `HealthCheckEnabled`: false leaves every target `unavailable`, and routed to. */
+          enabled: Type.Optional(Type.Boolean()),
+          /** `HealthCheckPort`: the traffic port (default) or another. */
+          port: Type.Optional(Type.Union([Type.Literal('traffic-port'), Type.Integer({ minimum: 1, maximum: 65535 })])),
+          /** `HealthCheckProtocol`: the group's protocol when absent. */
+          protocol: Type.Optional(Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS')])),
         },
         { additionalProperties: false },
       ),

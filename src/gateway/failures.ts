@@ -42,6 +42,9 @@ export const FAILURES = {
   deregistrationDelay: { status: 502, reason: 'DeregistrationDelayElapsed', side: 'target' },
   // 502 #2 — host unreachable and the like.
   unreachable: { status: 502, reason: 'TargetUnreachable', side: 'target' },
+  // 502 — a target group with Protocol HTTPS whose target could not complete a TLS handshake (AWS troubleshooting:
+  // "an SSL handshake error … when connecting to a target"; CloudWatch's TargetTLSNegotiationErrorCount).
+  tlsNegotiation: { status: 502, reason: 'TargetTLSNegotiationError', side: 'target' },
   // The gateway could not write the request it meant to forward, or failed in its own code. A 500 — ALB counts its
   // own failures in HTTPCode_ELB_500_Count — never a 502, which would say a target answered badly.
   forwardFailed: { status: 500, reason: 'GatewayForwardFailed', side: 'gateway' },
@@ -100,8 +103,13 @@ export function classifyUpstreamError(err: unknown): GatewayFailure {
     case 'ECONNABORTED':
     case 'ETIMEDOUT':
       return FAILURES.closedMidRequest;
+    case 'EPROTO':
+      return FAILURES.tlsNegotiation;
     default:
-      return code.startsWith('HPE_') ? FAILURES.malformedResponse : FAILURES.forwardFailed;
+      if (code.startsWith('HPE_')) return FAILURES.malformedResponse;
+      // OpenSSL's verdict on the target's side of a handshake (it spoke no TLS, or none the gateway accepts).
+      if (code.startsWith('ERR_SSL_')) return FAILURES.tlsNegotiation;
+      return FAILURES.forwardFailed;
   }
 }
 

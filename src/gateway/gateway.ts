@@ -25,7 +25,7 @@ import { forwardedHost, targetFields, traceId, traceRoot } from './headers.ts';
 import { forward, isHttp2, writeHead, type ClientRequest, type ClientResponse } from './proxy.ts';
 import { parseRequestTarget, requestHost } from './request-target.ts';
 import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules.ts';
-import { TargetGroup } from './target-group.ts';
+import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
 import { isWebSocketUpgrade, serveWithoutUpgrade, tunnel } from './tunnel.ts';
 

@@ -34,7 +34,7 @@ export const ALB_LIMITS = {
 } as const;
 
 export type NormalizedTargetGroup = Required<Omit<TargetGroupSpec, 'healthCheck' | 'targets'>> & {
-  healthCheck: { path: string; intervalMs: number; timeoutMs: number; healthyThreshold: number; unhealthyThreshold: number; matcher: string };
+  healthCheck: Required<NonNullable<TargetGroupSpec['healthCheck']>>;
   targets: NonNullable<TargetGroupSpec['targets']>;
 };
 
@@ -54,9 +54,12 @@ export function normalizeGatewayConfig(c: GatewayConfig): NormalizedGatewayConfi
     desyncMitigationMode: c.desyncMitigationMode ?? ALB_DEFAULTS.desyncMitigationMode,
     targetGroups: c.targetGroups.map((g) => ({
       name: g.name,
+      protocol: g.protocol ?? 'HTTP',
       algorithm: g.algorithm ?? ALB_DEFAULTS.algorithm,
+      slowStartMs: g.slowStartMs ?? 0,
       deregistrationDelayMs: g.deregistrationDelayMs ?? ALB_DEFAULTS.deregistrationDelayMs,
-      healthCheck: { ...ALB_DEFAULTS.healthCheck, ...g.healthCheck },
+      // A health check speaks the group's protocol unless it says otherwise (AWS: HealthCheckProtocol's default).
+      healthCheck: { ...ALB_DEFAULTS.healthCheck, enabled: true, port: 'traffic-port', protocol: g.protocol ?? 'HTTP', ...g.healthCheck },
       targets: g.targets ?? [],
     })),
   };

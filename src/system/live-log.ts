@@ -13,7 +13,7 @@
 import type { DestinationStream } from 'pino';
 import type { AccessRecord } from '../gateway/access-log.ts';
 import type { Gateway } from '../gateway/gateway.ts';
-import type { Target, TargetState } from '../gateway/target-group.ts';
+import type { Target, TargetState } from '../gateway/cluster/target-group.ts';
 import { createLogger, type Logger } from '../log.ts';
 
 export type LogFormat = 'pretty' | 'json';

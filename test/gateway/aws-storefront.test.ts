@@ -12,10 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { fromCloudFormation, parseTemplate, terraformToCloudFormation, type Imported } from '../../src/gateway/aws/index.ts';
+import { formatTemplate, fromCloudFormation, parseTemplate, terraformToCloudFormation, toCloudFormation, type Imported } from '../../src/gateway/aws/index.ts';
 import { LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from '../../src/gateway/aws/catalogue.ts';
 import { catalogueTable, TABLE_END, TABLE_START } from '../../src/gateway/aws/table.ts';
 import { GatewayConfigError } from '../../src/gateway/config.ts';
+import { normalizeGatewayConfig } from '../../src/gateway/limits.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
 import { httpTarget, type HttpTarget } from '../support/http-target.ts';
 
@@ -41,10 +42,6 @@ const SOURCES: Array<[string, () => Imported]> = [
 /** Settings of the storefront the gateway cannot be: each source must name every one. */
 const NAMED = [
   /stickiness\.enabled = true: stickiness/,
-  /slow_start\.duration_seconds = 30: slow start/,
-  /load_balancing\.algorithm\.type = weighted_random/,
-  /HealthCheckPort = 3001/,
-  /secure.*Protocol = HTTPS: TLS to targets|Secure\.Protocol = HTTPS: TLS to targets/,
   /strict_transport_security\.header_value = max-age=31536000/,
   /routing\.http2\.enabled = false: HTTP\/2 turned off/,
   /client_keep_alive\.seconds = 600/,
@@ -65,6 +62,12 @@ describe('a storefront template nobody here wrote', () => {
       assert.ok(imported.awsOnly.some((a) => /Subnets/.test(a)), imported.awsOnly.join(', '));
       assert.doesNotMatch(text, /\bName\b.*cannot be resolved/);
       assert.equal(imported.config.idleTimeoutMs, 5000); // !FindInMap [Sizing, staging, Idle]
+      // The target groups' settings the gateway now is: slow start, weighted random, a health-check port, HTTPS.
+      const webGroup = imported.config.targetGroups.find((g) => g.name === 'web')!;
+      assert.equal(webGroup.slowStartMs, 30_000);
+      assert.equal(webGroup.algorithm, 'weighted_random');
+      assert.equal(webGroup.healthCheck?.port, 3001);
+      assert.equal(imported.config.targetGroups.find((g) => g.name === 'secure')!.protocol, 'HTTPS');
       const g = await gatewayUnderTest(imported.config);
       try {
         const send = async (p: string, headers: Record<string, string> = {}) => {
@@ -85,6 +88,13 @@ describe('a storefront template nobody here wrote', () => {
       }
     });
   }
+
+  it('export → import keeps every setting the gateway emulates (slow start, algorithm, health-check port, HTTPS targets)', () => {
+    const first = SOURCES[0]![1]();
+    const again = fromCloudFormation(parseTemplate(formatTemplate(toCloudFormation(first.config)), 'exported.yaml'), { map: { web: [`127.0.0.1:${web.port}`] }, listenPorts: { 0: 0 } });
+    // The same gateway: every setting, ALB's defaults filled in (the export writes them out explicitly).
+    assert.deepEqual(normalizeGatewayConfig(again.config), normalizeGatewayConfig(first.config));
+  });
 
   it('a NoEcho parameter without a default names itself and --parameter; its rule is skipped, the gateway runs', async () => {
     const imported = fromCloudFormation(yaml(), { map: { web: [`127.0.0.1:${web.port}`] }, listenPorts: { 80: 0 } });

@@ -78,7 +78,7 @@ export const PROPERTIES: Record<string, Record<string, Handling>> = {
   },
   [TG]: {
     Name: emulated,
-    Protocol: at(['HTTP'], 'TLS to targets (the gateway speaks plain HTTP to them)'),
+    Protocol: at(['HTTP', 'HTTPS'], 'only HTTP and HTTPS targets'),
     ProtocolVersion: at(['HTTP1'], 'HTTP/2 and gRPC to targets (the gateway speaks HTTP/1.1 to them)'),
     TargetType: at(['ip', 'instance'], 'lambda targets and alb targets (the gateway forwards to ip and instance targets)'),
     Port: aws('the targets’ port: locally they come from --map host:port'),
@@ -86,14 +86,14 @@ export const PROPERTIES: Record<string, Record<string, Handling>> = {
     VpcId: aws('the network is the account’s'),
     IpAddressType: aws('the network is the account’s'),
     Tags: aws('tags'),
-    HealthCheckEnabled: at(['true'], 'health checks turned off (the gateway always checks)'),
+    HealthCheckEnabled: emulated,
     HealthCheckPath: emulated,
     HealthCheckIntervalSeconds: emulated,
     HealthCheckTimeoutSeconds: emulated,
     HealthyThresholdCount: emulated,
     UnhealthyThresholdCount: emulated,
-    HealthCheckPort: at(['traffic-port'], 'a health-check port of its own (the gateway checks on the traffic port)'),
-    HealthCheckProtocol: at(['HTTP'], 'health checks over HTTPS (the gateway checks over HTTP)'),
+    HealthCheckPort: emulated,
+    HealthCheckProtocol: at(['HTTP', 'HTTPS'], 'only HTTP and HTTPS health checks'),
     Matcher: emulated, // HttpCode emulated; GrpcCode named (cloudformation.ts)
     TargetGroupAttributes: emulated, // each attribute is looked up in TG_ATTRIBUTES
   },
@@ -129,9 +129,9 @@ export const LB_ATTRIBUTES: Record<string, Handling> = {
 /** Target-group attributes (AWS: "Target group attributes"). Stickiness keys matter only when it is enabled. */
 export const TG_ATTRIBUTES: Record<string, Handling> = {
   'deregistration_delay.timeout_seconds': emulated,
-  'load_balancing.algorithm.type': at(['round_robin', 'least_outstanding_requests'], 'the weighted_random algorithm'),
+  'load_balancing.algorithm.type': at(['round_robin', 'least_outstanding_requests', 'weighted_random'], 'an algorithm ALB does not have'),
   'load_balancing.algorithm.anomaly_mitigation': at(['off'], 'anomaly mitigation'),
-  'slow_start.duration_seconds': at(['0'], 'slow start'),
+  'slow_start.duration_seconds': emulated,
   'stickiness.enabled': at(['false'], 'stickiness (sticky sessions)'),
   'stickiness.type': emulated, // read only with stickiness.enabled, which is named
   'stickiness.lb_cookie.duration_seconds': emulated,

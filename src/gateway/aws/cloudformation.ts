@@ -118,13 +118,20 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
     if (p.HealthyThresholdCount) hc.healthyThreshold = Number(p.HealthyThresholdCount);
     if (p.UnhealthyThresholdCount) hc.unhealthyThreshold = Number(p.UnhealthyThresholdCount);
     if (p.Matcher?.HttpCode) hc.matcher = String(p.Matcher.HttpCode);
+    // Only what differs from ALB's defaults is written, so a template and its export read back alike.
+    if (p.HealthCheckEnabled === false || p.HealthCheckEnabled === 'false') hc.enabled = false;
+    if (p.HealthCheckPort !== undefined && String(p.HealthCheckPort) !== 'traffic-port') hc.port = Number(p.HealthCheckPort);
+    if ((p.HealthCheckProtocol === 'HTTP' || p.HealthCheckProtocol === 'HTTPS') && p.HealthCheckProtocol !== (p.Protocol ?? 'HTTP')) hc.protocol = p.HealthCheckProtocol;
     const algorithm = ta['load_balancing.algorithm.type'];
+    const slowStart = Number(ta['slow_start.duration_seconds'] ?? 0);
     // Its Name when it has one (what an export wrote), so names survive export → import.
     const name = typeof p.Name === 'string' && p.Name ? p.Name : id;
     groupName.set(id, name);
     groups.push({
       name,
-      ...(algorithm === 'round_robin' || algorithm === 'least_outstanding_requests' ? { algorithm } : {}),
+      ...(p.Protocol === 'HTTPS' ? { protocol: 'HTTPS' as const } : {}),
+      ...(algorithm === 'round_robin' || algorithm === 'least_outstanding_requests' || algorithm === 'weighted_random' ? { algorithm } : {}),
+      ...(slowStart > 0 ? { slowStartMs: slowStart * 1000 } : {}),
       ...(ta['deregistration_delay.timeout_seconds'] !== undefined ? { deregistrationDelayMs: Number(ta['deregistration_delay.timeout_seconds']) * 1000 } : {}),
       ...(Object.keys(hc).length ? { healthCheck: hc } : {}),
       targets: mapped.map((addr) => {

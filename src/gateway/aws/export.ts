@@ -70,7 +70,7 @@ export function toCloudFormation(config: GatewayConfig): Json {
       Properties: {
         Name: g.name.slice(0, 32),
         VpcId: { Ref: 'VpcId' },
-        Protocol: 'HTTP',
+        Protocol: g.protocol ?? 'HTTP',
         Port: g.targets?.[0]?.port ?? 80,
         TargetType: 'ip',
         ...(hc.path ? { HealthCheckPath: hc.path } : {}),
@@ -79,9 +79,13 @@ export function toCloudFormation(config: GatewayConfig): Json {
         ...(hc.healthyThreshold ? { HealthyThresholdCount: Math.max(2, hc.healthyThreshold) } : {}),
         ...(hc.unhealthyThreshold ? { UnhealthyThresholdCount: Math.max(2, hc.unhealthyThreshold) } : {}),
         ...(hc.matcher ? { Matcher: { HttpCode: hc.matcher } } : {}),
+        ...(hc.enabled === false ? { HealthCheckEnabled: false } : {}),
+        ...(hc.port !== undefined ? { HealthCheckPort: String(hc.port) } : {}),
+        ...(hc.protocol ? { HealthCheckProtocol: hc.protocol } : {}),
         TargetGroupAttributes: [
           ...(g.deregistrationDelayMs !== undefined ? [{ Key: 'deregistration_delay.timeout_seconds', Value: String(Math.round(g.deregistrationDelayMs / 1000)) }] : []),
           ...(g.algorithm ? [{ Key: 'load_balancing.algorithm.type', Value: g.algorithm }] : []),
+          ...(g.slowStartMs ? [{ Key: 'slow_start.duration_seconds', Value: String(Math.round(g.slowStartMs / 1000)) }] : []),
         ],
       },
     };
