@@ -70,6 +70,8 @@ export class Deployer {
   readonly #fleet: Fleet;
   readonly #timings: DeployTimings;
   readonly #all = new Map<string, Deployment>();
+  /** Each replaced target → the target that took its place, so a name a user saw can still be followed (server.ts). */
+  readonly #successors = new Map<string, string>();
   #running: Deployment | undefined;
   #done: Promise<void> = Promise.resolve();
 
@@ -90,6 +92,11 @@ export class Deployer {
 
   get(id: string): Deployment | undefined {
     return this.#all.get(id);
+  }
+
+  /** Every replacement so far (deployments and rollbacks), old → new; a new one may have been replaced in turn. */
+  replacements(): ReadonlyMap<string, string> {
+    return this.#successors;
   }
 
   /** Resolves when the deployment under way (if any) has finished. */
@@ -160,6 +167,8 @@ export class Deployer {
       throw new NotHealthy(`${fresh} did not become healthy (${state})`);
     }
     log(`${fresh} is healthy and takes traffic`, fresh);
+    // From here the new target is the old one's successor: once the old one is gone, its name leads here.
+    this.#successors.set(old, fresh);
     fleet.deregister(old);
     log(`deregistered ${old}: draining (no new requests; in-flight ones finish)`, old);
     // ELB completes draining early once nothing is in flight; the deregistration delay is the longest wait.
