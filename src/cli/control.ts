@@ -82,7 +82,7 @@ export interface Answer {
 }
 
 /** One control-plane call; a refused connection and any 4xx/5xx become a ControlError with the problem's detail. */
-export async function call(c: Connection, method: 'GET' | 'POST' | 'PUT' | 'DELETE', route: string, body?: unknown): Promise<Answer> {
+export async function call(c: Connection, method: 'GET' | 'POST' | 'PUT' | 'DELETE', route: string, body?: unknown, o: { absent?: string } = {}): Promise<Answer> {
   let res;
   try {
     res = await request(c.url + route, {
@@ -103,7 +103,8 @@ export async function call(c: Connection, method: 'GET' | 'POST' | 'PUT' | 'DELE
   }
   if (res.statusCode >= 400) {
     const p = (parsed ?? {}) as { title?: string; detail?: string; errors?: Array<{ field?: string; message?: string }> };
-    const why = p.detail ?? p.title ?? String(text).slice(0, 200);
+    // A control plane without the route at all: `absent` says why a system would lack it.
+    const why = (res.statusCode === 404 && /^This control plane has no /.test(p.detail ?? '') && o.absent) || p.detail || p.title || String(text).slice(0, 200);
     const fields = p.errors?.length ? ` (${p.errors.map((x) => [x.field, x.message].filter(Boolean).join(' ')).join('; ')})` : '';
     throw new ControlError(`${res.statusCode} — ${why}${fields}`);
   }
@@ -171,10 +172,10 @@ export async function runTargetsCommand(opts: ConnectionOptions & { json?: boole
 export type TargetAction = 'kill' | 'start' | 'drain';
 
 /** What happens next, after each action: the gateway learns of a killed or started process by its health checks. */
-const NEXT: Record<TargetAction, string> = {
-  kill: 'killed (SIGKILL, as a crash); the gateway takes it out of rotation once its health checks fail',
-  start: 'started; the gateway sends it requests once its health checks pass',
-  drain: 'draining: no new requests; those in flight may finish until the deregistration delay ends (`receipt start` registers it again)',
+const NEXT: Record<TargetAction, (id: string) => string> = {
+  kill: () => 'killed (SIGKILL, as a crash); the gateway takes it out of rotation once its health checks fail',
+  start: () => 'started; the gateway sends it requests once its health checks pass',
+  drain: (id) => `draining: no new requests; those in flight may finish until the deregistration delay ends (\`receipt start ${id}\` registers it again)`,
 };
 
 export async function runTargetAction(action: TargetAction, name: string, opts: ConnectionOptions & { json?: boolean }, style: Style): Promise<number> {
@@ -186,7 +187,7 @@ export async function runTargetAction(action: TargetAction, name: string, opts: 
   }
   // The control plane followed a name a deployment replaced: say which target that is now.
   if (t.id !== name) console.log(`${name} was replaced by ${t.id} in a deployment; ${t.id} is what ${name} means now`);
-  console.log(`${t.id}: ${NEXT[action]}`);
+  console.log(`${t.id}: ${NEXT[action](t.id)}`);
   console.log(style.dim(`  gateway: ${t.state} (${t.reason}) · process: ${t.process === 'running' ? `running, pid ${t.pid}` : t.process}   \`receipt targets\` shows it change`));
   return 0;
 }

@@ -5,14 +5,16 @@
  */
 import { parseRetryAfter } from '../http/index.ts';
 import type { Deployment } from '../control/deploy.ts';
-import { call, connect, type ConnectionOptions } from './control.ts';
+import { call, connect, type ConnectionOptions, type TargetView } from './control.ts';
 import type { Style } from './style.ts';
 
 export async function runDeployCommand(opts: ConnectionOptions & { version?: string; unhealthy?: boolean; json?: boolean }, style: Style): Promise<number> {
   const c = await connect(opts);
   // Nothing to ask for: no body at all, and the control plane picks a fresh release name.
   const fields = { ...(opts.version !== undefined ? { version: opts.version } : {}), ...(opts.unhealthy ? { healthy: false } : {}) };
-  const res = await call(c, 'POST', '/deploy', Object.keys(fields).length ? fields : undefined);
+  const res = await call(c, 'POST', '/deploy', Object.keys(fields).length ? fields : undefined, {
+    absent: 'this system has no deployments: they replace the target processes `receipt start` runs, and `receipt gateway` runs none',
+  });
   const first = res.body as Deployment;
   const location = String(res.headers.location);
   console.error(style.dim(`deployment ${first.id}: ${first.previous_version} → ${first.version}, progress at ${c.url}${location}`));
@@ -29,7 +31,9 @@ export async function runDeployCommand(opts: ConnectionOptions & { version?: str
       if (d.status === 'succeeded') {
         console.error(`deployed ${d.version}`);
         // The targets have new names; the old ones still lead to them (the control plane follows each replacement).
-        if (d.replaced.length) console.error(style.dim(`the targets now: ${d.replaced.map((r) => `${r.to} (was ${r.from})`).join(', ')}; the old names still work`));
+        const now = (await call(c, 'GET', '/targets')).body as TargetView[];
+        const names = now.map((t) => t.id + (t.former_names?.length ? ` (was ${t.former_names.join(', ')})` : ''));
+        console.error(style.dim(`the targets now: ${names.join(', ')}; the old names still work`));
       } else console.error(style.bold(`rolled back to ${d.previous_version}: ${d.reason}`));
       return d.status === 'succeeded' ? 0 : 1;
     }

@@ -92,13 +92,14 @@ export async function runFaultsCommand(
   // Bad arguments are told before anything is looked up.
   const doc = 'set' in what ? parseFaultAssignments(what.set) : undefined;
   const c = await connect(opts);
+  const absent = { absent: 'this system has no fault document: faults act on the shop, and `receipt gateway` runs none (`receipt start` does)' };
   if ('clear' in what) {
-    await call(c, 'DELETE', '/faults');
+    await call(c, 'DELETE', '/faults', undefined, absent);
     if (opts.json) console.log(JSON.stringify((await call(c, 'GET', '/faults')).body, null, 2));
     else console.log('faults cleared: every process follows an empty fault document');
     return 0;
   }
-  const answer = doc ? await call(c, 'PUT', '/faults', doc) : await call(c, 'GET', '/faults');
+  const answer = doc ? await call(c, 'PUT', '/faults', doc, absent) : await call(c, 'GET', '/faults', undefined, absent);
   console.log(opts.json ? JSON.stringify(answer.body, null, 2) : formatFaults(answer.body as FaultView, style));
   return 0;
 }

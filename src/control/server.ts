@@ -105,6 +105,10 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     });
   });
   app.setErrorHandler(problemErrorHandler());
+  // A route this control plane lacks (`receipt gateway` has no /faults, no /deploy) is a problem like any other 404.
+  app.setNotFoundHandler(async (req) => {
+    throw problemOf('not-found', { detail: `This control plane has no ${req.method} ${req.url.split('?')[0]}.` });
+  });
 
   app.get('/healthz', async (_req, reply) => {
     const healthy = groups().reduce((n, g) => n + g.targets.filter((t) => t.state === 'healthy').length, 0);
@@ -157,7 +161,7 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     if (proc) return proc;
     if (find(id)) {
       throw problemOf('not-found', {
-        detail: `${id} is a target the gateway sends to, not a process this system runs: it can be drained, not killed or started.`,
+        detail: `${id} is a server the gateway sends to, not a process this system runs: it can be drained and started (registered) again, not killed.`,
         extensions: { target_id: id },
       });
     }
@@ -173,7 +177,14 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     return describe(proc.id);
   });
   app.post('/targets/:id/start', async (req) => {
-    const proc = known((req.params as { id: string }).id);
+    const name = (req.params as { id: string }).id;
+    const found = find(current(name));
+    // Someone else's server (`receipt gateway`): starting it is registering it again after a drain.
+    if (found && !deps.targets.has(found.target.id)) {
+      found.group.register(found.target.id, found.target.host, found.target.port);
+      return describe(found.target.id);
+    }
+    const proc = known(name);
     await proc.start();
     return describe(proc.id);
   });
