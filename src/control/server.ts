@@ -127,7 +127,8 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     while (!exists(at) && replacements().has(at)) at = replacements().get(at)!;
     return at;
   };
-  const formerNames = (id: string) => [...replacements().keys()].filter((old) => old !== id && current(old) === id);
+  /** The names that lead to `id`, the newest first. */
+  const formerNames = (id: string) => [...replacements().keys()].filter((old) => old !== id && current(old) === id).reverse();
   /** What a name a user gave points at no longer, said with the names there are now. */
   const unknown = (id: string, what: string) => {
     const now = ids();
