@@ -49,8 +49,9 @@ async function answers(url: string): Promise<boolean> {
  * belongs to a live system. Fails with where it looked and how to start one.
  */
 export async function connect(opts: ConnectionOptions, env: Env = process.env): Promise<Connection> {
-  const url = opts.url ?? opts.controlUrl ?? (env.CONTROL_URL || undefined);
-  const token = opts.token ?? opts.controlToken ?? (env.CONTROL_TOKEN || undefined);
+  // The older spellings have no variable of their own: given, they were typed, and beat --url filled from CONTROL_URL.
+  const url = opts.controlUrl ?? opts.url ?? (env.CONTROL_URL || undefined);
+  const token = opts.controlToken ?? opts.token ?? (env.CONTROL_TOKEN || undefined);
   if (url && token) return { url: url.replace(/\/+$/, ''), token };
   const given = opts.dataDir ?? (env.DATA_DIR || undefined);
   const dirs = given ? [given] : DEFAULT_DIRS;
