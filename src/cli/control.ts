@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { request } from 'undici';
-import { controlFilePath, processAlive, readControlFile } from '../control/control-file.ts';
+import { CONTROL_FILE, controlFilePath, processAlive, readControlFile } from '../control/control-file.ts';
 import type { Style } from './style.ts';
 
 /** A failure the user can act on: printed as one line after the command's name, exit 1. */
@@ -28,8 +28,6 @@ export interface Connection {
   token: string;
 }
 
-type Env = Record<string, string | undefined>;
-
 /** Where a system started in this folder keeps its control file: `receipt start`'s data directory, then `receipt gateway`'s. */
 const DEFAULT_DIRS = ['./.receipt', './.receipt/gateway'];
 
@@ -45,16 +43,17 @@ async function answers(url: string): Promise<boolean> {
 }
 
 /**
- * The control plane to talk to: flags, then the environment, then the first data directory whose control file
- * belongs to a live system. Fails with where it looked and how to start one.
+ * The control plane to talk to: --url and --token (commander fills them from CONTROL_URL and CONTROL_TOKEN), else
+ * the first data directory whose control file belongs to a live system. Fails with where it looked and how to start one.
  */
-export async function connect(opts: ConnectionOptions, env: Env = process.env): Promise<Connection> {
+export async function connect(opts: ConnectionOptions): Promise<Connection> {
   // The older spellings have no variable of their own: given, they were typed, and beat --url filled from CONTROL_URL.
-  const url = opts.controlUrl ?? opts.url ?? (env.CONTROL_URL || undefined);
-  const token = opts.controlToken ?? opts.token ?? (env.CONTROL_TOKEN || undefined);
+  const url = opts.controlUrl ?? opts.url;
+  const token = opts.controlToken ?? opts.token;
   if (url && token) return { url: url.replace(/\/+$/, ''), token };
-  const given = opts.dataDir ?? (env.DATA_DIR || undefined);
-  const dirs = given ? [given] : DEFAULT_DIRS;
+  // Another system's token would not do: an address given needs its own.
+  if (url) throw new ControlError(`--url ${url} needs --token (or CONTROL_TOKEN): the token \`receipt start\` printed`);
+  const dirs = opts.dataDir ? [opts.dataDir] : DEFAULT_DIRS;
   const stale: string[] = [];
   for (const dir of dirs) {
     const file = controlFilePath(path.resolve(dir));
@@ -67,13 +66,12 @@ export async function connect(opts: ConnectionOptions, env: Env = process.env): 
     }
     if (!found) continue;
     if (!processAlive(found.pid)) stale.push(`${file} is stale: the process that wrote it (pid ${found.pid}) is gone`);
-    else if (!(await answers(found.url))) stale.push(`${file} is stale: nothing answers at ${found.url} (pid ${found.pid} is another program now, or still starting)`);
-    else return { url: (url ?? found.url).replace(/\/+$/, ''), token: token ?? found.token };
+    else if (!(await answers(found.url))) stale.push(`${file} is stale: nothing answers at ${found.url} though a process ${found.pid} exists (another program may have that number now)`);
+    else return { url: found.url, token: token ?? found.token };
   }
   const how = 'start one with `receipt start` (or `receipt gateway`), or pass --url and --token';
-  if (url) throw new ControlError(`--url ${url} needs --token (or CONTROL_TOKEN): the token \`receipt start\` printed`);
   if (stale.length) throw new ControlError(`no running system: ${stale.join('; ')}; ${how}`);
-  throw new ControlError(`no running system found: no ${path.basename(controlFilePath('.'))} in ${dirs.map((d) => path.resolve(d)).join(' or ')}; ${how}${given ? '' : ' (or --data-dir DIR)'}`);
+  throw new ControlError(`no running system found: no ${CONTROL_FILE} in ${dirs.map((d) => path.resolve(d)).join(' or ')}; ${how}${opts.dataDir ? '' : ' (or --data-dir DIR)'}`);
 }
 
 export interface Answer {

@@ -62,13 +62,15 @@ describe('receipt faults set KEY=VALUE', () => {
 
 describe('finding the running system', () => {
   it('--url and --token need no file', async () => {
-    assert.deepEqual(await connect({ url: 'http://127.0.0.1:9/', token: 't' }, {}), { url: 'http://127.0.0.1:9', token: 't' });
-    assert.deepEqual(await connect({}, { CONTROL_URL: 'http://h:1', CONTROL_TOKEN: 'e' }), { url: 'http://h:1', token: 'e' });
+    assert.deepEqual(await connect({ url: 'http://127.0.0.1:9/', token: 't' }), { url: 'http://127.0.0.1:9', token: 't' });
+    // `receipt deploy`'s older spellings, typed, beat --url and --token (which commander may have filled from the environment).
+    assert.deepEqual(await connect({ url: 'http://env:1', token: 'env', controlUrl: 'http://typed:2', controlToken: 'typed' }), { url: 'http://typed:2', token: 'typed' });
+    await assert.rejects(connect({ url: 'http://127.0.0.1:9' }), /--url http:\/\/127\.0\.0\.1:9 needs --token/);
   });
 
   it('no file: says where it looked and how to start one', async () => {
     const dir = tmp();
-    await assert.rejects(connect({ dataDir: dir }, {}), (e: Error) => {
+    await assert.rejects(connect({ dataDir: dir }), (e: Error) => {
       assert.match(e.message, /no running system found/);
       assert.ok(e.message.includes(controlFilePath(dir).replace(/\/control\.json$/, '')), e.message);
       assert.match(e.message, /receipt start/);
@@ -80,19 +82,19 @@ describe('finding the running system', () => {
     const dir = tmp();
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
     fs.writeFileSync(controlFilePath(dir), JSON.stringify({ url: 'http://127.0.0.1:9', token: 't', pid: dead, kind: 'system', started_at: '' }));
-    await assert.rejects(connect({ dataDir: dir }, {}), new RegExp(`control\\.json is stale: the process that wrote it \\(pid ${dead}\\) is gone`));
+    await assert.rejects(connect({ dataDir: dir }), new RegExp(`control\\.json is stale: the process that wrote it \\(pid ${dead}\\) is gone`));
   });
 
   it('a live pid whose address answers nothing is stale too; one that answers is used, with its token', async () => {
     const dir = tmp();
     writeControlFile(dir, { url: 'http://127.0.0.1:9', token: 'secret', kind: 'gateway' });
-    await assert.rejects(connect({ dataDir: dir }, {}), /stale: nothing answers at http:\/\/127\.0\.0\.1:9/);
+    await assert.rejects(connect({ dataDir: dir }), /stale: nothing answers at http:\/\/127\.0\.0\.1:9/);
     const server = http.createServer((_req, res) => res.writeHead(503).end()).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     writeControlFile(dir, { url, token: 'secret', kind: 'gateway' });
     try {
-      assert.deepEqual(await connect({ dataDir: dir }, {}), { url, token: 'secret' });
+      assert.deepEqual(await connect({ dataDir: dir }), { url, token: 'secret' });
     } finally {
       server.close();
     }
