@@ -70,7 +70,7 @@ export class Deployer {
   readonly #fleet: Fleet;
   readonly #timings: DeployTimings;
   readonly #all = new Map<string, Deployment>();
-  /** Each replaced target → the target that took its place, so a name a user saw can still be followed (server.ts). */
+  /** Each replaced target → the target that took its place (`follow`). */
   readonly #successors = new Map<string, string>();
   #running: Deployment | undefined;
   #done: Promise<void> = Promise.resolve();
@@ -94,9 +94,20 @@ export class Deployer {
     return this.#all.get(id);
   }
 
-  /** Every replacement so far (deployments and rollbacks), old → new; a new one may have been replaced in turn. */
-  replacements(): ReadonlyMap<string, string> {
-    return this.#successors;
+  /**
+   * What a target's name means now: itself while it `exists`, else the target that replaced it in a deployment or a
+   * rollback, through every later replacement — so a name a user saw (shop-1) still leads somewhere.
+   */
+  follow(name: string, exists: (id: string) => boolean): string {
+    let at = name;
+    // Ids are never reused, so the chain ends.
+    while (!exists(at) && this.#successors.has(at)) at = this.#successors.get(at)!;
+    return at;
+  }
+
+  /** The names that lead to `id` (targets it replaced, directly or not), the newest first. */
+  formerNames(id: string, exists: (id: string) => boolean): string[] {
+    return [...this.#successors.keys()].filter((old) => old !== id && this.follow(old, exists) === id).reverse();
   }
 
   /** Resolves when the deployment under way (if any) has finished. */

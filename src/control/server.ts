@@ -118,17 +118,9 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
 
   // A deployment replaces target processes (shop-1 by shop-3). The names a user saw — in the banner, in an earlier
   // /targets — lead to the process that took their place, so `kill shop-1` after a deployment still means something.
-  const replacements = () => deps.deployer?.replacements() ?? new Map<string, string>();
   const exists = (id: string) => deps.targets.has(id) || find(id) !== undefined;
-  /** The target a name means now: itself while it exists, else its successor, through every later deployment. */
-  const current = (id: string): string => {
-    let at = id;
-    // Ids are never reused, so the chain ends.
-    while (!exists(at) && replacements().has(at)) at = replacements().get(at)!;
-    return at;
-  };
-  /** The names that lead to `id`, the newest first. */
-  const formerNames = (id: string) => [...replacements().keys()].filter((old) => old !== id && current(old) === id).reverse();
+  const current = (id: string) => deps.deployer?.follow(id, exists) ?? id;
+  const formerNames = (id: string) => deps.deployer?.formerNames(id, exists) ?? [];
   /** What a name a user gave points at no longer, said with the names there are now. */
   const unknown = (id: string, what: string) => {
     const now = ids();
