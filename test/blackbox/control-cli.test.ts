@@ -196,6 +196,10 @@ describe('deployments: POST /deploy with no body, and the names a user saw', () 
     assert.equal(started.statusCode, 200);
     assert.equal(started.json().id, successor.id);
     await eventually(async () => (await byId(successor.id))?.state === 'healthy', 10_000, `${successor.id} healthy again`);
+    // A fault that names a target follows the same rule.
+    assert.equal((await receipt(['faults', 'set', 'malformed_target=shop-1'])).code, 0);
+    assert.equal((await t.control('GET', '/faults')).json().malformed_target, successor.id);
+    assert.equal((await receipt(['faults', 'clear'])).code, 0);
   });
 });
 
