@@ -118,7 +118,9 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
 
   // A deployment replaces target processes (shop-1 by shop-3). The names a user saw — in the banner, in an earlier
   // /targets — lead to the process that took their place, so `kill shop-1` after a deployment still means something.
-  const exists = (id: string) => deps.targets.has(id) || find(id) !== undefined;
+  // A system that runs the processes names them (a retired one may linger in the gateway while it stops); a gateway
+  // in front of someone else's servers names what it registered.
+  const exists = (id: string) => (deps.targets.size ? deps.targets.has(id) : find(id) !== undefined);
   const current = (id: string) => deps.deployer?.follow(id, exists) ?? id;
   const formerNames = (id: string) => deps.deployer?.formerNames(id, exists) ?? [];
   /** What a name a user gave points at no longer, said with the names there are now. */
