@@ -57,6 +57,26 @@ function stopOnSignals(stop: () => Promise<void>, what: string, o: { replaceOthe
   }
 }
 
+/**
+ * How a control command finds the running system: its control file in the data directory (no flag needed), or
+ * --url and --token; and --json for scripts. `prefix` says when the options apply (`receipt start TARGET`).
+ */
+function controlOptions(cmd: Command, prefix = '', json = 'print the answer as JSON'): Command {
+  cmd
+    .addOption(new Option('--url <url>', `${prefix}the control plane (default: read from the running system's DATA_DIR/control.json)`).env('CONTROL_URL'))
+    .addOption(new Option('--token <token>', `${prefix}its bearer token (default: read with the URL)`).env('CONTROL_TOKEN'))
+    .addOption(new Option('--json', `${prefix}${json}`));
+  // `receipt start` has its own --data-dir (the same directory).
+  if (!cmd.options.some((o) => o.long === '--data-dir')) cmd.addOption(new Option('--data-dir <dir>', 'the running system’s data directory (default: ./.receipt, then ./.receipt/gateway)').env('DATA_DIR'));
+  return cmd;
+}
+
+/** `receipt kill | drain | start TARGET`. */
+async function targetCommand(action: 'kill' | 'start' | 'drain', target: string, opts: Record<string, string | boolean | undefined>): Promise<void> {
+  const { runControl, runTargetAction } = await import('./control.ts');
+  process.exitCode = await runControl(action, () => runTargetAction(action, target, opts, style));
+}
+
 const program = new Command()
   .name('receipt')
   .description('Every HTTP status for the right reason: a checkout shop you can run, break and watch.')
@@ -64,14 +84,17 @@ const program = new Command()
 
 const start = program
   .command('start')
-  .description('start the system: embedded PostgreSQL (unless DATABASE_URL), payment sandbox, shop targets, gateway, control plane; Ctrl-C stops it')
-  .addHelpText('after', '\nEvery option can also be given as the environment variable in the README\u2019s Configuration table (PORT, DATA_DIR, …).');
+  .argument('[target]', 'with a name: start that stopped target process of the running system instead (see `receipt kill`)')
+  .description('start the system: embedded PostgreSQL (unless DATABASE_URL), payment sandbox, shop targets, gateway, control plane; Ctrl-C stops it.\n`receipt start TARGET` starts one stopped target of the system already running')
+  .addHelpText('after', '\nEvery option can also be given as the environment variable in the README\u2019s Configuration table (PORT, DATA_DIR, …).\n\nExamples:\n  receipt start                 the whole system, in this terminal\n  receipt start shop-1          in another terminal: shop-1 back after `receipt kill shop-1`');
 // Commander fills each option from its variable when the flag is absent (Option.env), and says so in --help.
 for (const [flag, env, help] of FLAGS) start.addOption(new Option(flag, help).env(env));
 logOptions(start);
 start.addOption(new Option('--prometheus', "also start Debian's Prometheus (apt-get install prometheus) scraping the gateway and every target, with the alert rules of ops/prometheus"));
 
-start.action(async (opts: Record<string, string | undefined>) => {
+controlOptions(start, 'with TARGET: ');
+start.action(async (target: string | undefined, opts: Record<string, string | undefined>) => {
+  if (target !== undefined) return targetCommand('start', target, opts);
   // The configuration reads the environment's names: each option, given as a flag or as its variable, back under its name.
   const env = { ...process.env };
   for (const o of start.options) if (o.envVar && opts[o.attributeName()] !== undefined) env[o.envVar] = opts[o.attributeName()];
@@ -296,18 +319,62 @@ program
     process.exitCode = await runFuzzCommand(opts, style);
   });
 
-program
+const deploy = program
   .command('deploy')
-  .description('replace every shop target of a running system one at a time (a rolling deployment, as ECS behind ALB), printing each step')
-  .option('--control-url <url>', 'its control plane (default: http://127.0.0.1:CONTROL_PORT)')
-  .option('--control-token <token>', 'the control plane token (default: CONTROL_TOKEN)')
+  .description('replace every shop target of the running system one at a time (a rolling deployment, as ECS behind ALB), printing each step; exit 1 if it rolled back')
   .option('--version <name>', 'the release name the new targets report (default: a fresh one)')
   .option('--unhealthy', 'deploy a release that fails its health checks, to watch the deployment stop and roll back')
-  .option('--json', 'also print the finished deployment as JSON')
-  .action(async (opts: Record<string, string | boolean | undefined>) => {
-    const { runDeployCommand } = await import('./deploy.ts');
-    process.exitCode = await runDeployCommand(opts, style);
-  });
+  .addOption(new Option('--control-url <url>', 'the same as --url').hideHelp())
+  .addOption(new Option('--control-token <token>', 'the same as --token').hideHelp());
+controlOptions(deploy, '', 'also print the finished deployment as JSON');
+deploy.action(async (opts: Record<string, string | boolean | undefined>) => {
+  const { runControl } = await import('./control.ts');
+  const { runDeployCommand } = await import('./deploy.ts');
+  process.exitCode = await runControl('deploy', () => runDeployCommand(opts, style));
+});
+
+controlOptions(program.command('targets').description('the running system’s targets: address, target group, health state and reason, requests in flight, process')).action(
+  async (opts: Record<string, string | boolean | undefined>) => {
+    const { runControl, runTargetsCommand } = await import('./control.ts');
+    process.exitCode = await runControl('targets', () => runTargetsCommand(opts, style));
+  },
+);
+for (const [name, what] of [
+  ['kill', 'kill a target process of the running system (SIGKILL, as a crash): watch the gateway answer 502 until its health checks take it out'],
+  ['drain', 'deregister a target: no new requests, those in flight finish (the deregistration delay); `receipt start TARGET` registers it again'],
+] as const) {
+  controlOptions(program.command(name).argument('<target>', 'its name, as `receipt targets` shows it (a name a deployment replaced means its successor)').description(what)).action(
+    (target: string, opts: Record<string, string | boolean | undefined>) => targetCommand(name, target, opts),
+  );
+}
+
+// The keys come from the control plane's schema, whose module takes most of a second to load: only for `faults`.
+const faultKeys = process.argv.includes('faults') ? (await import('./faults.ts')).describeFaultKeys() : '';
+const faults = program
+  .command('faults')
+  .description('the faults in force on the running system (and each target’s payment breaker); `faults set` and `faults clear` change them')
+  .addHelpText('after', '\nExamples:\n  receipt faults set db_pool_exhausted=true\n  receipt faults set payment_latency_ms=3000 payment_failure_rate=0.5\n  receipt faults clear\n');
+controlOptions(faults).action(async (opts: Record<string, string | boolean | undefined>) => {
+  const { runControl } = await import('./control.ts');
+  const { runFaultsCommand } = await import('./faults.ts');
+  process.exitCode = await runControl('faults', () => runFaultsCommand({ show: true }, opts, style));
+});
+controlOptions(
+  faults
+    .command('set')
+    .argument('<key=value...>', 'faults to set; the others stay as they are')
+    .description('set faults (merged into those in force); every process follows before this returns')
+    .addHelpText('after', `\nThe keys: ${faultKeys}\n`),
+).action(async (pairs: string[], opts: Record<string, string | boolean | undefined>) => {
+  const { runControl } = await import('./control.ts');
+  const { runFaultsCommand } = await import('./faults.ts');
+  process.exitCode = await runControl('faults set', () => runFaultsCommand({ set: pairs }, opts, style));
+});
+controlOptions(faults.command('clear').description('clear every fault')).action(async (opts: Record<string, string | boolean | undefined>) => {
+  const { runControl } = await import('./control.ts');
+  const { runFaultsCommand } = await import('./faults.ts');
+  process.exitCode = await runControl('faults clear', () => runFaultsCommand({ clear: true }, opts, style));
+});
 
 program
   .command('chaos')

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DashboardFeed } from '../control/dashboard-feed.ts';
 import { GatewayMetrics } from '../control/metrics.ts';
 import { buildControl } from '../control/server.ts';
+import { removeControlFile, writeControlFile } from '../control/control-file.ts';
 import { AccessLog } from '../gateway/access-log.ts';
 import { GatewayConfigError, validateGatewayConfig, type GatewayConfig } from '../gateway/config.ts';
 import { Gateway } from '../gateway/gateway.ts';
@@ -111,6 +112,8 @@ export async function startGatewayOnly(o: {
     throw e;
   }
   const controlPort = (control.server.address() as { port: number }).port;
+  // Where a second terminal's `receipt targets`, `drain`… find the control plane (control-file.ts).
+  writeControlFile(o.dataDir, { url: `http://${o.host}:${controlPort}`, token: controlToken, kind: 'gateway' });
   return {
     gateway,
     urls: o.config.listeners.map((l, i) => `${l.protocol.toLowerCase()}://${o.host}:${gateway.ports[i]}`),
@@ -119,6 +122,7 @@ export async function startGatewayOnly(o: {
     controlTokenGenerated: o.controlToken === undefined,
     accessLogFile,
     async stop() {
+      removeControlFile(o.dataDir);
       await control.close();
       await gateway.close();
     },

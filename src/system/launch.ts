@@ -25,6 +25,7 @@ import { ensureSampleVideo } from '../shop/media.ts';
 import { Service } from './service.ts';
 import type { LiveLog } from './live-log.ts';
 import { Deployer, type Fleet } from '../control/deploy.ts';
+import { removeControlFile, writeControlFile } from '../control/control-file.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** `.ts` run from this repository, `.js` from a built package: the child processes are started the same way. */
@@ -247,6 +248,9 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     await control.listen({ host: config.host, port: config.controlPort });
     cleanup.push(() => control.close());
     const controlPort = (control.server.address() as { port: number }).port;
+    // Where a second terminal's `receipt targets`, `kill`, `faults`… find the control plane (control-file.ts).
+    writeControlFile(config.dataDir, { url: `http://${config.host}:${controlPort}`, token: controlToken, kind: 'system' });
+    cleanup.push(async () => removeControlFile(config.dataDir));
 
     let prometheusUrl: string | undefined;
     if (opts.prometheus) {
