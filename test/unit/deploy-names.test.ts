@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Deployer, type Fleet } from '../../src/control/deploy.ts';
-import type { TargetState } from '../../src/gateway/health.ts';
+import type { TargetState } from '../../src/gateway/cluster/health.ts';
 
 /** `sick`: the ids that come up unhealthy whatever the release (a target that fails in the middle of a deployment). */
 function memoryFleet(initial: number, sick: string[] = []) {
