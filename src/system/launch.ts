@@ -26,7 +26,11 @@ import { Service } from './service.ts';
 import { Deployer, type Fleet } from '../control/deploy.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** `.ts` run from this repository, `.js` from a built package: the child processes are started the same way. */
+/**
+ * The child processes run the way this module runs: `.js` as `receipt` and `npm start` run it (build/ in this
+ * repository, dist/ in the package) — no transform per request; `.ts` only when TypeScript imports this module
+ * directly (the tests' in-process harness, under tsx).
+ */
 const EXT = path.extname(fileURLToPath(import.meta.url));
 
 export interface RunningSystem {
