@@ -6,7 +6,11 @@ import fs from 'node:fs';
 
 if (fs.existsSync(new URL('../src/', import.meta.url))) {
   const { ensureBuilt } = await import('../scripts/compile.mjs');
-  await import(new URL('cli/main.js', await ensureBuilt()).href);
+  const built = await ensureBuilt().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+  await import(new URL('cli/main.js', built).href);
 } else {
   await import('../dist/cli/main.js');
 }

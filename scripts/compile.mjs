@@ -59,7 +59,8 @@ export async function transpile({ entries, outbase, outdir }) {
       platform: 'node',
       target: 'node20',
       sourcemap: 'linked',
-      logLevel: 'error',
+      // Its errors are in the rejection (file:line:column and the message); the caller prints them.
+      logLevel: 'silent',
       plugins: [
         {
           name: 'imports-stay-imports',
@@ -97,7 +98,13 @@ export async function ensureBuilt({ force = false, quiet = false } = {}) {
   const tmp = `${out}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   const files = filesUnder(src);
-  await transpile({ entries: files.filter((f) => f.endsWith('.ts')).map((f) => path.join(src, f)), outbase: src, outdir: tmp });
+  try {
+    await transpile({ entries: files.filter((f) => f.endsWith('.ts')).map((f) => path.join(src, f)), outbase: src, outdir: tmp });
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!quiet) process.stderr.write(' — failed\n');
+    throw e;
+  }
   for (const f of files.filter((f) => !f.endsWith('.ts'))) {
     fs.mkdirSync(path.dirname(path.join(tmp, f)), { recursive: true });
     fs.copyFileSync(path.join(src, f), path.join(tmp, f));
@@ -132,7 +139,7 @@ JavaScript that bin/receipt.js and \`npm start\` run in this repository. \`npm r
   try {
     await ensureBuilt({ force: process.argv.includes('--force') });
   } catch (e) {
-    console.error(`compile failed: ${e instanceof Error ? e.message : e}`);
+    console.error(e instanceof Error ? e.message : e);
     process.exit(1);
   }
 }
