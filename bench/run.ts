@@ -106,25 +106,27 @@ async function server(name: string, env: Record<string, string> = {}, how: 'js' 
 }
 
 /**
- * A second shop target beside the started one, through tsx: the same environment as the built target's (read from
- * /proc), so the only difference is how its code runs — what `npm start` did before it ran compiled JavaScript.
+ * Another shop target beside the started one, in the same environment as its (read from /proc), compiled (build/)
+ * or through tsx — what `npm start` did before it ran compiled JavaScript. Started the same way, the two differ
+ * only in how their code runs.
  */
-async function tsxTarget(builtPid: number): Promise<{ url: string; pid: number }> {
+async function twinTarget(startedPid: number, how: 'js' | 'tsx'): Promise<{ url: string; pid: number }> {
   const env = Object.fromEntries(
     fs
-      .readFileSync(`/proc/${builtPid}/environ`, 'utf8')
+      .readFileSync(`/proc/${startedPid}/environ`, 'utf8')
       .split('\0')
       .filter((kv) => kv.includes('='))
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/shop/server.ts')], {
-    env: { ...env, PORT: '0', RECEIPT_TARGET_ID: 'shop-tsx' },
+  const argv = how === 'js' ? [path.resolve('build/shop/server.js')] : ['--import', 'tsx', path.resolve('src/shop/server.ts')];
+  const child = spawn(process.execPath, argv, {
+    env: { ...env, PORT: '0', RECEIPT_TARGET_ID: `shop-${how}` },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   children.push(child);
   const port = await new Promise<number>((resolve, reject) => {
     child.on('message', (m: { type?: string; port?: number }) => m?.type === 'ready' && resolve(m.port!));
-    child.once('exit', (code) => reject(new Error(`the shop target through tsx exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`the shop target (${how}) exited (${code})`)));
   });
   return { url: `http://127.0.0.1:${port}`, pid: child.pid! };
 }
@@ -158,8 +160,8 @@ interface Entry {
   url: string;
   path: string;
   headers?: Record<string, string>;
-  /** Processes whose CPU per request is reported, by column. */
-  cpu: Record<string, () => number[]>;
+  /** CPU seconds used so far by what each column reports (read before and after each load): by column. */
+  cpu: Record<string, () => number>;
 }
 interface Sample {
   load: LoadResult;
@@ -174,11 +176,10 @@ async function measure(entries: Entry[], label: string): Promise<Map<string, Sam
   for (let r = 1; r <= rounds; r++) {
     say(`${label}: round ${r}/${rounds} (${entries.map((e) => e.name).join(', ')}; ${seconds} s each)`);
     for (const e of entries) {
-      const pids = Object.fromEntries(Object.entries(e.cpu).map(([k, f]) => [k, f()]));
-      const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuOf(p)]));
+      const before = Object.fromEntries(Object.entries(e.cpu).map(([k, f]) => [k, f()]));
       const result = await load(e.url, e.path, { seconds, connections, ...(e.headers ? { headers: e.headers } : {}) });
       failed += result.errors;
-      const cpuUs = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, ((cpuOf(p) - before[k]!) / Math.max(1, result.requests)) * 1e6]));
+      const cpuUs = Object.fromEntries(Object.entries(e.cpu).map(([k, f]) => [k, ((f() - before[k]!) / Math.max(1, result.requests)) * 1e6]));
       samples.get(e.name)!.push({ load: result, cpuUs });
     }
   }
@@ -195,16 +196,16 @@ async function proxies(): Promise<void> {
   const target = await server('target');
   const bare = await server('bare-proxy', { TARGET_PORT: String(target.port) });
   const gateway = await server('gateway', { TARGET_PORT: String(target.port) });
-  const entries: Entry[] = [{ name: 'direct to the target', url: target.url, path: '/products/42', cpu: { proxy: () => [] } }];
+  const entries: Entry[] = [{ name: 'direct to the target', url: target.url, path: '/products/42', cpu: { proxy: () => 0 } }];
   let nginxNote = '';
   let nginx: RunningNginx | undefined;
   if (nginxInstalled()) {
     nginx = await startNginx(target.port);
     const master = nginx.pid;
-    entries.push({ name: 'nginx 1 worker, upstream keep-alive', url: nginx.url, path: '/products/42', cpu: { proxy: () => pidsNamed('nginx', master) } });
+    entries.push({ name: 'nginx 1 worker, upstream keep-alive', url: nginx.url, path: '/products/42', cpu: { proxy: () => cpuOf(pidsNamed('nginx', master)) } });
   } else nginxNote = 'nginx is not installed (`apt-get install nginx`), so it has no row.';
-  entries.push({ name: 'bare node:http + undici proxy', url: bare.url, path: '/products/42', cpu: { proxy: () => [bare.pid] } });
-  entries.push({ name: 'the gateway (everything on)', url: gateway.url, path: '/products/42', cpu: { proxy: () => [gateway.pid] } });
+  entries.push({ name: 'bare node:http + undici proxy', url: bare.url, path: '/products/42', cpu: { proxy: () => cpuOf([bare.pid]) } });
+  entries.push({ name: 'the gateway (everything on)', url: gateway.url, path: '/products/42', cpu: { proxy: () => cpuOf([gateway.pid]) } });
 
   const samples = await measure(entries, 'proxies');
   const med = (name: string, f: (s: Sample) => number) => median(samples.get(name)!.map(f));
@@ -241,8 +242,17 @@ async function proxies(): Promise<void> {
   nginx?.stop();
 }
 
+interface Running {
+  gateway: string;
+  target: { url: string; pid: number };
+  gatewayPid: number;
+  databaseUrl: string;
+  /** CPU seconds the database has used: the embedded server's postmaster, its backends, the backends gone. */
+  postgres: () => number;
+}
+
 /** `receipt start` (one target) on an embedded PostgreSQL the bench starts, so the bare route can share it. */
-async function withSystem<T>(fn: (s: { gateway: string; target: { url: string; pid: number }; gatewayPid: number; databaseUrl: string }) => Promise<T>): Promise<T> {
+async function withSystem<T>(fn: (s: Running) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-bench-'));
   fs.chmodSync(dir, 0o755);
   say('starting PostgreSQL (embedded) and the system (receipt start, 1 target)');
@@ -264,7 +274,11 @@ async function withSystem<T>(fn: (s: { gateway: string; target: { url: string; p
       setTimeout(() => reject(new Error('receipt start did not come up in 60 s')), 60_000);
     });
     const targets = (await (await fetch(`http://127.0.0.1:${controlPort}/targets`, { headers: { authorization: 'Bearer bench-token' } })).json()) as Array<{ url: string; pid: number }>;
-    return await fn({ gateway: `http://127.0.0.1:${port}`, target: targets[0]!, gatewayPid: child.pid!, databaseUrl });
+    // Only this server's processes (the machine may run other PostgreSQL servers), and with them the backends that
+    // have exited (a pool closes idle connections): the postmaster has collected their CPU time as its children's.
+    const postmaster = pg ? Number(fs.readFileSync(path.join(dir, 'db', 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]) : undefined;
+    const postgres = () => (postmaster ? cpuSeconds(postmaster, { reapedChildren: true }) + cpuOf(pidsNamed('postgres', postmaster)) : cpuOf(pidsNamed('postgres')));
+    return await fn({ gateway: `http://127.0.0.1:${port}`, target: targets[0]!, gatewayPid: child.pid!, databaseUrl, postgres });
   } finally {
     await new Promise<void>((r) => {
       if (child.exitCode !== null) return r();
@@ -276,7 +290,7 @@ async function withSystem<T>(fn: (s: { gateway: string; target: { url: string; p
   }
 }
 
-async function shop(s: { gateway: string; target: { url: string; pid: number }; gatewayPid: number; databaseUrl: string }): Promise<void> {
+async function shop(s: Running): Promise<void> {
   // Stopped before the database is: a pool that loses its server mid-shutdown crashes its process, noisily.
   const mark = children.length;
   try {
@@ -286,19 +300,21 @@ async function shop(s: { gateway: string; target: { url: string; pid: number }; 
   }
 }
 
-async function shopRows(s: { gateway: string; target: { url: string; pid: number }; gatewayPid: number; databaseUrl: string }): Promise<void> {
+async function shopRows(s: Running): Promise<void> {
   const bare = await server('bare-shop', { DATABASE_URL: s.databaseUrl });
   const bareTsx = await server('bare-shop', { DATABASE_URL: s.databaseUrl }, 'tsx');
-  const shopTsx = await tsxTarget(s.target.pid);
+  const shopJs = await twinTarget(s.target.pid, 'js');
+  const shopTsx = await twinTarget(s.target.pid, 'tsx');
   const etag = (await fetch(`${s.target.url}/products/42`)).headers.get('etag')!;
-  const postgres = () => pidsNamed('postgres');
+  const postgres = s.postgres;
   const entries: Entry[] = [
-    { name: 'bare Fastify + pg route, 200', url: bare.url, path: '/products/42', cpu: { app: () => [bare.pid], postgres } },
-    { name: 'shop target direct, 200', url: s.target.url, path: '/products/42', cpu: { app: () => [s.target.pid], postgres } },
-    { name: 'shop target direct, 304 (If-None-Match)', url: s.target.url, path: '/products/42', headers: { 'if-none-match': etag }, cpu: { app: () => [s.target.pid], postgres } },
-    { name: 'shop through the gateway, 200', url: s.gateway, path: '/products/42', cpu: { app: () => [s.target.pid], postgres, gateway: () => [s.gatewayPid] } },
-    { name: 'tsx: bare Fastify + pg route, 200', url: bareTsx.url, path: '/products/42', cpu: { app: () => [bareTsx.pid], postgres } },
-    { name: 'tsx: shop target direct, 200', url: shopTsx.url, path: '/products/42', cpu: { app: () => [shopTsx.pid], postgres } },
+    { name: 'bare Fastify + pg route, 200', url: bare.url, path: '/products/42', cpu: { app: () => cpuOf([bare.pid]), postgres } },
+    { name: 'shop target direct, 200', url: s.target.url, path: '/products/42', cpu: { app: () => cpuOf([s.target.pid]), postgres } },
+    { name: 'shop target direct, 304 (If-None-Match)', url: s.target.url, path: '/products/42', headers: { 'if-none-match': etag }, cpu: { app: () => cpuOf([s.target.pid]), postgres } },
+    { name: 'shop through the gateway, 200', url: s.gateway, path: '/products/42', cpu: { app: () => cpuOf([s.target.pid]), postgres, gateway: () => cpuOf([s.gatewayPid]) } },
+    { name: 'tsx: bare Fastify + pg route, 200', url: bareTsx.url, path: '/products/42', cpu: { app: () => cpuOf([bareTsx.pid]), postgres } },
+    { name: 'a second shop target, compiled, 200', url: shopJs.url, path: '/products/42', cpu: { app: () => cpuOf([shopJs.pid]), postgres } },
+    { name: 'tsx: a second shop target, 200', url: shopTsx.url, path: '/products/42', cpu: { app: () => cpuOf([shopTsx.pid]), postgres } },
   ];
   const samples = await measure(entries, 'shop');
   const med = (name: string, f: (x: Sample) => number) => median(samples.get(name)!.map(f));
@@ -308,7 +324,8 @@ async function shopRows(s: { gateway: string; target: { url: string; pid: number
   emit(`\n### The shop's GET /products/42 (one indexed PostgreSQL read)\n`);
   emit(
     `Median of ${rounds} interleaved rounds of ${seconds} s, ${connections} connections; one shop target as \`npm start\` runs it (JavaScript compiled ahead), ` +
-      `one PostgreSQL. The bare route runs as JavaScript compiled the same way; the two tsx rows run the same sources through tsx, as \`npm start\` did before.\n`,
+      `one PostgreSQL. The bare route runs as JavaScript compiled the same way. The second targets run beside the system in its target's environment, one compiled and ` +
+      `one through tsx (as \`npm start\` ran them before), as does the tsx row of the bare route.\n`,
   );
   emit('| | req/s | × shop direct | p50 ms | p99 ms | app CPU per request | × bare route | PostgreSQL CPU per request | × bare route | gateway CPU per request |');
   emit('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -321,9 +338,10 @@ async function shopRows(s: { gateway: string; target: { url: string; pid: number
   }
   const app = (name: string) => med(name, (x) => x.cpuUs.app!);
   emit(
-    `\nThrough tsx the shop target's CPU per request is ${fmt(app('tsx: shop target direct, 200') / app('shop target direct, 200'), 2)}× its compiled one's, ` +
-      `the bare route's ${fmt(app('tsx: bare Fastify + pg route, 200') / bareApp, 2)}×; the shop through tsx against the bare route through tsx: ` +
-      `${fmt(app('tsx: shop target direct, 200') / app('tsx: bare Fastify + pg route, 200'), 2)}×.`,
+    `\nThrough tsx a shop target's CPU per request is ${fmt(app('tsx: a second shop target, 200') / app('a second shop target, compiled, 200'), 2)}× its compiled twin's, ` +
+      `the bare route's ${fmt(app('tsx: bare Fastify + pg route, 200') / bareApp, 2)}× its compiled one's; the shop through tsx against the bare route through tsx: ` +
+      `${fmt(app('tsx: a second shop target, 200') / app('tsx: bare Fastify + pg route, 200'), 2)}×, against the compiled bare route: ` +
+      `${fmt(app('tsx: a second shop target, 200') / bareApp, 2)}×.`,
   );
 }
 
