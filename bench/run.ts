@@ -31,7 +31,7 @@ if (args.includes('--help') || args.includes('-h')) {
 Measures the request path on loopback and prints Markdown tables (progress goes to stderr):
   proxies    a bare target direct, behind nginx (if installed), a bare node:http + undici proxy, and the gateway
   shop       GET /products/42: bare Fastify + pg, the shop target (200 and 304), the shop through the gateway,
-             then the bare route and the shop target through tsx
+             then the bare route through tsx, and two more shop targets: compiled, and through tsx
   downloads  20 concurrent 50 MiB downloads through the gateway, peak RSS
   startup    receipt --help and receipt start until ready: through tsx, built (build/) and packaged (dist/)
 Every server runs as JavaScript compiled the way \`npm start\` compiles src/ (esbuild, ahead of time); the rows
