@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.receipt/**', 'docs/**', 'dist/**', '.scratch/**'] },
+  { ignores: ['node_modules/**', '.receipt/**', 'docs/**', 'dist/**', 'build/**', 'build.*/**', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

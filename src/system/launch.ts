@@ -28,7 +28,11 @@ import { Deployer, type Fleet } from '../control/deploy.ts';
 import { removeControlFile, writeControlFile } from '../control/control-file.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** `.ts` run from this repository, `.js` from a built package: the child processes are started the same way. */
+/**
+ * The child processes run the way this module runs: `.js` as `receipt` and `npm start` run it (build/ in this
+ * repository, dist/ in the package) — no transform per request; `.ts`, through tsx, only when TypeScript imports
+ * this module directly and names no `servicesDir`.
+ */
 const EXT = path.extname(fileURLToPath(import.meta.url));
 
 export interface RunningSystem {
@@ -65,6 +69,11 @@ export interface LaunchOptions {
   live?: LiveLog;
   /** Also start Debian's Prometheus scraping the gateway and every target, with the shipped alert rules. */
   prometheus?: boolean | { intervalS?: number };
+  /**
+   * A folder of compiled entries (`shop/server.js`, `payment-sandbox/server.js`) for the child processes, when
+   * this module runs as TypeScript: the test harness passes build/, so the tests' targets run as users' do.
+   */
+  servicesDir?: string;
 }
 
 /** The secret that signs access tokens: made once, kept in DATA_DIR so tokens survive a restart. */
@@ -80,6 +89,7 @@ function jwtSecret(dataDir: string): string {
 export async function startSystem(config: Config, opts: LaunchOptions = {}): Promise<RunningSystem> {
   const progress = opts.progress ?? (() => {});
   const onLog = (name: string) => (opts.onLog ? { onLog: (line: string) => opts.onLog!(name, line) } : {});
+  const entry = (service: string) => (opts.servicesDir ? path.join(opts.servicesDir, `${service}.js`) : path.join(SRC, `${service}${EXT}`));
   const cleanup: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
@@ -121,7 +131,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     await ensureSampleVideo(path.join(config.dataDir, 'videos'));
 
     progress('starting the payment sandbox');
-    const sandbox = new Service({ name: 'payment-sandbox', entry: path.join(SRC, `payment-sandbox/server${EXT}`), env: { ...common, PORT: '0' }, ...onLog('payment-sandbox') });
+    const sandbox = new Service({ name: 'payment-sandbox', entry: entry('payment-sandbox/server'), env: { ...common, PORT: '0' }, ...onLog('payment-sandbox') });
     await sandbox.start();
     cleanup.push(() => sandbox.stop());
     const paymentUrl = `http://${config.host}:${sandbox.port}`;
@@ -163,7 +173,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       const id = `shop-${++made}`;
       const service = new Service({
         name: id,
-        entry: path.join(SRC, `shop/server${EXT}`),
+        entry: entry('shop/server'),
         env: {
           ...common,
           PORT: '0',
