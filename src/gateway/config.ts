@@ -120,6 +120,12 @@ export const GatewayConfigSchema = Type.Object(
     connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     /** ALB's `routing.http.desync_mitigation_mode` load-balancer attribute; `defensive` when absent. */
     desyncMitigationMode: Type.Optional(Type.Union([Type.Literal('monitor'), Type.Literal('defensive'), Type.Literal('strictest')])),
+    /** The load-balancer attributes that shape a target's request (headers.ts `HeaderAttributes`); ALB's defaults when absent. */
+    xffHeaderProcessingMode: Type.Optional(Type.Union([Type.Literal('append'), Type.Literal('preserve'), Type.Literal('remove')])),
+    xffClientPort: Type.Optional(Type.Boolean()),
+    preserveHostHeader: Type.Optional(Type.Boolean()),
+    dropInvalidHeaderFields: Type.Optional(Type.Boolean()),
+    tlsVersionAndCipherSuiteHeaders: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

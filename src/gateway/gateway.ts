@@ -72,6 +72,9 @@ interface Route {
   trace: string;
   requestId: string;
   clientIp: string;
+  clientPort: number | undefined;
+  /** The client's TLS version and cipher (OpenSSL's names, as ALB's X-Amzn-Tls-* headers), on HTTPS. */
+  tls: { version: string; cipher: string } | undefined;
   /** An Ambiguous request in defensive mode: forwarded, then neither connection is reused. */
   closeConnections: boolean;
 }
@@ -99,6 +102,15 @@ function ownAnswer(action: Exclude<Action, { type: 'forward' }>, listener: Liste
 }
 
 const clientAddress = (socket: { remoteAddress?: string | undefined }) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+
+/** The TLS version and cipher of a client's connection (an HTTP/2 stream's socket stands for its session's). */
+function tlsOf(socket: unknown): { version: string; cipher: string } | undefined {
+  const s = socket as Partial<Pick<tls.TLSSocket, 'getProtocol' | 'getCipher'>> | undefined;
+  if (typeof s?.getProtocol !== 'function' || typeof s.getCipher !== 'function') return undefined;
+  const version = s.getProtocol();
+  const cipher = s.getCipher()?.name;
+  return version && cipher ? { version, cipher } : undefined;
+}
 
 export class Gateway {
   readonly groups = new Map<string, TargetGroup>();
@@ -342,6 +354,8 @@ export class Gateway {
         trace,
         requestId,
         clientIp,
+        clientPort: req.socket.remotePort,
+        tls: tlsOf(req.socket),
         closeConnections,
       },
     };
@@ -410,7 +424,7 @@ export class Gateway {
     if (!target) return fail(FAILURES.noRegisteredTargets);
     record.target = target.address;
 
-    const headers = targetFields(req, listener, route);
+    const headers = targetFields(req, listener, route, this.#config.headerAttributes);
     // The body's framing (RFC 9112 §6.3): chunked wins; then Content-Length; HTTP/2 frames its own.
     let hasBody: boolean;
     let contentLength: number | undefined;
@@ -494,7 +508,7 @@ export class Gateway {
       const target = group.choose();
       if (!target) return refuse(FAILURES.noRegisteredTargets, route.requestId);
       record.target = target.address;
-      const headers = targetFields(req, listener, route);
+      const headers = targetFields(req, listener, route, this.#config.headerAttributes);
       headers.push('connection', 'Upgrade', 'upgrade', String(req.headers.upgrade));
       const result = await tunnel(socket, head, target, route.targetPath, headers);
       record.targetProcessingTime = result.targetTime;

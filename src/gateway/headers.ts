@@ -45,6 +45,40 @@ export function appendForwardedFor(existing: string | string[] | undefined, clie
   return prior ? `${prior}, ${clientIp}` : clientIp;
 }
 
+/**
+ * The load-balancer attributes that change what a target's request carries (AWS, "Application Load Balancer
+ * attributes" and "X-Forwarded headers"), ALB's defaults when absent.
+ */
+export interface HeaderAttributes {
+  /** `routing.http.xff_header_processing.mode`: append the client's address (default), pass it as sent, or drop it. */
+  xffHeaderProcessingMode: 'append' | 'preserve' | 'remove';
+  /** `routing.http.xff_client_port.enabled`: in append mode, the client's port too (`ip:port`, `[v6]:port`). */
+  xffClientPort: boolean;
+  /** `routing.http.preserve_host_header.enabled`: the Host as the client sent it, no port added or removed. */
+  preserveHostHeader: boolean;
+  /** `routing.http.drop_invalid_header_fields.enabled`: fields whose name is not letters, digits and hyphens are dropped. */
+  dropInvalidHeaderFields: boolean;
+  /** `routing.http.x_amzn_tls_version_and_cipher_suite.enabled`: X-Amzn-Tls-Version and -Cipher-Suite on HTTPS requests. */
+  tlsVersionAndCipherSuiteHeaders: boolean;
+}
+
+export const ALB_HEADER_ATTRIBUTES: HeaderAttributes = {
+  xffHeaderProcessingMode: 'append',
+  xffClientPort: false,
+  preserveHostHeader: false,
+  dropInvalidHeaderFields: false,
+  tlsVersionAndCipherSuiteHeaders: false,
+};
+
+/** A valid field name as ALB's drop_invalid_header_fields judges it (AWS: "[-A-Za-z0-9]+"). */
+const VALID_NAME = /^[-A-Za-z0-9]+$/;
+
+/** The client as X-Forwarded-For names it: its address, and with xff_client_port its port (IPv6 in brackets). */
+function forwardedClient(ip: string, port: number | undefined, withPort: boolean): string {
+  if (!withPort || port === undefined) return ip;
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 /** How many addresses an X-Forwarded-For holds (more than 30 is ALB's 463). */
 export function forwardedCount(existing: string | string[] | undefined): number {
   if (!existing) return 0;
@@ -74,32 +108,41 @@ const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for'
  * client writes as it is — no header object built and validated a second time.
  */
 export function targetFields(
-  req: { httpVersion: string; rawHeaders: string[]; headers: { connection?: string | string[] | undefined; cookie?: string | undefined; 'x-forwarded-for'?: string | string[] | undefined } },
+  req: { httpVersion: string; rawHeaders: string[]; headers: { connection?: string | string[] | undefined; cookie?: string | undefined; host?: string | undefined; 'x-forwarded-for'?: string | string[] | undefined } },
   listener: { protocol: 'http' | 'https'; port: number },
-  route: { forwardHost: string; clientIp: string; trace: string; requestId: string },
+  route: { forwardHost: string; clientIp: string; clientPort?: number | undefined; trace: string; requestId: string; tls?: { version: string; cipher: string } | undefined },
+  attrs: HeaderAttributes = ALB_HEADER_ATTRIBUTES,
 ): string[] {
   const tokens = connectionTokens(req.headers.connection);
   const h2 = req.httpVersion === '2.0';
   const raw = req.rawHeaders;
   const out: string[] = [];
+  let authority: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
+    if (lower === ':authority') authority = raw[i + 1];
     // Pseudo-fields are HTTP/2's request line; Expect is answered here; framing is the proxy's to set; the rest
     // is rewritten below.
     if (lower.charCodeAt(0) === 58 || isHopByHop(lower, tokens) || REWRITTEN.has(lower)) continue;
     // RFC 9113 §8.2.3: HTTP/2 may split Cookie into crumbs; HTTP/1.1 gets them joined into one field.
     if (h2 && lower === 'cookie') continue;
+    if (attrs.dropInvalidHeaderFields && !VALID_NAME.test(name)) continue;
     out.push(name, raw[i + 1]!);
   }
   if (h2 && req.headers.cookie) out.push('cookie', req.headers.cookie);
+  // preserve_host_header: the client's Host (or HTTP/2's :authority) untouched; without one, ALB's own.
+  const sentHost = h2 ? (authority ?? req.headers.host) : req.headers.host;
+  out.push('host', attrs.preserveHostHeader && sentHost ? sentHost : route.forwardHost);
+  const xff = req.headers['x-forwarded-for'];
+  if (attrs.xffHeaderProcessingMode === 'append') out.push('x-forwarded-for', appendForwardedFor(xff, forwardedClient(route.clientIp, route.clientPort, attrs.xffClientPort)));
+  else if (attrs.xffHeaderProcessingMode === 'preserve' && xff !== undefined) out.push('x-forwarded-for', Array.isArray(xff) ? xff.join(', ') : xff);
   out.push(
-    'host', route.forwardHost,
-    'x-forwarded-for', appendForwardedFor(req.headers['x-forwarded-for'], route.clientIp),
     'x-forwarded-proto', listener.protocol,
     'x-forwarded-port', String(listener.port),
     'x-amzn-trace-id', route.trace,
     'x-request-id', route.requestId,
   );
+  if (attrs.tlsVersionAndCipherSuiteHeaders && route.tls) out.push('x-amzn-tls-version', route.tls.version, 'x-amzn-tls-cipher-suite', route.tls.cipher);
   return out;
 }

@@ -4,6 +4,7 @@
  * configuration is normalised once, here, so no other file carries a default of its own.
  */
 import type { GatewayConfig, TargetGroupSpec } from './config.ts';
+import { ALB_HEADER_ATTRIBUTES, type HeaderAttributes } from './headers.ts';
 
 export const ALB_DEFAULTS = {
   /** Load-balancer attribute `idle_timeout.timeout_seconds`: 60. */
@@ -38,7 +39,9 @@ export type NormalizedTargetGroup = Required<Omit<TargetGroupSpec, 'healthCheck'
   targets: NonNullable<TargetGroupSpec['targets']>;
 };
 
-export type NormalizedGatewayConfig = Omit<GatewayConfig, 'idleTimeoutMs' | 'connectTimeoutMs' | 'desyncMitigationMode' | 'targetGroups'> & {
+export type NormalizedGatewayConfig = Omit<GatewayConfig, 'idleTimeoutMs' | 'connectTimeoutMs' | 'desyncMitigationMode' | 'targetGroups' | keyof HeaderAttributes> & {
+  /** The request-header attributes, ALB's defaults filled in. */
+  headerAttributes: HeaderAttributes;
   idleTimeoutMs: number;
   connectTimeoutMs: number;
   desyncMitigationMode: NonNullable<GatewayConfig['desyncMitigationMode']>;
@@ -52,6 +55,13 @@ export function normalizeGatewayConfig(c: GatewayConfig): NormalizedGatewayConfi
     idleTimeoutMs: c.idleTimeoutMs ?? ALB_DEFAULTS.idleTimeoutMs,
     connectTimeoutMs: c.connectTimeoutMs ?? ALB_DEFAULTS.connectTimeoutMs,
     desyncMitigationMode: c.desyncMitigationMode ?? ALB_DEFAULTS.desyncMitigationMode,
+    headerAttributes: {
+      xffHeaderProcessingMode: c.xffHeaderProcessingMode ?? ALB_HEADER_ATTRIBUTES.xffHeaderProcessingMode,
+      xffClientPort: c.xffClientPort ?? ALB_HEADER_ATTRIBUTES.xffClientPort,
+      preserveHostHeader: c.preserveHostHeader ?? ALB_HEADER_ATTRIBUTES.preserveHostHeader,
+      dropInvalidHeaderFields: c.dropInvalidHeaderFields ?? ALB_HEADER_ATTRIBUTES.dropInvalidHeaderFields,
+      tlsVersionAndCipherSuiteHeaders: c.tlsVersionAndCipherSuiteHeaders ?? ALB_HEADER_ATTRIBUTES.tlsVersionAndCipherSuiteHeaders,
+    },
     targetGroups: c.targetGroups.map((g) => ({
       name: g.name,
       protocol: g.protocol ?? 'HTTP',

@@ -45,8 +45,6 @@ const NAMED = [
   /strict_transport_security\.header_value = max-age=31536000/,
   /routing\.http2\.enabled = false: HTTP\/2 turned off/,
   /client_keep_alive\.seconds = 600/,
-  /drop_invalid_header_fields\.enabled = true/,
-  /preserve_host_header\.enabled = true/,
   /Transforms: rule transforms/,
   /RegexValues \(regex matching is not emulated\)/,
   /WAF \(requests are not filtered locally\)/,
@@ -65,6 +63,8 @@ describe('a storefront template nobody here wrote', () => {
       // The target groups' settings the gateway now is: slow start, weighted random, a health-check port, HTTPS.
       const webGroup = imported.config.targetGroups.find((g) => g.name === 'web')!;
       assert.equal(webGroup.slowStartMs, 30_000);
+      assert.equal(imported.config.dropInvalidHeaderFields, true);
+      assert.equal(imported.config.preserveHostHeader, true);
       assert.equal(webGroup.algorithm, 'weighted_random');
       assert.equal(webGroup.healthCheck?.port, 3001);
       assert.equal(imported.config.targetGroups.find((g) => g.name === 'secure')!.protocol, 'HTTPS');

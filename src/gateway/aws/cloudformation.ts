@@ -98,6 +98,16 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
   const lbAttrs = attrs(lb.LoadBalancerAttributes);
   const idle = lbAttrs['idle_timeout.timeout_seconds'];
   const desync = lbAttrs['routing.http.desync_mitigation_mode'];
+  // The attributes that shape a target's request, written only where they differ from ALB's defaults.
+  const on = (key: string) => lbAttrs[key] === 'true';
+  const xffMode = lbAttrs['routing.http.xff_header_processing.mode'];
+  const headerAttributes: Partial<GatewayConfig> = {
+    ...(xffMode === 'preserve' || xffMode === 'remove' ? { xffHeaderProcessingMode: xffMode } : {}),
+    ...(on('routing.http.xff_client_port.enabled') ? { xffClientPort: true } : {}),
+    ...(on('routing.http.preserve_host_header.enabled') ? { preserveHostHeader: true } : {}),
+    ...(on('routing.http.drop_invalid_header_fields.enabled') ? { dropInvalidHeaderFields: true } : {}),
+    ...(on('routing.http.x_amzn_tls_version_and_cipher_suite.enabled') ? { tlsVersionAndCipherSuiteHeaders: true } : {}),
+  };
 
   // Target groups, each with its targets from --map.
   const groups: TargetGroupSpec[] = [];
@@ -277,6 +287,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
       targetGroups: groups.length ? groups : [{ name: 'none' }],
       ...(idle ? { idleTimeoutMs: Number(idle) * 1000 } : {}),
       ...(desync ? { desyncMitigationMode: desync } : {}),
+      ...headerAttributes,
     },
     source,
   );

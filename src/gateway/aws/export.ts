@@ -59,6 +59,11 @@ export function toCloudFormation(config: GatewayConfig): Json {
         LoadBalancerAttributes: [
           { Key: 'idle_timeout.timeout_seconds', Value: String(Math.max(1, Math.round((config.idleTimeoutMs ?? ALB_DEFAULTS.idleTimeoutMs) / 1000))) },
           { Key: 'routing.http.desync_mitigation_mode', Value: config.desyncMitigationMode ?? 'defensive' },
+          ...(config.xffHeaderProcessingMode ? [{ Key: 'routing.http.xff_header_processing.mode', Value: config.xffHeaderProcessingMode }] : []),
+          ...(config.xffClientPort ? [{ Key: 'routing.http.xff_client_port.enabled', Value: 'true' }] : []),
+          ...(config.preserveHostHeader ? [{ Key: 'routing.http.preserve_host_header.enabled', Value: 'true' }] : []),
+          ...(config.dropInvalidHeaderFields ? [{ Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' }] : []),
+          ...(config.tlsVersionAndCipherSuiteHeaders ? [{ Key: 'routing.http.x_amzn_tls_version_and_cipher_suite.enabled', Value: 'true' }] : []),
         ],
       },
     },
