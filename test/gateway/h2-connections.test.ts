@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig } from '../../src/gateway/config.ts';
 import { loadOrCreateCertificate } from '../../src/gateway/tls.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
-import { ERROR, FLAG, TYPE, fieldBlock, frame, h2Connect, request, type Frame, type H2Connection } from '../support/h2-frames.ts';
+import { ERROR, FLAG, TYPE, fieldBlock, frame, h2Connect, request, type H2Connection } from '../support/h2-frames.ts';
 import { httpTarget, type HttpTarget } from '../support/http-target.ts';
 import { rawTarget, type RawTarget } from '../support/misbehaving.ts';
 import { origin, type Origin } from '../support/origin.ts';
@@ -99,18 +99,18 @@ async function assertClosedByGateway(c: H2Connection, gateway = gw.gateway): Pro
   assert.equal(gateway.connections.clients.open, 0, 'no client connection is left open at the gateway');
 }
 
-const isReset = (streamId: number) => (f: Frame) => f.type === TYPE.RST_STREAM && f.streamId === streamId;
 const dataText = (c: H2Connection, streamId: number) =>
   Buffer.concat(c.frames.filter((f) => f.type === TYPE.DATA && f.streamId === streamId).map((f) => f.payload)).toString('latin1');
 
-interface ConnectionErrorCase {
+/** What a client sends, and the error code RFC 9113 names for it. */
+interface ErrorCase {
   name: string;
   frames: Buffer[];
   code: number;
 }
 
 describe('connection errors (RFC 9113 §5.4.1): GOAWAY with the error code, then the connection closed', () => {
-  const cases: ConnectionErrorCase[] = [
+  const cases: ErrorCase[] = [
     { name: 'DATA on stream 0 (§6.1)', frames: [frame(TYPE.DATA, 0, 0, Buffer.from('x'))], code: ERROR.PROTOCOL_ERROR },
     {
       name: 'DATA whose padding is longer than its payload, on an open stream (§6.1; h2spec 6.1/3)',
@@ -157,7 +157,7 @@ describe('connection errors (RFC 9113 §5.4.1): GOAWAY with the error code, then
 });
 
 describe('stream errors (RFC 9113 §5.4.2): RST_STREAM or GOAWAY with the error code, and the connection closed by the idle timeout at the latest', () => {
-  const cases: ConnectionErrorCase[] = [
+  const cases: ErrorCase[] = [
     {
       name: 'DATA larger than SETTINGS_MAX_FRAME_SIZE on an open stream (§4.2; h2spec 4.2/2)',
       frames: [OPEN_POST, frame(TYPE.DATA, 0, 1, Buffer.alloc(16_384 + 1))],
@@ -176,7 +176,7 @@ describe('stream errors (RFC 9113 §5.4.2): RST_STREAM or GOAWAY with the error 
       const c = await connect();
       try {
         c.send(...frames);
-        const answer = await c.next((f) => f.type === TYPE.GOAWAY || isReset(1)(f));
+        const answer = await c.next((f) => f.type === TYPE.GOAWAY || (f.type === TYPE.RST_STREAM && f.streamId === 1));
         assert.ok(answer, 'the gateway sends RST_STREAM or GOAWAY');
         assert.equal(answer.payload.readUInt32BE(answer.type === TYPE.GOAWAY ? 4 : 0), code, `with error code ${code}`);
         await assertClosedByGateway(c);
