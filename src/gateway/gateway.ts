@@ -28,6 +28,7 @@ import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules
 import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
 import { isWebSocketUpgrade, serveWithoutUpgrade, tunnel } from './tunnel.ts';
+import { H2Sessions } from './listener/h2-sessions.ts';
 
 /** Methods for which Node sends no framing when there is no content (it frames the others as chunked). */
 const NO_CONTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
@@ -51,8 +52,7 @@ interface Listener {
   server: net.Server;
   /** Every HTTP/1.x connection of this listener, plain or decrypted. */
   h1: http.Server;
-  h2?: http2.Http2Server;
-  sessions: Set<http2.ServerHttp2Session>;
+  h2?: H2Sessions;
   rules: CompiledRule[];
   port: number;
 }
@@ -191,7 +191,7 @@ export class Gateway {
       // The Host rules of RFC 9112 §3.2 are checked (and logged) by the gateway, not answered silently by Node.
       requireHostHeader: false,
     });
-    const listener: Listener = { config, protocol, server: h1, h1, sessions: new Set(), rules: compileRules(config), port: config.port };
+    const listener: Listener = { config, protocol, server: h1, h1, rules: compileRules(config), port: config.port };
     // An early answer to an upload, or a refusal, must reach the client before its connection closes.
     closeConnectionsInStages(h1);
     const type: ConnectionType = protocol;
@@ -205,20 +205,10 @@ export class Gateway {
 
     const h2 = http2.createServer({ settings: { maxConcurrentStreams: ALB_LIMITS.h2MaxStreams } });
     h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void this.#handle(listener, req, res, 'h2'));
-    const maxRequests = this.#opts.http2MaxRequests ?? ALB_LIMITS.h2MaxRequests;
-    h2.on('session', (session: http2.ServerHttp2Session) => {
-      listener.sessions.add(session);
-      session.on('close', () => listener.sessions.delete(session));
-      session.setTimeout(this.#idleMs, () => session.close());
-      let streams = 0;
-      // GOAWAY once the connection has taken its quota; the streams already open finish (RFC 9113 §6.8).
-      session.on('stream', () => {
-        if (++streams >= maxRequests) session.close();
-      });
-    });
-    listener.h2 = h2;
+    const sessions = new H2Sessions(h2, { idleMs: this.#idleMs, maxRequests: this.#opts.http2MaxRequests ?? ALB_LIMITS.h2MaxRequests });
+    listener.h2 = sessions;
     listener.server = tls.createServer({ ...this.#opts.tls, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
-      if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
+      if (socket.alpnProtocol === 'h2') sessions.accept(socket);
       else h1.emit('connection', socket);
     });
     // A client whose TLS handshake failed (ALB's ClientTLSNegotiationErrorCount).
@@ -552,9 +542,9 @@ export class Gateway {
           new Promise<void>((resolve) => {
             const force = setTimeout(() => {
               l.h1.closeAllConnections();
-              for (const s of l.sessions) s.destroy();
+              l.h2?.destroy();
             }, graceMs);
-            for (const s of l.sessions) s.close();
+            l.h2?.close();
             l.server.close(() => {
               clearTimeout(force);
               resolve();
