@@ -151,9 +151,10 @@ export class H1Connection {
     const res = new http.ServerResponse(req as unknown as http.IncomingMessage);
     const tokens = (req.headers.connection ?? '').toLowerCase().split(',').map((t) => t.trim());
     const persistent = req.httpVersionMajor === 1 && (req.httpVersionMinor >= 1 ? !tokens.includes('close') : tokens.includes('keep-alive'));
-    res.shouldKeepAlive = persistent && framing.kind !== 'invalid' && !this.opts.closing() && Date.now() - this.#born < this.opts.keepAliveMs;
-    // The body's length is unknown: nothing after this head can be read as a request.
-    this.#mustClose = framing.kind === 'invalid';
+    // The body's length is unknown: nothing after this head can be read as a request. RFC 9112 §6.1: an HTTP/1.0
+    // message with Transfer-Encoding is treated as faulty framing, the connection closed after it.
+    this.#mustClose = framing.kind === 'invalid' || (framing.kind === 'chunked' && req.httpVersionMinor === 0);
+    res.shouldKeepAlive = persistent && !this.#mustClose && !this.opts.closing() && Date.now() - this.#born < this.opts.keepAliveMs;
     res.assignSocket(this.socket);
     res.on('finish', () => this.#answered(req, res));
     this.#req = req;

@@ -26,6 +26,18 @@ export function headerObject(raw: readonly string[]): IncomingHttpHeaders {
   return out as IncomingHttpHeaders;
 }
 
+// eslint-disable-next-line no-control-regex -- control characters, space and non-ASCII bytes are what it encodes
+const NOT_URI = /[\x00-\x20\x7f-\xff]/g;
+
+/**
+ * The request target as the gateway routes and forwards it: bytes no URI may hold (RFC 3986 §2 — controls, space,
+ * anything beyond ASCII, as in a raw UTF-8 path) percent-encoded, as a browser would have sent them. The target as
+ * received is what the classifier judges and what the log's classification is about.
+ */
+export function forwardableTarget(target: string): string {
+  return target.replace(NOT_URI, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
 export class H1Request extends Readable {
   readonly method: string;
   readonly url: string;
@@ -48,7 +60,7 @@ export class H1Request extends Readable {
   ) {
     super();
     this.method = received.method;
-    this.url = received.target;
+    this.url = forwardableTarget(received.target);
     const [major, minor] = versionNumbers(received.version);
     this.httpVersionMajor = major;
     this.httpVersionMinor = minor;

@@ -40,7 +40,8 @@ export function requestFraming(fields: readonly string[]): Framing {
   if (te !== undefined) {
     // RFC 9112 §6.3 item 3: Transfer-Encoding overrides Content-Length. Item 4: in a request, a final coding other
     // than chunked leaves the length unknown (ALB answers that 501: "Transfer-Encoding other than chunked").
-    if (te.at(-1) !== 'chunked') return { kind: 'invalid', code: 'HPE_INVALID_TRANSFER_ENCODING' };
+    // RFC 9112 §6.1: chunked is applied once; a body chunked twice is one no target's parser reads.
+    if (te.at(-1) !== 'chunked' || te.indexOf('chunked') !== te.length - 1) return { kind: 'invalid', code: 'HPE_INVALID_TRANSFER_ENCODING' };
     return { kind: 'chunked', codings: te.slice(0, -1).filter((c) => c !== 'identity') };
   }
   if (badLength) return badLength;
