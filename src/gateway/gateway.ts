@@ -389,8 +389,6 @@ export class Gateway {
       record.errorReason = failure.reason;
     };
 
-    // While shutting down, every answer closes its connection, so keep-alive clients let go.
-    if (this.#closing && !isHttp2(res)) res.setHeader('connection', 'close');
     try {
       const routed = this.#route(listener, req, record);
       if ('failure' in routed) return fail(routed.failure);

@@ -89,7 +89,9 @@ export class H1Connection {
 
   /** Shutdown: an idle connection closes now; a busy one after its answer (opts.closing). */
   shutdown(): void {
-    if (this.idle) this.#close();
+    if (this.idle) return this.#close();
+    // An answer not yet begun tells its client the connection ends with it.
+    if (this.#res && !this.#res.headersSent) this.#res.shouldKeepAlive = false;
   }
 
   destroy(): void {
