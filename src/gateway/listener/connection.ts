@@ -213,6 +213,9 @@ export class H1Connection {
 
   #bodyRead(trailers: string[]): void {
     this.#phase = 'answer';
+    // Reading on while the answer is awaited is how a client that hangs up is noticed (ALB's 460); #onData pauses
+    // again once a head's worth of what follows is waiting.
+    if (this.#buf.length <= this.opts.maxHeadBytes) this.socket.resume();
     if (this.#discard) this.#req!.complete = true;
     else this.#req!.finish(trailers);
     if (!this.#res) this.#next();
