@@ -13,6 +13,8 @@
  * field is there; otherwise Content-Length.
  */
 
+import { TOKEN, trimOws } from './wire/grammar.ts';
+
 export interface ParserEvents {
   informational(status: number, rawHeaders: string[]): void;
   /** The final answer's head; `contentLength` when its body is framed by one (RFC 9112 §6.3 item 6). */
@@ -32,8 +34,6 @@ export class ParseError extends Error {
 
 const CR = 13;
 const LF = 10;
-// RFC 9110 §5.6.2: token = 1*tchar.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // RFC 9110 §5.5: field-value characters are VCHAR, SP, HTAB and obs-text; no other control character.
 // eslint-disable-next-line no-control-regex -- control characters are exactly what these refuse
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
@@ -199,7 +199,7 @@ export class ResponseParser {
     if (colon <= 0) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header field');
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header token');
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    const value = trimOws(line.slice(colon + 1));
     if (BAD_VALUE.test(value) || value.includes('\r')) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header value char');
     return [name, value];
   }

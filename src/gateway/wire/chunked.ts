@@ -4,6 +4,8 @@
  * Errors carry llhttp's codes.
  */
 
+import { trimOws } from './grammar.ts';
+
 export class WireError extends Error {
   constructor(
     readonly code: string,
@@ -85,7 +87,7 @@ export class ChunkedDecoder {
           const line = buf.toString('latin1', at, eol);
           const colon = line.indexOf(':');
           if (colon <= 0) throw new WireError('HPE_INVALID_HEADER_TOKEN', 'Invalid trailer field');
-          this.trailers.push(line.slice(0, colon), line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, ''));
+          this.trailers.push(line.slice(0, colon), trimOws(line.slice(colon + 1)));
           at = eol + 2;
           break;
         }

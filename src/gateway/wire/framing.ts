@@ -6,6 +6,7 @@
  * gateway never forwards it; the classifier (desync.ts) calls such a request Ambiguous, so in defensive mode
  * neither connection is reused after it.
  */
+import { TOKEN } from './grammar.ts';
 
 export type Framing =
   | { kind: 'none' }
@@ -48,8 +49,6 @@ export function requestFraming(fields: readonly string[]): Framing {
   return length === undefined ? { kind: 'none' } : { kind: 'length', length };
 }
 
-// RFC 9110 §5.6.2: token = 1*tchar.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // RFC 9110 §5.5: CR, LF and NUL in a value are replaced by SP before forwarding (or the message refused); so is any
 // other control character but HTAB, which no target's parser need accept.
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this replaces

@@ -17,6 +17,7 @@
  * SuspiciousHeader, EmptyHeader or NonCompliantHeader — and which the gateway never forwards (its name is not a
  * token). Bytes are kept one-to-one in latin1 strings.
  */
+import { trimOws } from './grammar.ts';
 
 export interface RequestHead {
   /** The request line's parts (RFC 9112 §3): method up to the first space; version from the first ` HTTP/`. */
@@ -38,7 +39,6 @@ export type HeadResult =
 
 const CR = 13;
 const LF = 10;
-const OWS = /^[ \t]+|[ \t]+$/g;
 
 /** The index just past the empty line ending a head that starts at `from`, -1 when it has not come yet. */
 function headEnd(buf: Buffer, from: number): number | 'bare-lf' {
@@ -75,7 +75,7 @@ export function parseRequestHead(buf: Buffer, from: number, maxBytes: number): H
     const l = lines[i]!;
     const colon = l.indexOf(':');
     if (colon < 0) return { kind: 'error', code: 'HPE_INVALID_HEADER_TOKEN', message: 'Invalid header field' };
-    fields.push(l.slice(0, colon), l.slice(colon + 1).replace(OWS, ''));
+    fields.push(l.slice(0, colon), trimOws(l.slice(colon + 1)));
   }
   return {
     kind: 'head',
