@@ -75,6 +75,8 @@ export class H1Connection {
     private readonly opts: ConnectionOptions,
     private readonly handlers: ConnectionHandlers,
   ) {
+    // Answers go out as they are written, not held back for more (Nagle's algorithm), as Node's HTTP server does.
+    socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
     socket.on('error', () => {});
