@@ -172,7 +172,7 @@ export function fromCloudFormation(template: Json, o: ImportOptions, source = 't
   const notes: string[] = [];
   const of = (type: string) => Object.entries(resources).filter(([, res]) => res?.Type === type).map(([id, res]) => [id, r.value(res.Properties ?? {}, `${id}.Properties`)] as [string, Json]);
 
-  // The load balancer: its attributes become the gateway's (ALB's idle timeout and desync mode).
+  // The load balancer: its attributes become the gateway's (ALB's idle timeout, client keep-alive and desync mode).
   const lbs = of(LB);
   if (lbs.length > 1) unsupported.push(`${lbs.map(([id]) => id).join(', ')}: one load balancer per gateway — the first is used`);
   const [lbId, lb] = lbs[0] ?? [undefined, {}];
@@ -180,8 +180,9 @@ export function fromCloudFormation(template: Json, o: ImportOptions, source = 't
   const lbAttrs = attrs(lb.LoadBalancerAttributes);
   const idle = lbAttrs['idle_timeout.timeout_seconds'];
   const desync = lbAttrs['routing.http.desync_mitigation_mode'];
+  const keepAlive = lbAttrs['client_keep_alive.seconds'];
   for (const key of Object.keys(lbAttrs)) {
-    if (!['idle_timeout.timeout_seconds', 'routing.http.desync_mitigation_mode', 'deletion_protection.enabled', 'access_logs.s3.enabled', 'access_logs.s3.bucket', 'access_logs.s3.prefix'].includes(key)) {
+    if (!['idle_timeout.timeout_seconds', 'client_keep_alive.seconds', 'routing.http.desync_mitigation_mode', 'deletion_protection.enabled', 'access_logs.s3.enabled', 'access_logs.s3.bucket', 'access_logs.s3.prefix'].includes(key)) {
       unsupported.push(`${lbId}.LoadBalancerAttributes ${key}: not emulated`);
     }
   }
@@ -340,6 +341,7 @@ export function fromCloudFormation(template: Json, o: ImportOptions, source = 't
       listeners,
       targetGroups: groups.length ? groups : [{ name: 'none' }],
       ...(idle ? { idleTimeoutMs: Number(idle) * 1000 } : {}),
+      ...(keepAlive ? { clientKeepAliveMs: Number(keepAlive) * 1000 } : {}),
       ...(desync ? { desyncMitigationMode: desync } : {}),
     },
     source,
@@ -452,6 +454,7 @@ export function terraformToCloudFormation(plan: Json, source = 'plan'): Json {
         Type: v.load_balancer_type ?? 'application',
         LoadBalancerAttributes: [
           ...(v.idle_timeout !== undefined ? [{ Key: 'idle_timeout.timeout_seconds', Value: String(v.idle_timeout) }] : []),
+          ...(v.client_keep_alive !== undefined ? [{ Key: 'client_keep_alive.seconds', Value: String(v.client_keep_alive) }] : []),
           ...(v.desync_mitigation_mode ? [{ Key: 'routing.http.desync_mitigation_mode', Value: v.desync_mitigation_mode }] : []),
         ],
       };
@@ -545,6 +548,7 @@ export function toCloudFormation(config: GatewayConfig): Json {
         LoadBalancerAttributes: [
           { Key: 'idle_timeout.timeout_seconds', Value: String(Math.max(1, Math.round((config.idleTimeoutMs ?? ALB_DEFAULTS.idleTimeoutMs) / 1000))) },
           { Key: 'routing.http.desync_mitigation_mode', Value: config.desyncMitigationMode ?? 'defensive' },
+          ...(config.clientKeepAliveMs !== undefined ? [{ Key: 'client_keep_alive.seconds', Value: String(Math.round(config.clientKeepAliveMs / 1000)) }] : []),
         ],
       },
     },
