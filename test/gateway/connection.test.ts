@@ -26,7 +26,14 @@ async function startGateway(extra: Partial<GatewayConfig> = {}) {
   const g = new Gateway({
     config: validateGatewayConfig({
       idleTimeoutMs: IDLE_MS,
-      listeners: [{ protocol: 'HTTP', port: 0, defaultActions: [{ type: 'forward', targetGroups: [{ name: 't' }] }] }],
+      listeners: [
+        {
+          protocol: 'HTTP',
+          port: 0,
+          rules: [{ priority: 1, conditions: [{ field: 'path-pattern', values: ['/fixed*'] }], actions: [{ type: 'fixed-response', statusCode: '202', messageBody: 'fixed' }] }],
+          defaultActions: [{ type: 'forward', targetGroups: [{ name: 't' }] }],
+        },
+      ],
       targetGroups: [{ name: 't', healthCheck: { path: '/healthz', intervalMs: 300_000 } }],
       ...extra,
     }),
@@ -105,6 +112,31 @@ describe('one connection, many requests', () => {
     assert.equal(seen.find((s) => s.url === '/carrier-cl')!.body, smuggled);
     assert.equal(seen.find((s) => s.url === '/carrier-chunked')!.body, smuggled);
     assert.ok(!seen.some((s) => s.url === '/smuggled'), 'nothing reached the target as /smuggled');
+  });
+});
+
+describe('bodies the gateway answers without reading', () => {
+  it('a fixed response to an upload: the body is read past and dropped, and the next request is served', async () => {
+    const smuggled = 'GET /smuggled-past-fixed HTTP/1.1\r\nHost: a\r\n\r\n';
+    const { text, closed } = await rawExchange(
+      port,
+      `POST /fixed-upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n` +
+        'GET /after-fixed HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+    );
+    assert.deepEqual(parseResponses(text).map((r) => [r.status, r.body]), [
+      [202, 'fixed'],
+      [200, 'answer to /after-fixed'],
+    ]);
+    assert.ok(closed);
+    assert.ok(!seen.some((s) => s.url === '/smuggled-past-fixed'));
+  });
+
+  it('Expect: 100-continue answered with a final status instead: no 100, and the connection closes (the body will not come)', async () => {
+    const c = await rawConnect(port);
+    c.write('POST /fixed-expect HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    const { text, closed } = await c.untilClosed();
+    assert.deepEqual(parseResponses(text).map((r) => r.status), [202]);
+    assert.ok(closed);
   });
 });
 
