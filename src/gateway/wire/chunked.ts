@@ -1,7 +1,7 @@
 /**
- * The chunked transfer coding of a request body (RFC 9112 §7.1), decoded as bytes arrive: chunk sizes in hex,
- * extensions allowed and ignored (§7.1.1), each chunk's data ended by CRLF, then the trailer section (§7.1.2).
- * Errors carry llhttp's codes.
+ * The chunked transfer coding (RFC 9112 §7.1), decoded as bytes arrive — a client's request body and a target's
+ * answer alike: chunk sizes in hex, extensions allowed and ignored (§7.1.1), each chunk's data ended by CRLF, then
+ * the trailer section (§7.1.2). Errors carry llhttp's codes.
  */
 
 import { trimOws } from './grammar.ts';
@@ -29,7 +29,11 @@ export class ChunkedDecoder {
   #trailerBytes = 0;
   readonly trailers: string[] = [];
 
-  constructor(private readonly maxTrailerBytes: number) {}
+  constructor(
+    private readonly maxTrailerBytes: number,
+    /** Reads one trailer line into name and value; the default keeps any name before a colon. */
+    private readonly readField: (line: string) => [string, string] = lenientField,
+  ) {}
 
   get done(): boolean {
     return this.#state === 'done';
@@ -50,7 +54,8 @@ export class ChunkedDecoder {
           }
           const line = buf.toString('latin1', at, eol);
           const semi = line.indexOf(';');
-          const size = (semi < 0 ? line : line.slice(0, semi)).replace(/[ \t]+$/, '');
+          // BWS is allowed before an extension's `;`, nowhere else (§7.1.1).
+          const size = semi < 0 ? line : line.slice(0, semi).replace(/[ \t]+$/, '');
           if (!HEX.test(size)) throw new WireError('HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size');
           if (semi >= 0 && BAD_EXT.test(line.slice(semi))) throw new WireError('HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk extensions');
           this.#remaining = parseInt(size, 16);
@@ -84,10 +89,7 @@ export class ChunkedDecoder {
           }
           this.#trailerBytes += eol + 2 - at;
           if (this.#trailerBytes > this.maxTrailerBytes) throw new WireError('HPE_HEADER_OVERFLOW', 'Trailer overflow');
-          const line = buf.toString('latin1', at, eol);
-          const colon = line.indexOf(':');
-          if (colon <= 0) throw new WireError('HPE_INVALID_HEADER_TOKEN', 'Invalid trailer field');
-          this.trailers.push(line.slice(0, colon), trimOws(line.slice(colon + 1)));
+          this.trailers.push(...this.readField(buf.toString('latin1', at, eol)));
           at = eol + 2;
           break;
         }
@@ -95,6 +97,12 @@ export class ChunkedDecoder {
     }
     return at;
   }
+}
+
+function lenientField(line: string): [string, string] {
+  const colon = line.indexOf(':');
+  if (colon <= 0) throw new WireError('HPE_INVALID_HEADER_TOKEN', 'Invalid trailer field');
+  return [line.slice(0, colon), trimOws(line.slice(colon + 1))];
 }
 
 /** Index of the CRLF ending the line at `from`; -1 when it has not come; a bare LF is an error. */
