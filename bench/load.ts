@@ -43,8 +43,10 @@ export async function load(origin: string, path: string, opts: { seconds: number
 }
 
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (Linux). */
-export function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number, o: { reapedChildren?: boolean } = {}): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // fields[11] = utime, fields[12] = stime (0-based after the comm field), in clock ticks (100 Hz on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  // fields[11] = utime, fields[12] = stime (0-based after the comm field), in clock ticks (100 Hz on Linux);
+  // fields[13], fields[14] = cutime, cstime: the children that exited and were waited for.
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (o.reapedChildren ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
 }

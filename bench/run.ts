@@ -7,7 +7,10 @@
  *             rounds; req/s, p50/p99 and CPU per request of each proxy process (/proc). Then the gateway's resident
  *             memory over one long run at full load.
  *   shop      GET /products/42: a bare Fastify + pg route, the shop target direct (200 and 304), and the shop through
- *             the gateway — on one embedded PostgreSQL; CPU per request of the app and of PostgreSQL.
+ *             the gateway — on one embedded PostgreSQL; CPU per request of the app and of PostgreSQL. The shop as
+ *             `npm start` runs it (JavaScript compiled ahead), the bare route compiled the same way; then both
+ *             through tsx, for what a transform at run time costs.
+ * Every server runs as JavaScript compiled the way build/ is (scripts/compile.mjs), unless a row says tsx.
  *   downloads 20 concurrent 50 MiB downloads through the gateway; peak RSS of the gateway and the target.
  *
  *   npm run bench [-- --rounds 5 --seconds 3 --connections 16 --memory-seconds 60 --only proxies,shop,downloads --write docs/performance.md]
@@ -17,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { transpile } from '../scripts/compile.mjs';
 import { nginxInstalled, startNginx, type RunningNginx } from './nginx.ts';
 import { cpuSeconds, load, type LoadResult } from './load.ts';
 
@@ -26,8 +30,12 @@ if (args.includes('--help') || args.includes('-h')) {
 
 Measures the request path on loopback and prints Markdown tables (progress goes to stderr):
   proxies    a bare target direct, behind nginx (if installed), a bare node:http + undici proxy, and the gateway
-  shop       GET /products/42: bare Fastify + pg, the shop target (200 and 304), the shop through the gateway
+  shop       GET /products/42: bare Fastify + pg, the shop target (200 and 304), the shop through the gateway,
+             then the bare route through tsx, and two more shop targets: compiled, and through tsx
   downloads  20 concurrent 50 MiB downloads through the gateway, peak RSS
+  startup    receipt --help and receipt start until ready: through tsx, built (build/) and packaged (dist/)
+Every server runs as JavaScript compiled the way \`npm start\` compiles src/ (esbuild, ahead of time); the rows
+named tsx run the same sources through tsx.
 
 Options:
   --rounds N          interleaved rounds per part (default 5, at least 1)
@@ -68,15 +76,59 @@ const emit = (s = '') => {
 const children: ChildProcess[] = [];
 let failed = 0;
 
-/** Starts one of bench/servers/*.ts in its own process; resolves with its port and pid. */
-async function server(name: string, env: Record<string, string> = {}): Promise<{ port: number; pid: number; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(`bench/servers/${name}.ts`)], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * bench/servers/ and the src/ they import, compiled as build/ is (esbuild, one file per module, imports kept), into
+ * a folder of their own inside the repository (so their packages resolve from node_modules).
+ */
+const BENCH_BUILD = path.resolve('build.bench');
+let compiled: Promise<void> | undefined;
+function compileServers(): Promise<void> {
+  compiled ??= (async () => {
+    say('compiling bench/servers/ and src/ to build.bench/ (as `npm start` compiles src/)');
+    fs.rmSync(BENCH_BUILD, { recursive: true, force: true });
+    const ts = (dir: string) => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f));
+    await transpile({ entries: [...ts('src'), ...ts('bench/servers')], outbase: '.', outdir: BENCH_BUILD });
+  })();
+  return compiled;
+}
+
+/** Starts one of bench/servers/ in its own process, as JavaScript or through tsx; resolves with its port and pid. */
+async function server(name: string, env: Record<string, string> = {}, how: 'js' | 'tsx' = 'js'): Promise<{ port: number; pid: number; url: string }> {
+  if (how === 'js') await compileServers();
+  const argv = how === 'js' ? [path.join(BENCH_BUILD, `bench/servers/${name}.js`)] : ['--import', 'tsx', path.resolve(`bench/servers/${name}.ts`)];
+  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
   const m = await new Promise<{ port: number; pid: number }>((resolve, reject) => {
     child.once('message', (msg) => resolve(msg as { port: number; pid: number }));
-    child.once('exit', (code) => reject(new Error(`bench/servers/${name}.ts exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`bench/servers/${name} exited (${code})`)));
   });
   return { ...m, url: `http://127.0.0.1:${m.port}` };
+}
+
+/**
+ * Another shop target beside the started one, in the same environment as its (read from /proc), compiled (build/)
+ * or through tsx — what `npm start` did before it ran compiled JavaScript. Started the same way, the two differ
+ * only in how their code runs.
+ */
+async function twinTarget(startedPid: number, how: 'js' | 'tsx'): Promise<{ url: string; pid: number }> {
+  const env = Object.fromEntries(
+    fs
+      .readFileSync(`/proc/${startedPid}/environ`, 'utf8')
+      .split('\0')
+      .filter((kv) => kv.includes('='))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  const argv = how === 'js' ? [path.resolve('build/shop/server.js')] : ['--import', 'tsx', path.resolve('src/shop/server.ts')];
+  const child = spawn(process.execPath, argv, {
+    env: { ...env, PORT: '0', RECEIPT_TARGET_ID: `shop-${how}` },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  children.push(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    child.on('message', (m: { type?: string; port?: number }) => m?.type === 'ready' && resolve(m.port!));
+    child.once('exit', (code) => reject(new Error(`the shop target (${how}) exited (${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid! };
 }
 
 function rssMiB(pid: number): number {
@@ -108,8 +160,8 @@ interface Entry {
   url: string;
   path: string;
   headers?: Record<string, string>;
-  /** Processes whose CPU per request is reported, by column. */
-  cpu: Record<string, () => number[]>;
+  /** CPU seconds used so far by what each column reports (read before and after each load): by column. */
+  cpu: Record<string, () => number>;
 }
 interface Sample {
   load: LoadResult;
@@ -124,11 +176,10 @@ async function measure(entries: Entry[], label: string): Promise<Map<string, Sam
   for (let r = 1; r <= rounds; r++) {
     say(`${label}: round ${r}/${rounds} (${entries.map((e) => e.name).join(', ')}; ${seconds} s each)`);
     for (const e of entries) {
-      const pids = Object.fromEntries(Object.entries(e.cpu).map(([k, f]) => [k, f()]));
-      const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuOf(p)]));
+      const before = Object.fromEntries(Object.entries(e.cpu).map(([k, f]) => [k, f()]));
       const result = await load(e.url, e.path, { seconds, connections, ...(e.headers ? { headers: e.headers } : {}) });
       failed += result.errors;
-      const cpuUs = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, ((cpuOf(p) - before[k]!) / Math.max(1, result.requests)) * 1e6]));
+      const cpuUs = Object.fromEntries(Object.entries(e.cpu).map(([k, f]) => [k, ((f() - before[k]!) / Math.max(1, result.requests)) * 1e6]));
       samples.get(e.name)!.push({ load: result, cpuUs });
     }
   }
@@ -145,16 +196,16 @@ async function proxies(): Promise<void> {
   const target = await server('target');
   const bare = await server('bare-proxy', { TARGET_PORT: String(target.port) });
   const gateway = await server('gateway', { TARGET_PORT: String(target.port) });
-  const entries: Entry[] = [{ name: 'direct to the target', url: target.url, path: '/products/42', cpu: { proxy: () => [] } }];
+  const entries: Entry[] = [{ name: 'direct to the target', url: target.url, path: '/products/42', cpu: { proxy: () => 0 } }];
   let nginxNote = '';
   let nginx: RunningNginx | undefined;
   if (nginxInstalled()) {
     nginx = await startNginx(target.port);
     const master = nginx.pid;
-    entries.push({ name: 'nginx 1 worker, upstream keep-alive', url: nginx.url, path: '/products/42', cpu: { proxy: () => pidsNamed('nginx', master) } });
+    entries.push({ name: 'nginx 1 worker, upstream keep-alive', url: nginx.url, path: '/products/42', cpu: { proxy: () => cpuOf(pidsNamed('nginx', master)) } });
   } else nginxNote = 'nginx is not installed (`apt-get install nginx`), so it has no row.';
-  entries.push({ name: 'bare node:http + undici proxy', url: bare.url, path: '/products/42', cpu: { proxy: () => [bare.pid] } });
-  entries.push({ name: 'the gateway (everything on)', url: gateway.url, path: '/products/42', cpu: { proxy: () => [gateway.pid] } });
+  entries.push({ name: 'bare node:http + undici proxy', url: bare.url, path: '/products/42', cpu: { proxy: () => cpuOf([bare.pid]) } });
+  entries.push({ name: 'the gateway (everything on)', url: gateway.url, path: '/products/42', cpu: { proxy: () => cpuOf([gateway.pid]) } });
 
   const samples = await measure(entries, 'proxies');
   const med = (name: string, f: (s: Sample) => number) => median(samples.get(name)!.map(f));
@@ -191,8 +242,17 @@ async function proxies(): Promise<void> {
   nginx?.stop();
 }
 
+interface Running {
+  gateway: string;
+  target: { url: string; pid: number };
+  gatewayPid: number;
+  databaseUrl: string;
+  /** CPU seconds the database has used: the embedded server's postmaster, its backends, the backends gone. */
+  postgres: () => number;
+}
+
 /** `receipt start` (one target) on an embedded PostgreSQL the bench starts, so the bare route can share it. */
-async function withSystem<T>(fn: (s: { gateway: string; target: { url: string; pid: number }; gatewayPid: number; databaseUrl: string }) => Promise<T>): Promise<T> {
+async function withSystem<T>(fn: (s: Running) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-bench-'));
   fs.chmodSync(dir, 0o755);
   say('starting PostgreSQL (embedded) and the system (receipt start, 1 target)');
@@ -214,7 +274,11 @@ async function withSystem<T>(fn: (s: { gateway: string; target: { url: string; p
       setTimeout(() => reject(new Error('receipt start did not come up in 60 s')), 60_000);
     });
     const targets = (await (await fetch(`http://127.0.0.1:${controlPort}/targets`, { headers: { authorization: 'Bearer bench-token' } })).json()) as Array<{ url: string; pid: number }>;
-    return await fn({ gateway: `http://127.0.0.1:${port}`, target: targets[0]!, gatewayPid: child.pid!, databaseUrl });
+    // Only this server's processes (the machine may run other PostgreSQL servers), and with them the backends that
+    // have exited (a pool closes idle connections): the postmaster has collected their CPU time as its children's.
+    const postmaster = pg ? Number(fs.readFileSync(path.join(dir, 'db', 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]) : undefined;
+    const postgres = () => (postmaster ? cpuSeconds(postmaster, { reapedChildren: true }) + cpuOf(pidsNamed('postgres', postmaster)) : cpuOf(pidsNamed('postgres')));
+    return await fn({ gateway: `http://127.0.0.1:${port}`, target: targets[0]!, gatewayPid: child.pid!, databaseUrl, postgres });
   } finally {
     await new Promise<void>((r) => {
       if (child.exitCode !== null) return r();
@@ -226,15 +290,31 @@ async function withSystem<T>(fn: (s: { gateway: string; target: { url: string; p
   }
 }
 
-async function shop(s: { gateway: string; target: { url: string; pid: number }; gatewayPid: number; databaseUrl: string }): Promise<void> {
+async function shop(s: Running): Promise<void> {
+  // Stopped before the database is: a pool that loses its server mid-shutdown crashes its process, noisily.
+  const mark = children.length;
+  try {
+    await shopRows(s);
+  } finally {
+    await Promise.all(children.splice(mark).map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : (c.once('exit', r), c.kill('SIGTERM'))))));
+  }
+}
+
+async function shopRows(s: Running): Promise<void> {
   const bare = await server('bare-shop', { DATABASE_URL: s.databaseUrl });
+  const bareTsx = await server('bare-shop', { DATABASE_URL: s.databaseUrl }, 'tsx');
+  const shopJs = await twinTarget(s.target.pid, 'js');
+  const shopTsx = await twinTarget(s.target.pid, 'tsx');
   const etag = (await fetch(`${s.target.url}/products/42`)).headers.get('etag')!;
-  const postgres = () => pidsNamed('postgres');
+  const postgres = s.postgres;
   const entries: Entry[] = [
-    { name: 'bare Fastify + pg route, 200', url: bare.url, path: '/products/42', cpu: { app: () => [bare.pid], postgres } },
-    { name: 'shop target direct, 200', url: s.target.url, path: '/products/42', cpu: { app: () => [s.target.pid], postgres } },
-    { name: 'shop target direct, 304 (If-None-Match)', url: s.target.url, path: '/products/42', headers: { 'if-none-match': etag }, cpu: { app: () => [s.target.pid], postgres } },
-    { name: 'shop through the gateway, 200', url: s.gateway, path: '/products/42', cpu: { app: () => [s.target.pid], postgres, gateway: () => [s.gatewayPid] } },
+    { name: 'bare Fastify + pg route, 200', url: bare.url, path: '/products/42', cpu: { app: () => cpuOf([bare.pid]), postgres } },
+    { name: 'shop target direct, 200', url: s.target.url, path: '/products/42', cpu: { app: () => cpuOf([s.target.pid]), postgres } },
+    { name: 'shop target direct, 304 (If-None-Match)', url: s.target.url, path: '/products/42', headers: { 'if-none-match': etag }, cpu: { app: () => cpuOf([s.target.pid]), postgres } },
+    { name: 'shop through the gateway, 200', url: s.gateway, path: '/products/42', cpu: { app: () => cpuOf([s.target.pid]), postgres, gateway: () => cpuOf([s.gatewayPid]) } },
+    { name: 'tsx: bare Fastify + pg route, 200', url: bareTsx.url, path: '/products/42', cpu: { app: () => cpuOf([bareTsx.pid]), postgres } },
+    { name: 'a second shop target, compiled, 200', url: shopJs.url, path: '/products/42', cpu: { app: () => cpuOf([shopJs.pid]), postgres } },
+    { name: 'tsx: a second shop target, 200', url: shopTsx.url, path: '/products/42', cpu: { app: () => cpuOf([shopTsx.pid]), postgres } },
   ];
   const samples = await measure(entries, 'shop');
   const med = (name: string, f: (x: Sample) => number) => median(samples.get(name)!.map(f));
@@ -242,7 +322,11 @@ async function shop(s: { gateway: string; target: { url: string; pid: number }; 
   const barePg = med(entries[0]!.name, (x) => x.cpuUs.postgres!);
   const directRps = med(entries[1]!.name, (x) => x.load.rps);
   emit(`\n### The shop's GET /products/42 (one indexed PostgreSQL read)\n`);
-  emit(`Median of ${rounds} interleaved rounds of ${seconds} s, ${connections} connections; one shop target, one embedded PostgreSQL.\n`);
+  emit(
+    `Median of ${rounds} interleaved rounds of ${seconds} s, ${connections} connections; one shop target as \`npm start\` runs it (JavaScript compiled ahead), ` +
+      `one PostgreSQL. The bare route runs as JavaScript compiled the same way. The second targets run beside the system in its target's environment, one compiled and ` +
+      `one through tsx (as \`npm start\` ran them before), as does the tsx row of the bare route.\n`,
+  );
   emit('| | req/s | × shop direct | p50 ms | p99 ms | app CPU per request | × bare route | PostgreSQL CPU per request | × bare route | gateway CPU per request |');
   emit('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const e of entries) {
@@ -252,6 +336,13 @@ async function shop(s: { gateway: string; target: { url: string; pid: number }; 
     const rps = med(e.name, (x) => x.load.rps);
     emit(`| ${e.name} | ${fmt(rps)} | ${fmt(rps / directRps, 2)} | ${fmt(med(e.name, (x) => x.load.p50ms), 2)} | ${fmt(med(e.name, (x) => x.load.p99ms), 2)} | ${fmt(app)} µs | ${fmt(app / bareApp, 2)} | ${fmt(pgCpu)} µs | ${fmt(pgCpu / barePg, 2)} | ${gw} |`);
   }
+  const app = (name: string) => med(name, (x) => x.cpuUs.app!);
+  emit(
+    `\nThrough tsx a shop target's CPU per request is ${fmt(app('tsx: a second shop target, 200') / app('a second shop target, compiled, 200'), 2)}× its compiled twin's, ` +
+      `the bare route's ${fmt(app('tsx: bare Fastify + pg route, 200') / bareApp, 2)}× its compiled one's; the shop through tsx against the bare route through tsx: ` +
+      `${fmt(app('tsx: a second shop target, 200') / app('tsx: bare Fastify + pg route, 200'), 2)}×, against the compiled bare route: ` +
+      `${fmt(app('tsx: a second shop target, 200') / bareApp, 2)}×.`,
+  );
 }
 
 async function downloads(s: { gateway: string; target: { url: string; pid: number }; gatewayPid: number }): Promise<void> {
@@ -310,14 +401,15 @@ function timeTo(argv: string[], ready: RegExp | undefined, env: Record<string, s
   });
 }
 
-/** `receipt --help` and `receipt start` until ready: through tsx (this repository) against the built dist/. */
+/** `receipt --help` and `receipt start` until ready: the sources through tsx, build/ (as `npm start`), the package's dist/. */
 async function startup(): Promise<void> {
-  say('building dist/ (npm run build)');
+  say('building dist/ (npm run build) and build/ (scripts/compile.mjs)');
   execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { stdio: 'ignore' });
+  execFileSync(process.execPath, ['scripts/compile.mjs'], { stdio: 'ignore' });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-bench-start-'));
   fs.chmodSync(dataDir, 0o755);
   const env = { DATA_DIR: dataDir, PORT: '0', HTTPS_PORT: '0', CONTROL_PORT: '0', DATABASE_URL: '' };
-  const ways = { 'tsx (src/)': ['bin/receipt.js'], 'built (dist/)': ['dist/cli/main.js'] } as const;
+  const ways = { 'tsx (src/)': ['--import', 'tsx', 'src/cli/main.ts'], 'bin/receipt.js, as npm start (build/)': ['bin/receipt.js'], 'package (dist/)': ['dist/cli/main.js'] } as const;
   const help: Record<string, number[]> = {};
   const start: Record<string, number[]> = {};
   try {
@@ -336,7 +428,7 @@ async function startup(): Promise<void> {
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const ref = 'tsx (src/)';
-  emit('### Start-up: the command through tsx against the built package\n');
+  emit('### Start-up: the command through tsx, compiled (build/) and packaged (dist/)\n');
   emit(`Median of ${rounds} interleaved rounds; \`receipt start\` is timed until its banner (embedded PostgreSQL already made).\n`);
   emit('| how | `receipt --help` | × tsx | `receipt start` ready | × tsx |\n|---|---:|---:|---:|---:|');
   for (const name of Object.keys(ways)) {
@@ -359,6 +451,7 @@ try {
   if (only.includes('startup')) await startup();
 } finally {
   for (const c of children) c.kill('SIGTERM');
+  fs.rmSync(BENCH_BUILD, { recursive: true, force: true });
 }
 if (writeTo) {
   const text = fs.readFileSync(writeTo, 'utf8');

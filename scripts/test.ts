@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.ts';
+import { ensureBuilt } from './compile.mjs';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
@@ -38,6 +39,10 @@ if (files.length === 0) {
   console.error(`no test files under ${folders.map((f) => 'test/' + f).join(', ')}`);
   process.exit(1);
 }
+
+// The black-box tests run `receipt` as users do, on the JavaScript in build/: compiled here, once, if src/ changed,
+// rather than by whichever of the files running side by side gets there first.
+await ensureBuilt();
 
 // Files run side by side: most of a test's time is spent waiting on sockets, timers and child processes, not CPU.
 // TEST_CONCURRENCY=1 runs them one at a time.

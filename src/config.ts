@@ -7,7 +7,7 @@ import path from 'node:path';
 export interface Config {
   /** Address every listener binds. */
   host: string;
-  /** Gateway HTTP listener (until the gateway lands: the shop target's). 0 = any free port. */
+  /** The gateway's HTTP listener. 0 = any free port. */
   port: number;
   httpsPort: number;
   controlPort: number;

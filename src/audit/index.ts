@@ -1,7 +1,7 @@
 /**
- * `receipt audit` as a library: judge anyone's API by the seed's rules — live from its OpenAPI document, from a HAR
- * recording, or from an ALB access log. Imports nothing of the server (the ESLint layering rules hold it to
- * src/http/ and the gateway's access-log format), so it ships on its own as `receipt/audit`.
+ * `receipt audit` as a library: judge anyone's API by the rules of docs/status-codes.md and the RFCs — live from its
+ * OpenAPI document, from a HAR recording, or from an ALB access log. Imports nothing of the server (the ESLint layering
+ * rules hold it to src/http/ and the gateway's access-log format), so it ships on its own as `receipt/audit`.
  */
 import { judgeAccessLog } from './access-log.ts';
 import { exchangesFromHar } from './har.ts';

@@ -3,8 +3,10 @@
  * how to fix it — then the checks. docs/audit.md describes each with an exchange that breaks it; a test keeps the
  * two in step.
  *
- * Severity follows the source's strength: what the RFC says a server MUST do, or what the seed calls mandatory, is
- * an `error`; a SHOULD, or a choice that costs clients or leaks, a `warning`; advice, a `note`.
+ * Severity follows the source's strength: what the RFC says a server MUST do, or what a client cannot do without, is
+ * an `error`; a SHOULD, or a choice that costs clients or leaks, a `warning`; advice, a `note`. Sources cite RFC
+ * sections, AWS's pages, and the sections of docs/status-codes.md (by heading, or by the status a line there starts
+ * with), which retells the lesson in Receipt's own words; test/unit/docs-truth.test.ts checks each cited section exists.
  */
 import { findInternalDetail } from '../http/leaks.ts';
 import { parseEtag } from '../http/etag.ts';
@@ -22,13 +24,13 @@ export const RULES = {
   'created-without-location': {
     severity: 'error',
     title: '201 Created without Location',
-    source: 'RFC 9110 §15.3.2; the seed, §2 "201 Created" (Location is mandatory)',
+    source: 'RFC 9110 §15.3.2; docs/status-codes.md, "201 Created" (Location says where the new resource is)',
     fix: 'Send `Location:` with the URL of the resource the request created.',
   },
   'accepted-without-monitor': {
     severity: 'warning',
     title: '202 Accepted with no way to follow the work',
-    source: 'RFC 9110 §15.3.3; the seed, §2 "202 Accepted" (Location: the polling URL)',
+    source: 'RFC 9110 §15.3.3; docs/status-codes.md, "202 Accepted" (Location: where to poll)',
     fix: 'Send `Location:` (or `Content-Location:`) pointing at a status resource the client can poll, and `Retry-After:`.',
   },
   'body-on-bodyless-response': {
@@ -52,13 +54,13 @@ export const RULES = {
   'redirect-without-location': {
     severity: 'error',
     title: 'A redirect without Location',
-    source: 'RFC 9110 §15.4 (301, 302, 303, 307, 308); the seed, §2 "3xx"',
+    source: 'RFC 9110 §15.4 (301, 302, 303, 307, 308); docs/status-codes.md, "3xx"',
     fix: 'Send `Location:` with the URL to follow, or answer with a status that is not a redirect.',
   },
   'redirect-chain-too-long': {
     severity: 'warning',
     title: 'More than five redirects in a row',
-    source: 'the seed, §3 (a crawler follows up to 5 redirects before treating the link as broken)',
+    source: 'docs/status-codes.md, "The redirect chain" (every hop is a round trip; crawlers and clients give up after a few)',
     fix: 'Point the first redirect straight at the final URL.',
   },
   'redirect-loop': {
@@ -70,13 +72,13 @@ export const RULES = {
   'redirect-changes-method': {
     severity: 'warning',
     title: '301/302 answering a request that is not GET or HEAD',
-    source: 'RFC 9110 §15.4.2, §15.4.3 (a client may turn POST into GET); the seed, §2 "307"/"308"',
+    source: 'RFC 9110 §15.4.2, §15.4.3 (a client may turn POST into GET), §15.4.8, §15.4.9 (307 and 308 keep it); docs/status-codes.md, "The redirect chain"',
     fix: 'Use 307 (temporary) or 308 (permanent): they keep the method and the body.',
   },
   'unauthorized-without-challenge': {
     severity: 'error',
     title: '401 without WWW-Authenticate',
-    source: 'RFC 9110 §15.5.2, §11.6.1 (a 401 MUST send a challenge); the seed, §2 "401"',
+    source: 'RFC 9110 §15.5.2, §11.6.1 (a 401 MUST send a challenge); docs/status-codes.md, "401 Unauthorized"',
     fix: 'Send `WWW-Authenticate: Bearer realm="…"` (or the scheme you use) with every 401.',
   },
   'bearer-challenge-without-error': {
@@ -88,19 +90,19 @@ export const RULES = {
   'forbidden-reveals-existence': {
     severity: 'warning',
     title: "403 on another user's resource where a missing one answers 404",
-    source: 'the seed, §2 "404" (security note: 404, not 403, for what the user should not know exists); RFC 9110 §15.5.4',
+    source: 'RFC 9110 §15.5.5 (a server may answer 404 to hide that a resource exists), §15.5.4; docs/status-codes.md, "The order of the checks" (404, never 403, for another user\'s resource)',
     fix: 'Answer 404 for a resource the caller may not see, the same 404 as for one that does not exist.',
   },
   'not-found-shapes-differ': {
     severity: 'warning',
     title: "The 404 for another user's resource differs from the 404 for a missing one",
-    source: 'the seed, §2 "404" (a hidden resource must look absent); RFC 9110 §15.5.5',
+    source: 'RFC 9110 §15.5.5; docs/status-codes.md, "404 Not Found" (a hidden resource must look absent)',
     fix: 'Build both answers in one place, from the same problem type and title.',
   },
   'method-not-allowed-without-allow': {
     severity: 'error',
     title: '405 without Allow',
-    source: 'RFC 9110 §15.5.6 (MUST send Allow); the seed, §2 "405"',
+    source: 'RFC 9110 §15.5.6 (MUST send Allow); docs/status-codes.md, "405 Method Not Allowed"',
     fix: 'Send `Allow:` listing the methods the resource supports.',
   },
   'allow-lies': {
@@ -112,37 +114,37 @@ export const RULES = {
   'error-without-details': {
     severity: 'error',
     title: '400, 409 or 422 without a machine-readable body',
-    source: 'the seed, §2 "400" ("400 Bad Request alone is useless"), "409", "422"; RFC 9457',
+    source: 'RFC 9457; docs/status-codes.md, "400 Bad Request", "409 Conflict", "422 Unprocessable Content" (each names what is wrong)',
     fix: 'Send a JSON body naming what is wrong (which field, which rule), best as application/problem+json.',
   },
   'validation-status-swapped': {
     severity: 'warning',
     title: '400 and 422 used the wrong way round',
-    source: 'the seed, §2 "422" (400: cannot parse — syntax, types; 422: parsed, but a rule fails)',
+    source: 'RFC 9110 §15.5.1, §15.5.21; docs/status-codes.md, "The order of the checks" (400: cannot be read, or a value of the wrong type; 422: read, but a rule fails)',
     fix: 'Answer 400 when the body does not parse or a value has the wrong type, 422 when a well-typed value breaks a rule.',
   },
   'retry-after-missing': {
     severity: 'warning',
     title: '429 or 503 without Retry-After',
-    source: 'RFC 6585 §4, RFC 9110 §15.6.4 and §10.2.3; the seed, §2 "429"/"503"',
+    source: 'RFC 6585 §4, RFC 9110 §15.6.4 and §10.2.3; docs/status-codes.md, "429 Too Many Requests", "503 Service Unavailable"',
     fix: 'Say when to come back: `Retry-After: <seconds>`; clients and SDKs wait that long instead of guessing.',
   },
   'internal-error-with-retry-after': {
     severity: 'warning',
     title: '500 with Retry-After',
-    source: "the seed, §4 (500: don't set Retry-After — it's a bug, not a capacity issue)",
+    source: 'RFC 9110 §10.2.3 (Retry-After is for 503 and redirects); docs/status-codes.md, "500 Internal Server Error" (a bug, not a lack of capacity: waiting will not fix it)',
     fix: 'A 500 is a bug: leave Retry-After to 503 and 429, which are about capacity.',
   },
   'internal-details-leaked': {
     severity: 'error',
     title: 'A stack trace, SQL or an internal message in an error body',
-    source: 'the seed, §2 "500" ("don\'t expose stack traces in production"); RFC 9457 §5',
+    source: 'RFC 9457 §5 (security considerations); docs/status-codes.md, "500 Internal Server Error" (no detail, no stack)',
     fix: 'Log the detail with a request id; answer a generic problem that carries only that id.',
   },
   'server-error-on-bad-input': {
     severity: 'error',
     title: 'A 5xx answer to malformed input',
-    source: 'RFC 9110 §15.5 (the client\'s error is a 4xx); the seed, §3 (parse → 400)',
+    source: 'RFC 9110 §15.5 (the client\'s error is a 4xx); docs/status-codes.md, "The first digit says who is responsible", "The order of the checks" (parse → 400)',
     fix: 'Validate before using the input: a body that does not parse, or a value of the wrong type, is a 400.',
   },
   'error-not-problem-json': {
@@ -154,7 +156,7 @@ export const RULES = {
   'rate-limit-headers-disagree': {
     severity: 'warning',
     title: 'Rate-limit fields that contradict each other',
-    source: 'draft-ietf-httpapi-ratelimit-headers; the seed, §2 "429" (X-RateLimit-*)',
+    source: 'draft-ietf-httpapi-ratelimit-headers; docs/status-codes.md, "429 Too Many Requests" (X-RateLimit-*)',
     fix: 'Compute every rate-limit field from one state: remaining ≤ limit, 0 on a 429, the same reset everywhere.',
   },
   'head-differs-from-get': {
@@ -178,13 +180,13 @@ export const RULES = {
   'alb-elb-5xx': {
     severity: 'warning',
     title: 'The load balancer answered 5xx itself (502/503/504: no target, a bad answer, or too slow)',
-    source: 'AWS: HTTP 502/503/504 in "Troubleshoot your Application Load Balancers"; the seed, §3 (ALB failure sources)',
+    source: 'AWS: HTTP 502/503/504 in "Troubleshoot your Application Load Balancers"; docs/status-codes.md, "What the load balancer answers itself: 502, 503, 504"',
     fix: '502: a target closed or sent a malformed answer; 503: no healthy target; 504: slower than the idle timeout.',
   },
   'alb-502-burst': {
     severity: 'warning',
     title: 'A burst of load-balancer 502s (often a deployment that stops targets before draining them)',
-    source: 'AWS: "Deregistration delay" in Target groups for your Application Load Balancers; the seed, §3',
+    source: 'AWS: "Deregistration delay" in Target groups for your Application Load Balancers; docs/status-codes.md, "What the load balancer answers itself: 502, 503, 504"',
     fix: 'Deregister and drain before stopping a target; keep the target’s keep-alive timeout above the idle timeout.',
   },
   'alb-client-closed': {

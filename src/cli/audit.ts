@@ -1,5 +1,5 @@
 /**
- * `receipt audit`: the seed's rules judged on anyone's API — live (`--url` with its OpenAPI document), from a HAR
+ * `receipt audit`: the status-code rules judged on anyone's API — live (`--url` with its OpenAPI document), from a HAR
  * recording, or from an ALB access log. Exit 0: nothing at or above --fail-on; 1: findings; 2: the audit could not
  * run (usage, an unreadable input, an API that does not answer).
  */

@@ -22,6 +22,18 @@ const FLAGS: Array<[flag: string, env: string, help: string]> = [
   ['--log-level <level>', 'LOG_LEVEL', 'structured log level: fatal|error|warn|info|debug (default info)'],
 ];
 
+/** What `start` and `gateway` print while they run: readable on a terminal, JSON lines to a pipe (live-log.ts). */
+function logOptions(cmd: Command): void {
+  cmd.addOption(new Option('--log-format <format>', 'pretty: a readable line per request and per health change (the default on a terminal); json: JSON lines (the default otherwise)').choices(['pretty', 'json']).env('LOG_FORMAT'));
+  cmd.addOption(new Option('--quiet', 'print only the banner and errors'));
+}
+
+async function liveLog(opts: Record<string, unknown>, o: { accessJson: boolean; level: string }) {
+  const { LiveLog } = await import('../system/live-log.ts');
+  const format = (opts.logFormat as 'pretty' | 'json' | undefined) ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  return new LiveLog({ format, quiet: !!opts.quiet, style, accessJson: o.accessJson, level: o.level });
+}
+
 /**
  * Ctrl-C, SIGTERM or SIGHUP: one graceful `stop` (in-flight requests first), then exit 0 — or 1 if stopping failed.
  * A second signal while stopping changes nothing. `replaceOthers` drops listeners libraries installed first.
@@ -45,6 +57,26 @@ function stopOnSignals(stop: () => Promise<void>, what: string, o: { replaceOthe
   }
 }
 
+/**
+ * How a control command finds the running system: its control file in the data directory (no flag needed), or
+ * --url and --token; and --json for scripts. `prefix` says when the options apply (`receipt start TARGET`).
+ */
+function controlOptions(cmd: Command, prefix = '', json = 'print the answer as JSON'): Command {
+  cmd
+    .addOption(new Option('--url <url>', `${prefix}the control plane (default: read from the running system's DATA_DIR/control.json)`).env('CONTROL_URL'))
+    .addOption(new Option('--token <token>', `${prefix}its bearer token (default: read with the URL)`).env('CONTROL_TOKEN'))
+    .addOption(new Option('--json', `${prefix}${json}`));
+  // `receipt start` has its own --data-dir (the same directory).
+  if (!cmd.options.some((o) => o.long === '--data-dir')) cmd.addOption(new Option('--data-dir <dir>', 'the running system’s data directory (default: ./.receipt, then ./.receipt/gateway)').env('DATA_DIR'));
+  return cmd;
+}
+
+/** `receipt kill | drain | start TARGET`. */
+async function targetCommand(action: 'kill' | 'start' | 'drain', target: string, opts: Record<string, string | boolean | undefined>): Promise<void> {
+  const { runControl, runTargetAction } = await import('./control.ts');
+  process.exitCode = await runControl(action, () => runTargetAction(action, target, opts, style));
+}
+
 const program = new Command()
   .name('receipt')
   .description('Every HTTP status for the right reason: a checkout shop you can run, break and watch.')
@@ -52,22 +84,36 @@ const program = new Command()
 
 const start = program
   .command('start')
-  .description('start the system: embedded PostgreSQL (unless DATABASE_URL), payment sandbox, shop targets, gateway, control plane; Ctrl-C stops it')
-  .addHelpText('after', '\nEvery option can also be given as the environment variable in the README\u2019s Configuration table (PORT, DATA_DIR, …).');
+  .argument('[target]', 'with a name: start that stopped target process of the running system instead (see `receipt kill`)')
+  .description('start the system: embedded PostgreSQL (unless DATABASE_URL), payment sandbox, shop targets, gateway, control plane; Ctrl-C stops it.\n`receipt start TARGET` starts one stopped target of the system already running')
+  .addHelpText('after', '\nEvery option can also be given as the environment variable in the README\u2019s Configuration table (PORT, DATA_DIR, …).\n\nExamples:\n  receipt start                 the whole system, in this terminal\n  receipt start shop-1          in another terminal: shop-1 back after `receipt kill shop-1`');
 // Commander fills each option from its variable when the flag is absent (Option.env), and says so in --help.
 for (const [flag, env, help] of FLAGS) start.addOption(new Option(flag, help).env(env));
+logOptions(start);
 start.addOption(new Option('--prometheus', "also start Debian's Prometheus (apt-get install prometheus) scraping the gateway and every target, with the alert rules of ops/prometheus"));
 
-start.action(async (opts: Record<string, string | undefined>) => {
+controlOptions(start, 'with TARGET: ');
+start.action(async (target: string | undefined, opts: Record<string, string | undefined>) => {
+  if (target !== undefined) return targetCommand('start', target, opts);
   // The configuration reads the environment's names: each option, given as a flag or as its variable, back under its name.
   const env = { ...process.env };
   for (const o of start.options) if (o.envVar && opts[o.attributeName()] !== undefined) env[o.envVar] = opts[o.attributeName()];
+  const live = await liveLog(opts, { accessJson: false, level: env.LOG_LEVEL || 'info' });
+  // Unless a level is asked for, services log at the level the terminal shows: their routine lines would only be
+  // parsed to be dropped (the gateway's line says each request), and under --quiet only errors are shown.
+  if (!opts.logLevel && (live.quiet || live.format === 'pretty')) env.LOG_LEVEL = live.quiet ? 'error' : 'warn';
   const config = loadConfig(env);
   const t0 = Date.now();
   // Loaded here, not at the top: the system's modules bring the embedded database, which only `start` needs.
   const { startSystem } = await import('../system/launch.ts');
   const { DEMO_USERS } = await import('../shop/seed.ts');
-  const system = await startSystem(config, { progress: (step) => console.error(dim(`… ${step}`)), ...(opts.prometheus ? { prometheus: true } : {}) });
+  const system = await startSystem(config, {
+    progress: live.quiet ? () => {} : (step) => console.error(dim(`… ${step}`)),
+    live,
+    // Pretty: each service line is read and made readable; JSON: the children write straight to stdout, as they log.
+    ...(live.wantsServiceLines ? { onLog: (name: string, line: string) => live.service(name, line) } : {}),
+    ...(opts.prometheus ? { prometheus: true } : {}),
+  });
   const db = system.database.embedded
     ? `embedded PostgreSQL on 127.0.0.1:${system.database.port} (data in ${system.database.dataDir})`
     : `your PostgreSQL (DATABASE_URL, port ${system.database.port})`;
@@ -76,15 +122,17 @@ start.action(async (opts: Record<string, string | undefined>) => {
   // from before the banner says the system is up.
   stopOnSignals(() => system.stop(), 'stopping (database last)', { replaceOthers: true });
   const u = system.url;
-  const ctl = `curl -s -H 'authorization: Bearer ${system.controlToken}' ${system.controlUrl}`;
+  const token = system.controlTokenGenerated ? system.controlToken + dim(' (generated; set CONTROL_TOKEN to choose)') : dim('(CONTROL_TOKEN)');
   console.log(
     [
       '',
       bold(`Receipt is up`) + dim(` (${((Date.now() - t0) / 1000).toFixed(1)} s)`),
-      `  gateway    ${u}  ·  ${system.httpsUrl} (self-signed)   API docs ${u}/docs · OpenAPI ${u}/openapi.json`,
+      `  gateway    ${u}  ·  ${system.httpsUrl} ${dim('(self-signed)')}`,
+      `  dashboard  ${bold(dashboardUrl(system.controlUrl, system.controlToken))}`,
+      `  API docs   ${u}/docs  ·  OpenAPI ${u}/openapi.json`,
       `  targets    ${system.targets.map((t) => `${t.spec.name} :${t.port}`).join(' · ')}`,
-      `  control    ${system.controlUrl}   token ${system.controlTokenGenerated ? system.controlToken + dim(' (generated; set CONTROL_TOKEN to choose)') : dim('(CONTROL_TOKEN)')}`,
-      `  payments   ${system.paymentUrl}   (the payment provider's sandbox)`,
+      `  control    ${system.controlUrl}   token ${token}`,
+      `  payments   ${system.paymentUrl}   ${dim("(the payment provider's sandbox)")}`,
       `  database   ${db}`,
       `  access log ${system.accessLogFile}`,
       ...(system.prometheusUrl ? [`  prometheus ${system.prometheusUrl}   alerts ${system.prometheusUrl}/alerts`] : []),
@@ -94,24 +142,38 @@ start.action(async (opts: Record<string, string | undefined>) => {
       bold('Try'),
       `  curl -i ${u}/products/42`,
       `  curl -i -X POST ${u}/auth/token -H 'content-type: application/json' -d '{"username":"alice","password":"alice-pass"}'`,
-      `  curl -i -H 'Host: shop.localhost' ${u}/products          ${dim('# the seed’s http → https → www chain')}`,
-      `  ${ctl}/targets`,
-      `  ${ctl}/targets/shop-1/kill -X POST                ${dim('# then watch 502s, health checks, recovery')}`,
-      `  ${ctl}/faults -X PUT -H 'content-type: application/json' -d '{"db_pool_exhausted":true}'`,
-      `  npx receipt deploy --control-url ${system.controlUrl} --control-token ${system.controlToken}   ${dim('# a rolling deployment: no request lost')}`,
+      `  curl -i -H 'Host: shop.localhost' ${u}/products   ${dim("# ALB's redirects: http → https → www")}`,
+      `  npx receipt targets · npx receipt kill shop-1 · npx receipt faults · npx receipt deploy   ${dim('# in another terminal: break it, watch it recover')}`,
       '',
-      dim('Ctrl-C stops everything (in-flight requests finish first, the database last).'),
+      dim(trailer(live, 'Ctrl-C stops everything (in-flight requests finish first, the database last).')),
       '',
     ].join('\n'),
   );
 });
+
+/** The dashboard's sign-in link: the control plane takes the token once as `?token=` and keeps it in a cookie. */
+function dashboardUrl(controlUrl: string, token: string): string {
+  return `${controlUrl}/dashboard?token=${encodeURIComponent(token)}`;
+}
+
+/** The banner's last line: what follows it on this terminal, and how to stop. */
+function trailer(live: { quiet: boolean; format: string }, stop: string): string {
+  if (live.quiet) return `${stop} Only errors are printed (--quiet).`;
+  if (live.format === 'json') return stop;
+  return `${stop}\nBelow: one line per request (time, status, method and path, who answered, ms, request id) and per health change.`;
+}
 
 const gatewayCommand = program
   .command('gateway')
   .description('the gateway alone (ALB behaviour, health checks, access log, metrics, control plane) in front of HTTP servers you name — no database, no shop')
   .addOption(new Option('--target <name=host:port>', 'a target; repeat for more (same name: one target group; the first name is the default action)').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .addOption(new Option('--config <file>', 'a gateway configuration file instead of --target (listeners, rules, target groups; docs/gateway.md)').env('GATEWAY_CONFIG'))
-  .addOption(new Option('--cloudformation <file>', 'your CloudFormation template (JSON or YAML): its load balancer, listeners, rules and target groups (docs/own-app.md)'))
+  .addOption(
+    new Option('--cloudformation <file>', 'your CloudFormation template (JSON or YAML), or a cdk synth output folder: its load balancer, listeners, rules and target groups; nested stacks are read from beside it; repeat for templates read together (docs/own-app.md)').argParser(
+      (v: string, prev: string[] = []) => [...prev, v],
+    ),
+  )
+  .addOption(new Option('--template-url <url=file>', "a nested stack's template file, by its TemplateURL (or the stack's id, Parent.Child); repeat for more").argParser((v: string, prev: string[] = []) => [...prev, v]))
   .addOption(new Option('--terraform-plan <file>', 'your Terraform plan as JSON (terraform show -json plan.out): its aws_lb* resources'))
   .addOption(new Option('--map <group=host:port[,host:port]>', 'targets of a template target group (logical id, Terraform address or Name); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .addOption(new Option('--listen <port=local>', 'a template listener port to listen on locally (default: ports under 1024 + 8000); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
@@ -126,8 +188,10 @@ const gatewayCommand = program
   .addOption(new Option('--control-port <port>', 'control plane: targets, drain, metrics').env('CONTROL_PORT').default('9090'))
   .addOption(new Option('--control-token <token>', 'control plane bearer token (default: generated, printed)').env('CONTROL_TOKEN'))
   .addOption(new Option('--data-dir <dir>', 'access log and certificate').env('DATA_DIR').default('./.receipt/gateway'))
-  .addOption(new Option('--log-level <level>', 'structured log level').env('LOG_LEVEL').default('info'))
+  .addOption(new Option('--log-level <level>', 'structured log level (default info)').env('LOG_LEVEL'))
   .addHelpText('after', '\nExample: receipt gateway --target api=127.0.0.1:3000 --port 8080\n');
+
+logOptions(gatewayCommand);
 
 gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>) => {
   const { configFromTargets, parseTargetFlag, startGatewayOnly } = await import('../system/gateway-only.ts');
@@ -153,20 +217,25 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
         desyncMitigationMode: opts.desyncMode as 'monitor' | 'defensive' | 'strictest',
       });
   if (opts.export) {
-    const { formatTemplate, toCloudFormation } = await import('../gateway/aws-infra.ts');
+    const { formatTemplate, toCloudFormation } = await import('../gateway/aws/index.ts');
     process.stdout.write(formatTemplate(toCloudFormation(config), opts.export === 'cloudformation-json' ? 'json' : 'yaml'));
     return;
   }
   // What the template asks for and the gateway cannot do is said at start, not silently left out.
   for (const n of imported?.notes ?? []) console.error(dim(`note: ${n}`));
   for (const u of imported?.unsupported ?? []) console.error(`not emulated: ${u}`);
+  if (imported?.awsOnly.length) console.error(dim(`note: AWS-side only, no local effect: ${imported.awsOnly.join(', ')}`));
+  const logLevel = String(opts.logLevel ?? 'info');
+  // Its targets are the user's servers, logging elsewhere: the gateway's own line is the only one per request.
+  const live = await liveLog(opts, { accessJson: true, level: logLevel });
   const running = await startGatewayOnly({
     config,
     host: String(opts.host),
     dataDir: String(opts.dataDir),
     controlPort: port('control-port', opts.controlPort as string),
     controlToken: opts.controlToken as string | undefined,
-    logLevel: String(opts.logLevel),
+    logLevel,
+    live,
   });
   const groups = [...running.gateway.groups.values()].map((g) => `${g.name}: ${g.targets.map((t) => t.address).join(', ') || dim('(no targets)')}`);
   const ctl = `curl -s -H 'authorization: Bearer ${running.controlToken}' ${running.controlUrl}`;
@@ -176,6 +245,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
       bold('Receipt gateway is up') + dim(` (${((Date.now() - t0) / 1000).toFixed(1)} s)`),
       `  listeners  ${running.urls.join('  ·  ')}`,
       `  targets    ${groups.join('  ·  ')}`,
+      `  dashboard  ${bold(dashboardUrl(running.controlUrl, running.controlToken))}`,
       `  control    ${running.controlUrl}   token ${running.controlTokenGenerated ? running.controlToken + dim(' (generated; set CONTROL_TOKEN to choose)') : dim('(CONTROL_TOKEN)')}`,
       `  access log ${running.accessLogFile}`,
       '',
@@ -184,7 +254,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
       `  ${ctl}/targets`,
       `  ${ctl}/metrics | grep receipt_alb_`,
       '',
-      dim('Ctrl-C stops it (in-flight requests finish first).'),
+      dim(trailer(live, 'Ctrl-C stops it (in-flight requests finish first).')),
       '',
     ].join('\n'),
   );
@@ -194,32 +264,36 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
 /** `--cloudformation` / `--terraform-plan` with `--map`, `--listen`, `--parameter`: the user's infrastructure as the config. */
 async function importInfrastructure(opts: Record<string, string | string[] | undefined>) {
   const fs = await import('node:fs');
-  const { fromCloudFormation, parseTemplate, terraformToCloudFormation } = await import('../gateway/aws-infra.ts');
+  const { fromCloudFormation, loadStacks, parseTemplate, terraformToCloudFormation } = await import('../gateway/aws/index.ts');
   const pairs = (flag: string, list: string[] | undefined, value: RegExp) =>
     Object.fromEntries(
       (list ?? []).map((item) => {
         const i = item.indexOf('=');
-        if (i < 1 || !value.test(item.slice(i + 1))) throw new ConfigError(`--${flag} ${item}: expected ${flag === 'map' ? 'group=host:port[,host:port]' : flag === 'listen' ? 'port=localport' : 'name=value'}`);
+        if (i < 1 || !value.test(item.slice(i + 1))) throw new ConfigError(`--${flag} ${item}: expected ${flag === 'map' ? 'group=host:port[,host:port]' : flag === 'listen' ? 'port=localport' : flag === 'template-url' ? 'url=file' : 'name=value'}`);
         return [item.slice(0, i), item.slice(i + 1)];
       }),
     );
   const map = Object.fromEntries(Object.entries(pairs('map', opts.map as string[] | undefined, /^[^:\s,]+:\d{1,5}(,[^:\s,]+:\d{1,5})*$/)).map(([k, v]) => [k, v.split(',')]));
   const listenPorts = Object.fromEntries(Object.entries(pairs('listen', opts.listen as string[] | undefined, /^\d{1,5}$/)).map(([k, v]) => [Number(k), Number(v)]));
   const parameters = pairs('parameter', opts.parameter as string[] | undefined, /^.*$/);
-  const file = String(opts.cloudformation ?? opts.terraformPlan);
+  if (opts.cloudformation) {
+    const templateUrls = pairs('template-url', opts.templateUrl as string[] | undefined, /^.+$/);
+    const { template, source } = loadStacks({ files: opts.cloudformation as string[], parameters, templateUrls });
+    return fromCloudFormation(template, { map, listenPorts }, source);
+  }
+  const file = String(opts.terraformPlan);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw new ConfigError(`${file}: ${(e as Error).message}`);
   }
-  const template = opts.cloudformation ? parseTemplate(text, file) : terraformToCloudFormation(parseTemplate(text, file), file);
-  return fromCloudFormation(template, { map, listenPorts, parameters }, file);
+  return fromCloudFormation(terraformToCloudFormation(parseTemplate(text, file), file), { map, listenPorts, parameters }, file);
 }
 
 program
   .command('scenarios')
-  .description("play the seed's scenarios (section 4, and section 2's examples) through the gateway and print each exchange with a verdict")
+  .description('play the cases docs/status-codes.md tells (the checkout, the 504 uncertainty, the redirect chain) through the gateway and print each exchange with a verdict')
   .option('--url <url>', 'a running system’s gateway (default: start one in a temporary folder)')
   .option('--https-url <url>', 'its HTTPS listener (default: https on HTTPS_PORT of the same host)')
   .option('--control-url <url>', 'its control plane (default: CONTROL_PORT of the same host)')
@@ -245,18 +319,62 @@ program
     process.exitCode = await runFuzzCommand(opts, style);
   });
 
-program
+const deploy = program
   .command('deploy')
-  .description('replace every shop target of a running system one at a time (a rolling deployment, as ECS behind ALB), printing each step')
-  .option('--control-url <url>', 'its control plane (default: http://127.0.0.1:CONTROL_PORT)')
-  .option('--control-token <token>', 'the control plane token (default: CONTROL_TOKEN)')
+  .description('replace every shop target of the running system one at a time (a rolling deployment, as ECS behind ALB), printing each step; exit 1 if it rolled back')
   .option('--version <name>', 'the release name the new targets report (default: a fresh one)')
   .option('--unhealthy', 'deploy a release that fails its health checks, to watch the deployment stop and roll back')
-  .option('--json', 'also print the finished deployment as JSON')
-  .action(async (opts: Record<string, string | boolean | undefined>) => {
-    const { runDeployCommand } = await import('./deploy.ts');
-    process.exitCode = await runDeployCommand(opts, style);
-  });
+  .addOption(new Option('--control-url <url>', 'the same as --url').hideHelp())
+  .addOption(new Option('--control-token <token>', 'the same as --token').hideHelp());
+controlOptions(deploy, '', 'also print the finished deployment as JSON');
+deploy.action(async (opts: Record<string, string | boolean | undefined>) => {
+  const { runControl } = await import('./control.ts');
+  const { runDeployCommand } = await import('./deploy.ts');
+  process.exitCode = await runControl('deploy', () => runDeployCommand(opts, style));
+});
+
+controlOptions(program.command('targets').description('the running system’s targets: address, target group, health state and reason, requests in flight, process')).action(
+  async (opts: Record<string, string | boolean | undefined>) => {
+    const { runControl, runTargetsCommand } = await import('./control.ts');
+    process.exitCode = await runControl('targets', () => runTargetsCommand(opts, style));
+  },
+);
+for (const [name, what] of [
+  ['kill', 'kill a target process of the running system (SIGKILL, as a crash): watch the gateway answer 502 until its health checks take it out'],
+  ['drain', 'deregister a target: no new requests, those in flight finish (the deregistration delay); `receipt start TARGET` registers it again'],
+] as const) {
+  controlOptions(program.command(name).argument('<target>', 'its name, as `receipt targets` shows it (a name a deployment replaced means its successor)').description(what)).action(
+    (target: string, opts: Record<string, string | boolean | undefined>) => targetCommand(name, target, opts),
+  );
+}
+
+// The keys come from the control plane's schema, whose module takes most of a second to load: only for `faults`.
+const faultKeys = process.argv.includes('faults') ? (await import('./faults.ts')).describeFaultKeys() : '';
+const faults = program
+  .command('faults')
+  .description('the faults in force on the running system (and each target’s payment breaker); `faults set` and `faults clear` change them')
+  .addHelpText('after', '\nExamples:\n  receipt faults set db_pool_exhausted=true\n  receipt faults set payment_latency_ms=3000 payment_failure_rate=0.5\n  receipt faults clear\n');
+controlOptions(faults).action(async (opts: Record<string, string | boolean | undefined>) => {
+  const { runControl } = await import('./control.ts');
+  const { runFaultsCommand } = await import('./faults.ts');
+  process.exitCode = await runControl('faults', () => runFaultsCommand({ show: true }, opts, style));
+});
+controlOptions(
+  faults
+    .command('set')
+    .argument('<key=value...>', 'faults to set; the others stay as they are')
+    .description('set faults (merged into those in force); every process follows before this returns')
+    .addHelpText('after', `\nThe keys: ${faultKeys}\n`),
+).action(async (pairs: string[], opts: Record<string, string | boolean | undefined>) => {
+  const { runControl } = await import('./control.ts');
+  const { runFaultsCommand } = await import('./faults.ts');
+  process.exitCode = await runControl('faults set', () => runFaultsCommand({ set: pairs }, opts, style));
+});
+controlOptions(faults.command('clear').description('clear every fault')).action(async (opts: Record<string, string | boolean | undefined>) => {
+  const { runControl } = await import('./control.ts');
+  const { runFaultsCommand } = await import('./faults.ts');
+  process.exitCode = await runControl('faults clear', () => runFaultsCommand({ clear: true }, opts, style));
+});
 
 program
   .command('chaos')
@@ -272,7 +390,7 @@ program
 
 const audit = program
   .command('audit')
-  .description("judge any API by the seed's rules: live from its OpenAPI document, from a HAR recording, or from an ALB access log (docs/audit.md)")
+  .description('judge any API by the status-code rules (docs/audit.md): live from its OpenAPI document, from a HAR recording, or from an ALB access log')
   .option('--url <url>', 'the API to probe (only this origin is ever sent to)')
   .option('--openapi <file|url>', 'its OpenAPI 3.x document, JSON or YAML (default: <url>/openapi.json)')
   .option('--token <token>', 'a bearer token for the routes that need one')

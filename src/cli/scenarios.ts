@@ -19,7 +19,7 @@ export async function runScenariosCommand(opts: Record<string, string | boolean 
     if (opts.json) console.log(JSON.stringify(results, null, 2));
     else for (const r of results) console.log(formatResult(r));
     const failed = results.filter((r) => r.verdict === 'fail');
-    const line = `scenarios — ${results.filter((r) => r.verdict === 'pass').length} of ${results.length} as the seed says (failed ${failed.length}, skipped ${results.filter((r) => r.verdict === 'skipped').length})`;
+    const line = `scenarios — ${results.filter((r) => r.verdict === 'pass').length} of ${results.length} as docs/status-codes.md says (failed ${failed.length}, skipped ${results.filter((r) => r.verdict === 'skipped').length})`;
     console.error(failed.length ? style.bold(line) : line);
     if (typeof opts.write === 'string') fs.writeFileSync(opts.write, formatMarkdown(results, new Date()));
     return failed.length ? 1 : 0;

@@ -1,5 +1,6 @@
 /**
- * The Receipt SDK: a typed client of the shop API that behaves as the seed's clients do (docs/sdk.md).
+ * The Receipt SDK: a typed client of the shop API that behaves as a careful client does (docs/sdk.md;
+ * docs/status-codes.md, "The checkout, case by case").
  *
  *  - 401 with error="invalid_token" → refresh the access token once (single flight: concurrent calls share one
  *    refresh) and retry; a second 401 surfaces (RFC 6750 §3.1).
@@ -59,7 +60,7 @@ export interface TokenPair {
   token_type: 'Bearer';
 }
 
-/** How createOrder got its order: which path of the seed's 504 advice was taken. */
+/** How createOrder got its order: which path of the 504 advice (docs/status-codes.md, "The 504 uncertainty") was taken. */
 export type OrderOutcome =
   | 'created' // first attempt answered 201
   | 'replayed' // the server answered the stored first result (Idempotent-Replayed)
@@ -167,7 +168,7 @@ export class ReceiptClient {
 
   /**
    * Follows redirects as the Fetch standard does (RFC 9110 §15.4), at most maxRedirects hops, no loops. Not undici's
-   * redirect interceptor: it keeps POST on a 301/302 where Fetch (and every browser, the seed's point) use GET, it
+   * redirect interceptor: it keeps POST on a 301/302 where Fetch (and every browser) use GET, it
    * loops only by URL and not by method, and it tells `request()` neither the final URL nor the hops it sent.
    */
   async #follow(method: string, url: URL, headers: Record<string, string>, body: string | undefined): Promise<Answer> {
@@ -263,8 +264,8 @@ export class ReceiptClient {
    *
    * With `async: true` it sends `Prefer: respond-async` (RFC 7240): the shop answers 202 at once and a worker charges
    * the order, so a slow payment cannot become a 504 at all; the SDK then polls the Location as Retry-After says until
-   * the order is no longer `pending` (`processing`: paid; `failed`: declined). These are the seed's two answers to the
-   * 504: reconcile after it, or never wait long enough to meet it.
+   * the order is no longer `pending` (`processing`: paid; `failed`: declined). These are the two answers to the
+   * 504 (docs/status-codes.md, "The 504 uncertainty"): reconcile after it, or never wait long enough to meet it.
    */
   async createOrder(
     input: { product_id: number; quantity: number; payment_token: string; reference?: string },

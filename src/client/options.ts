@@ -9,9 +9,9 @@ export interface ClientOptions {
   baseUrl: string;
   /** Credentials for signing in and for re-signing in when a refresh token is spent. */
   credentials?: { username: string; password: string };
-  /** Retries for 429/503. Default: 3 retries, waits capped at 60 s (so the seed's "wait 47 seconds" is honoured), first backoff 500 ms, 20% jitter on backoffs (never on a server's Retry-After). */
+  /** Retries for 429/503. Default: 3 retries, waits capped at 60 s (so a Retry-After of 47 seconds is honoured), first backoff 500 ms, 20% jitter on backoffs (never on a server's Retry-After). */
   retry?: Partial<RetryPolicy>;
-  /** Redirects followed at most (docs/status-codes.md: a crawler gives up after five). Default 5. */
+  /** Redirects followed at most (docs/status-codes.md, "The redirect chain": Receipt draws the line at five). Default 5. */
   maxRedirects?: number;
   /** One request's time limit, in ms. Default 120 000 (longer than ALB's 60 s idle timeout). */
   timeoutMs?: number;

@@ -5,9 +5,9 @@
  *    capped; without Retry-After, exponential backoff with jitter. No wait exceeds the cap. Retry-After wins over the RateLimit fields
  *    (draft-ietf-httpapi-ratelimit-headers §4.1: "the Retry-After field MUST take precedence").
  *  - Only what is safe to repeat: idempotent methods (RFC 9110 §9.2.2), or a POST carrying an Idempotency-Key.
- *  - 500 is never retried (docs/status-codes.md: a bug, not a capacity issue); neither is any other status.
+ *  - 500 is never retried (docs/status-codes.md, "500 Internal Server Error": a bug, not a lack of capacity); neither is any other status.
  *  - 502/504 and lost connections after a POST are not retried here: for orders they go to reconciliation
- *    (docs/reliability.md, the 504 uncertainty problem).
+ *    (docs/status-codes.md, "The 504 uncertainty").
  */
 import { parseRetryAfter } from '../http/index.ts';
 

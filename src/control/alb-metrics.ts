@@ -2,7 +2,8 @@
  * The gateway's metrics as ALB publishes them in CloudWatch (namespace AWS/ApplicationELB,
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html),
  * in Prometheus form: each name is the CloudWatch name in snake case with a `receipt_alb_` prefix, counters ending
- * in `_total`. Counted when AWS says each is counted — the seed's first-digit lesson in numbers:
+ * in `_total`. Counted when AWS says each is counted — who is responsible, by first digit and by who answered, in numbers
+ * (docs/status-codes.md, "The first digit says who is responsible"):
  *
  *  - HTTPCode_ELB_* counts answers the load balancer made itself (no target answered): a 502 for a refused target is
  *    an ELB 5xx and never a target 5xx; a 460 (the client left) is an ELB 4xx.

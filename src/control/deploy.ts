@@ -6,7 +6,7 @@
  *
  * A new target that does not become healthy in time stops the deployment, and it rolls back: the unhealthy target
  * is removed and every target already replaced is replaced again by the previous release, the same careful way
- * (ECS's deployment circuit breaker with rollback). The seed's "deployment in progress" 503 is what a deploy
+ * (ECS's deployment circuit breaker with rollback). The "deployment in progress" 503 is what a deploy
  * without these steps causes: traffic sent to targets that are gone or not yet ready.
  *
  * Sources: AWS, "Deploy Amazon ECS services by replacing tasks" (rolling update, minimumHealthyPercent /
@@ -14,7 +14,7 @@
  * Application Load Balancers" → "Deregistration delay" (draining completes early once no request is in flight).
  */
 import crypto from 'node:crypto';
-import type { TargetState } from '../gateway/health.ts';
+import type { TargetState } from '../gateway/cluster/health.ts';
 
 /** What a deployment needs of the system: its target processes and the gateway's view of them. */
 export interface Fleet {
@@ -70,6 +70,8 @@ export class Deployer {
   readonly #fleet: Fleet;
   readonly #timings: DeployTimings;
   readonly #all = new Map<string, Deployment>();
+  /** Each replaced target → the target that took its place (`follow`). */
+  readonly #successors = new Map<string, string>();
   #running: Deployment | undefined;
   #done: Promise<void> = Promise.resolve();
 
@@ -90,6 +92,22 @@ export class Deployer {
 
   get(id: string): Deployment | undefined {
     return this.#all.get(id);
+  }
+
+  /**
+   * What a target's name means now: itself while it `exists`, else the target that replaced it in a deployment or a
+   * rollback, through every later replacement — so a name a user saw (shop-1) still leads somewhere.
+   */
+  follow(name: string, exists: (id: string) => boolean): string {
+    let at = name;
+    // Ids are never reused, so the chain ends.
+    while (!exists(at) && this.#successors.has(at)) at = this.#successors.get(at)!;
+    return at;
+  }
+
+  /** The names that lead to `id` (targets it replaced, directly or not), the newest first. */
+  formerNames(id: string, exists: (id: string) => boolean): string[] {
+    return [...this.#successors.keys()].filter((old) => old !== id && this.follow(old, exists) === id).reverse();
   }
 
   /** Resolves when the deployment under way (if any) has finished. */
@@ -160,6 +178,8 @@ export class Deployer {
       throw new NotHealthy(`${fresh} did not become healthy (${state})`);
     }
     log(`${fresh} is healthy and takes traffic`, fresh);
+    // From here the new target is the old one's successor: once the old one is gone, its name leads here.
+    this.#successors.set(old, fresh);
     fleet.deregister(old);
     log(`deregistered ${old}: draining (no new requests; in-flight ones finish)`, old);
     // ELB completes draining early once nothing is in flight; the deregistration delay is the longest wait.

@@ -8,9 +8,9 @@ import { FastCounter } from '../server/metrics.ts';
 import type { AccessRecord } from '../gateway/access-log.ts';
 import { AlbMetrics } from './alb-metrics.ts';
 import type { Gateway } from '../gateway/gateway.ts';
-import type { TargetState } from '../gateway/target-group.ts';
+import type { TargetState } from '../gateway/cluster/target-group.ts';
 
-const STATES: TargetState[] = ['initial', 'healthy', 'unhealthy', 'draining', 'unused'];
+const STATES: TargetState[] = ['initial', 'healthy', 'unhealthy', 'unavailable', 'draining', 'unused'];
 
 export class GatewayMetrics {
   readonly registry = new Registry();

@@ -105,12 +105,29 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     });
   });
   app.setErrorHandler(problemErrorHandler());
+  // A route this control plane lacks (`receipt gateway` has no /faults, no /deploy) is a problem like any other 404.
+  app.setNotFoundHandler(async (req) => {
+    throw problemOf('not-found', { detail: `This control plane has no ${req.method} ${req.url.split('?')[0]}.` });
+  });
 
   app.get('/healthz', async (_req, reply) => {
     const healthy = groups().reduce((n, g) => n + g.targets.filter((t) => t.state === 'healthy').length, 0);
     const ok = deps.ready() && healthy > 0;
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'starting', listeners: deps.ready(), healthy_targets: healthy });
   });
+
+  // A deployment replaces target processes (shop-1 by shop-3). The names a user saw — in the banner, in an earlier
+  // /targets — lead to the process that took their place, so `kill shop-1` after a deployment still means something.
+  // A system that runs the processes names them (a retired one may linger in the gateway while it stops); a gateway
+  // in front of someone else's servers names what it registered.
+  const exists = (id: string) => (deps.targets.size ? deps.targets.has(id) : find(id) !== undefined);
+  const current = (id: string) => deps.deployer?.follow(id, exists) ?? id;
+  const formerNames = (id: string) => deps.deployer?.formerNames(id, exists) ?? [];
+  /** What a name a user gave points at no longer, said with the names there are now. */
+  const unknown = (id: string, what: string) => {
+    const now = ids();
+    return problemOf('not-found', { detail: `No ${what} ${id}; the targets are ${now.length ? now.join(', ') : '(none)'}.`, extensions: { target_id: id } });
+  };
 
   const describe = (id: string) => {
     const found = find(id);
@@ -129,32 +146,50 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
       in_flight: t?.inflight ?? 0,
       // The newest health check, as ALB's describe-target-health explains a state.
       last_health_check: t?.lastCheck ? { ...t.lastCheck, at: new Date(t.lastCheck.at).toISOString() } : null,
+      // Names of targets it replaced (a deployment's), which the routes below still accept for it.
+      former_names: formerNames(id),
     };
   };
-  const known = (id: string) => {
-    if (!deps.targets.has(id)) throw problemOf('not-found', { detail: `No target process ${id}.`, extensions: { target_id: id } });
-    return deps.targets.get(id)!;
+  const known = (name: string) => {
+    const id = current(name);
+    const proc = deps.targets.get(id);
+    if (proc) return proc;
+    if (find(id)) {
+      throw problemOf('not-found', {
+        detail: `${id} is a server the gateway sends to, not a process this system runs: it can be drained and started (registered) again, not killed.`,
+        extensions: { target_id: id },
+      });
+    }
+    throw unknown(name, 'target process');
   };
   // The processes this system runs, or else every registered target of every group.
   const ids = () => (deps.targets.size ? [...deps.targets.keys()] : groups().flatMap((g) => g.targets.map((t) => t.id)));
 
   app.get('/targets', async () => ids().map(describe));
   app.post('/targets/:id/kill', async (req) => {
-    const { id } = req.params as { id: string };
-    await known(id).kill();
-    return describe(id);
+    const proc = known((req.params as { id: string }).id);
+    await proc.kill();
+    return describe(proc.id);
   });
   app.post('/targets/:id/start', async (req) => {
-    const { id } = req.params as { id: string };
-    await known(id).start();
-    return describe(id);
+    const name = (req.params as { id: string }).id;
+    const found = find(current(name));
+    // Someone else's server (`receipt gateway`): starting it is registering it again after a drain.
+    if (found && !deps.targets.has(found.target.id)) {
+      found.group.register(found.target.id, found.target.host, found.target.port);
+      return describe(found.target.id);
+    }
+    const proc = known(name);
+    await proc.start();
+    return describe(proc.id);
   });
   app.post('/targets/:id/drain', async (req, reply) => {
-    const { id } = req.params as { id: string };
+    const name = (req.params as { id: string }).id;
+    const id = current(name);
     const found = find(id);
-    if (!found) throw problemOf('not-found', { detail: `No target ${id}.`, extensions: { target_id: id } });
+    if (!found) throw unknown(name, 'target');
     found.group.deregister(id);
-    // Accepted: draining finishes when in-flight requests do, or when the deregistration delay ends.
+    // Accepted: `draining` until its last request in flight ends, or the deregistration delay (then what still runs gets 502).
     return reply.code(202).send(describe(id));
   });
 
@@ -170,7 +205,12 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     );
     const where = (id: string) => `/deploys/${id}`;
     // 202: the deployment runs on after the answer (RFC 9110 §15.3.3); Location is where its progress is.
-    app.post('/deploy', { schema: { body: DeployBody } }, async (req, reply) => {
+    // Every field has a default, so no body at all asks for a deployment of a fresh release (RFC 9110 §9.3.3
+    // leaves a POST's content to the resource); a body that is there must still be the object above.
+    const noBodyIsEmpty = async (req: { body: unknown }) => {
+      if (req.body === undefined) req.body = {};
+    };
+    app.post('/deploy', { schema: { body: DeployBody }, preValidation: noBodyIsEmpty }, async (req, reply) => {
       const running = deployer.running;
       if (running) {
         throw problemOf('deployment-in-progress', {
@@ -211,6 +251,8 @@ export async function buildControl(deps: ControlDeps, logger: Logger) {
     app.get('/faults', async () => withBreakers(await readFaults()));
     app.put('/faults', { schema: { body: FaultSchema } }, async (req) => {
       const { payment_breaker: _readOnly, ...sent } = req.body as Static<typeof FaultSchema>;
+      // The fault names a target; a name a deployment replaced means its successor, as on /targets/:id.
+      if (sent.malformed_target !== undefined) sent.malformed_target = current(sent.malformed_target);
       const merged = { ...(await readFaults()), ...sent };
       // The answer comes once every living process follows the document, so a client can act on it at once.
       const behind = await waitForFaults(client, await writeFaults(client, merged));

@@ -28,6 +28,8 @@ export interface AccessRecord {
   userAgent: string;
   targetGroup: string;
   traceId: string;
+  /** The X-Request-Id the gateway sent on (the client's, or the trace's Root); undefined before routing. Not an ALB field. */
+  requestId?: string;
   domainName: string;
   /** 1–50000 for a rule, 0 for the default rule, -1 for an error while evaluating, undefined → `-`. */
   matchedRulePriority?: number;

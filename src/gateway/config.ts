@@ -1,6 +1,6 @@
 /**
  * The gateway's configuration: listeners, rules and target groups, as a JSON file with a schema (or the default
- * below: the seed's redirect chain, then the shop). A bad file is refused at start with a message naming the field.
+ * below: the http → https → www redirect chain, then the shop). A bad file is refused at start with a message naming the field.
  * ALB's own limits (its quotas and listener-rules pages on docs.aws.amazon.com) are enforced: priorities 1–50000
  * and unique, fixed-response codes `^(2|4|5)\d\d$`, its five content types and 1024-character bodies, redirect
  * codes HTTP_301/HTTP_302.
@@ -81,7 +81,11 @@ const ListenerSchema = Type.Object(
 const TargetGroupSchema = Type.Object(
   {
     name: Str,
-    algorithm: Type.Optional(Type.Union([Type.Literal('round_robin'), Type.Literal('least_outstanding_requests')])),
+    /** How the gateway speaks to the targets (ALB's target group `Protocol`): HTTP, or HTTPS. */
+    protocol: Type.Optional(Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS')])),
+    algorithm: Type.Optional(Type.Union([Type.Literal('round_robin'), Type.Literal('least_outstanding_requests'), Type.Literal('weighted_random')])),
+    /** `slow_start.duration_seconds`: 30–900 s on AWS, 0 for off; round robin only. */
+    slowStartMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 900_000 })),
     deregistrationDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
     healthCheck: Type.Optional(
       Type.Object(
@@ -92,6 +96,12 @@ const TargetGroupSchema = Type.Object(
           healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
           unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
           matcher: Type.Optional(Type.String({ pattern: '^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$' })),
+          /** `HealthCheckEnabled`: false leaves every target `unavailable`, and routed to. */
+          enabled: Type.Optional(Type.Boolean()),
+          /** `HealthCheckPort`: the traffic port (default) or another. */
+          port: Type.Optional(Type.Union([Type.Literal('traffic-port'), Type.Integer({ minimum: 1, maximum: 65535 })])),
+          /** `HealthCheckProtocol`: the group's protocol when absent. */
+          protocol: Type.Optional(Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS')])),
         },
         { additionalProperties: false },
       ),
@@ -184,9 +194,9 @@ export function loadGatewayConfigFile(file: string): GatewayConfig {
 }
 
 /**
- * The contract's gateway: the seed's redirect chain for shop.localhost (http → https, then naked → www), and
- * everything else forwarded to the shop. Health checks use ALB's shortest interval (5 s) so a killed target is
- * noticed in seconds on a laptop; every other value is ALB's default or within its range.
+ * The contract's gateway: the redirect chain for shop.localhost (http → https, then naked → www; docs/status-codes.md,
+ * "The redirect chain"), and everything else forwarded to the shop. Health checks use ALB's shortest interval (5 s)
+ * so a killed target is noticed in seconds on a laptop; every other value is ALB's default or within its range.
  */
 export function defaultGatewayConfig(ports: { http: number; https: number }, idleTimeoutMs: number): GatewayConfig {
   const forward: Action = { type: 'forward', targetGroups: [{ name: 'shop' }] };

@@ -1,14 +1,15 @@
 /**
  * The gateway's failure mapping — every status the gateway makes itself, and why — exactly as AWS documents ALB
- * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html, "HTTP 502/503/504"; the seed's
- * "AWS ALB STATUS CODE SOURCES"). One table, so the proxy never decides a status.
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html, "HTTP 502/503/504";
+ * docs/status-codes.md, "What the load balancer answers itself: 502, 503, 504"). One table, so the proxy never decides a status.
  *
  * `reason` goes to the access log's `error_reason` field. ALB itself fills that field only for auth, Lambda and WAF
  * failures; this emulator also names the cause of every 5xx it makes, which is what a user debugging one wants.
  */
 
 /**
- * Who is responsible — the seed's "first digit" lesson made explicit. `client`: the request was wrong (4xx).
+ * Who is responsible — the first digit's meaning made explicit (docs/status-codes.md, "The first digit says who is
+ * responsible"). `client`: the request was wrong (4xx).
  * `target`: a target did something wrong (502/504 with a target reason). `gateway`: the gateway itself could not do
  * its job (no target to send to, or a failure of its own); never counted or logged as a target's fault.
  */
@@ -41,6 +42,9 @@ export const FAILURES = {
   deregistrationDelay: { status: 502, reason: 'DeregistrationDelayElapsed', side: 'target' },
   // 502 #2 — host unreachable and the like.
   unreachable: { status: 502, reason: 'TargetUnreachable', side: 'target' },
+  // 502 — a target group with Protocol HTTPS whose target could not complete a TLS handshake (AWS troubleshooting:
+  // "an SSL handshake error … when connecting to a target"; CloudWatch's TargetTLSNegotiationErrorCount).
+  tlsNegotiation: { status: 502, reason: 'TargetTLSNegotiationError', side: 'target' },
   // The gateway could not write the request it meant to forward, or failed in its own code. A 500 — ALB counts its
   // own failures in HTTPCode_ELB_500_Count — never a 502, which would say a target answered badly.
   forwardFailed: { status: 500, reason: 'GatewayForwardFailed', side: 'gateway' },
@@ -68,9 +72,11 @@ export const FAILURES = {
 } as const satisfies Record<string, GatewayFailure>;
 
 /**
- * Maps what the upstream client (node:http) reports to ALB's answer. Only a network or protocol failure of the
- * target is the target's; an error the gateway's own code raised (Node's `ERR_*`: a header it could not write, a bad
- * argument) is the gateway's, and so is anything unrecognised — blaming a target needs evidence.
+ * Maps what the gateway's upstream clients report to ALB's answer: its own HTTP/1.1 client (upstream.ts: socket errors,
+ * its TARGET_*_TIMEOUT codes, and response-parser.ts's errors under llhttp's HPE_* names) and, for WebSockets, the
+ * tunnel's node:http request. Only a network or protocol failure of the target is the target's; an error the
+ * gateway's own code raised (Node's `ERR_*`: a header it could not write, a bad argument) is the gateway's, and so is
+ * anything unrecognised — blaming a target needs evidence.
  */
 export function classifyUpstreamError(err: unknown): GatewayFailure {
   const code = (err as { code?: unknown } | undefined)?.code;
@@ -97,8 +103,13 @@ export function classifyUpstreamError(err: unknown): GatewayFailure {
     case 'ECONNABORTED':
     case 'ETIMEDOUT':
       return FAILURES.closedMidRequest;
+    case 'EPROTO':
+      return FAILURES.tlsNegotiation;
     default:
-      return code.startsWith('HPE_') ? FAILURES.malformedResponse : FAILURES.forwardFailed;
+      if (code.startsWith('HPE_')) return FAILURES.malformedResponse;
+      // OpenSSL's verdict on the target's side of a handshake (it spoke no TLS, or none the gateway accepts).
+      if (code.startsWith('ERR_SSL_')) return FAILURES.tlsNegotiation;
+      return FAILURES.forwardFailed;
   }
 }
 

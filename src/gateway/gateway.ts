@@ -27,7 +27,7 @@ import { forwardedHost, targetFields, traceId, traceRoot } from './headers.ts';
 import { forward, isHttp2, writeHead, type ClientRequest, type ClientResponse } from './proxy.ts';
 import { parseRequestTarget, requestHost } from './request-target.ts';
 import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules.ts';
-import { TargetGroup } from './target-group.ts';
+import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
 import { tunnel } from './tunnel.ts';
 
@@ -348,6 +348,9 @@ export class Gateway {
     const action = rule.actions[rule.actions.length - 1]!;
     // HTTP/1.0 without Host: ALB puts its own name there; this gateway's is its listener address.
     const forwardHost = forwardedHost(hostWithPort || `${this.#opts.host}:${listener.port}`, scheme, listener.port)!;
+    // The id the target's logs will carry: kept on the record so the terminal's line for the request names it too.
+    const requestId = (req.headers['x-request-id'] as string | undefined) ?? traceRoot(trace);
+    record.requestId = requestId;
     return {
       action,
       route: {
@@ -357,7 +360,7 @@ export class Gateway {
         query: target.query,
         targetPath: target.form === 'asterisk' ? '*' : requestPath,
         trace,
-        requestId: (req.headers['x-request-id'] as string | undefined) ?? traceRoot(trace),
+        requestId,
         clientIp,
         closeConnections,
       },

@@ -4,6 +4,6 @@ export { AccessLog, parseAccessLine, FIELD } from './access-log.ts';
 export { GatewayConfigError, GatewayConfigSchema, loadGatewayConfigFile, validateGatewayConfig, defaultGatewayConfig } from './config.ts';
 export type { Action, Condition, GatewayConfig, ListenerConfig, TargetGroupSpec } from './config.ts';
 export { FAILURES } from './failures.ts';
-export { formatTemplate, fromCloudFormation, parseTemplate, terraformToCloudFormation, toCloudFormation } from './aws-infra.ts';
-export type { ImportOptions, Imported } from './aws-infra.ts';
+export { formatTemplate, fromCloudFormation, parseTemplate, terraformToCloudFormation, toCloudFormation } from './aws/index.ts';
+export type { ImportOptions, Imported } from './aws/index.ts';
 export { loadOrCreateCertificate } from './tls.ts';

@@ -10,7 +10,7 @@ export const ALB_DEFAULTS = {
   idleTimeoutMs: 60_000,
   /** Load-balancer attribute `client_keep_alive.seconds`: 3600 — how long a client connection may be reused. */
   clientKeepAliveMs: 3_600_000,
-  /** ALB gives up connecting to a target after 10 s (502, TargetConnectionError). */
+  /** ALB gives up connecting to a target after 10 s (504, TargetConnectTimeout in failures.ts). */
   connectTimeoutMs: 10_000,
   /** `routing.http.desync_mitigation_mode`: defensive. */
   desyncMitigationMode: 'defensive',
@@ -26,7 +26,7 @@ export const ALB_LIMITS = {
   requestLineBytes: 16 * 1024,
   headerBytes: 16 * 1024,
   headersBytes: 64 * 1024,
-  /** Addresses in X-Forwarded-For before ALB answers 400. */
+  /** Addresses in X-Forwarded-For before ALB answers 463. */
   forwardedFor: 30,
   /** HTTP/2: 128 concurrent streams; GOAWAY after 10,000 requests on one connection. */
   h2MaxStreams: 128,
@@ -36,7 +36,7 @@ export const ALB_LIMITS = {
 } as const;
 
 export type NormalizedTargetGroup = Required<Omit<TargetGroupSpec, 'healthCheck' | 'targets'>> & {
-  healthCheck: { path: string; intervalMs: number; timeoutMs: number; healthyThreshold: number; unhealthyThreshold: number; matcher: string };
+  healthCheck: Required<NonNullable<TargetGroupSpec['healthCheck']>>;
   targets: NonNullable<TargetGroupSpec['targets']>;
 };
 
@@ -58,9 +58,12 @@ export function normalizeGatewayConfig(c: GatewayConfig): NormalizedGatewayConfi
     desyncMitigationMode: c.desyncMitigationMode ?? ALB_DEFAULTS.desyncMitigationMode,
     targetGroups: c.targetGroups.map((g) => ({
       name: g.name,
+      protocol: g.protocol ?? 'HTTP',
       algorithm: g.algorithm ?? ALB_DEFAULTS.algorithm,
+      slowStartMs: g.slowStartMs ?? 0,
       deregistrationDelayMs: g.deregistrationDelayMs ?? ALB_DEFAULTS.deregistrationDelayMs,
-      healthCheck: { ...ALB_DEFAULTS.healthCheck, ...g.healthCheck },
+      // A health check speaks the group's protocol unless it says otherwise (AWS: HealthCheckProtocol's default).
+      healthCheck: { ...ALB_DEFAULTS.healthCheck, enabled: true, port: 'traffic-port', protocol: g.protocol ?? 'HTTP', ...g.healthCheck },
       targets: g.targets ?? [],
     })),
   };

@@ -23,7 +23,7 @@ import type http from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { classifyUpstreamError, FAILURES, type GatewayFailure } from './failures.ts';
 import { connectionTokens, isHopByHop } from './headers.ts';
-import { DeregistrationDelayElapsed, type Target } from './target-group.ts';
+import { DeregistrationDelayElapsed, type Target } from './cluster/target-group.ts';
 import type { Exchange } from './upstream.ts';
 import type { H1Request } from './listener/request.ts';
 

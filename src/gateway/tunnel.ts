@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connectionTokens } from './headers.ts';
-import type { Target } from './target-group.ts';
+import type { Target } from './cluster/target-group.ts';
 
 /** `Connection: upgrade` with `Upgrade: websocket` (RFC 6455 §4.1; the token is case-insensitive). */
 export function isWebSocketUpgrade(headers: http.IncomingHttpHeaders): boolean {

@@ -15,6 +15,7 @@
  * connection; the idle timeout applies to an exchange as ALB's does: no byte either way for that long ends it.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { ResponseParser } from './response-parser.ts';
 
 export const MAX_CONNECTIONS = 256;
@@ -29,6 +30,12 @@ export interface UpstreamOptions {
   maxConnections?: number;
   /** Connection counts the gateway publishes (opened, open). */
   counts?: { opened: number; open: number } | undefined;
+  /**
+   * Speak TLS (a target group with `Protocol: HTTPS`). The target's certificate is not verified: ALB does not
+   * validate the certificates of its targets (AWS, "Target groups for your Application Load Balancers" → "Routing
+   * configuration"), so self-signed ones work, as they do on AWS.
+   */
+  tls?: boolean;
 }
 
 export interface ExchangeHandlers {
@@ -272,7 +279,10 @@ export class Upstream {
 
   #connect(): Connection {
     const o = this.options;
-    const socket = net.connect({ host: o.host, port: o.port, noDelay: true });
+    const socket = o.tls
+      ? tls.connect({ host: o.host, port: o.port, ALPNProtocols: ['http/1.1'], rejectUnauthorized: false, ...(net.isIP(o.host) ? {} : { servername: o.host }) })
+      : net.connect({ host: o.host, port: o.port, noDelay: true });
+    if (o.tls) socket.setNoDelay(true);
     const conn = new Connection(socket);
     this.#count++;
     if (o.counts) {
@@ -283,7 +293,8 @@ export class Upstream {
       if (conn.exchange) conn.exchange.timedOut();
       socket.destroy();
     }, o.connectTimeoutMs);
-    socket.once('connect', () => clearTimeout(timer));
+    // Over TLS, connecting ends with the handshake: a target that accepts and never shakes hands is not connected.
+    socket.once(o.tls ? 'secureConnect' : 'connect', () => clearTimeout(timer));
     socket.on('data', (chunk: Buffer) => {
       if (conn.exchange) conn.exchange.data(chunk);
       // Bytes nobody asked for: the connection's state is unknown, so it is not used again.

@@ -1,6 +1,6 @@
 /**
  * What must never reach a client in an error body: a stack trace, a file path of the server, SQL, a database
- * driver's message, a JavaScript exception's name. The seed's 500: "don't expose stack traces in production"; OWASP's
+ * driver's message, a JavaScript exception's name. A 500 says nothing of how the server failed (RFC 9457 §5); OWASP's
  * Improper Error Handling. Shared by the fuzzer (our own answers) and `receipt audit` (anyone's).
  */
 const INTERNAL: ReadonlyArray<RegExp> = [

@@ -10,7 +10,7 @@ export const PROBLEM_TYPE_BASE = 'https://receipt.localhost/problems/';
 
 /**
  * An RFC 9457 Problem Details object. `status` must equal the response's status (§3.1.2);
- * extension members (the seed's `field`, `errors`, `required_role`, `order_id`, …) sit beside the core ones.
+ * extension members (`field`, `errors`, `required_role`, `order_id`, …) sit beside the core ones.
  */
 export interface Problem {
   type: string;
@@ -21,7 +21,7 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-/** One business-rule or syntax violation, as the seed writes them: `{field, message}`. */
+/** One business-rule or syntax violation, as a form can show it beside its field: `{field, message}`. */
 export interface FieldError {
   field: string;
   message: string;

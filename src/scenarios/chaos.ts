@@ -6,9 +6,10 @@
  * database: orders made, duplicates, charges without an order, orders without a charge, and orders that ended
  * without a definite outcome. Every number but the first must be 0.
  *
- * The client side is what the seed asks of a careful client: every order has its own reference and Idempotency-Key;
- * after an uncertain failure the SDK checks by reference; an order found still `pending` (its payment not
- * confirmed, e.g. its target died mid-payment) is finished by sending the same request again with the same key.
+ * The client side is what docs/status-codes.md asks of a careful client ("The 504 uncertainty"): every order has its
+ * own reference and Idempotency-Key; after an uncertain failure the SDK checks by reference; an order found still
+ * `pending` (its payment not confirmed, e.g. its target died mid-payment) is finished by sending the same request again
+ * with the same key.
  */
 import crypto from 'node:crypto';
 import pg from 'pg';
@@ -136,7 +137,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const reference = `${prefix}${i}`;
         const key = crypto.randomUUID();
         const input = { product_id: products[i % 2]!, quantity: 1, payment_token: 'tok_chaos', reference };
-        // Every fourth order asks not to wait for its payment (the seed's async answer to the 504).
+        // Every fourth order asks not to wait for its payment (the async answer to the 504 uncertainty).
         const async = i % 4 === 3;
         if (async) asyncOrders++;
         let order: Order | undefined;

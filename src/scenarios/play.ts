@@ -1,6 +1,7 @@
 /**
- * The seed's scenarios (section 4) and section 2's examples, played through the gateway with the SDK and a raw
- * client, faults injected through the control plane. Each scenario records its exchanges and a verdict.
+ * The cases docs/status-codes.md tells (the checkout case by case, the 504 uncertainty, the redirect chain, and one
+ * example of several codes), played through the gateway with the SDK and a raw client, faults injected through the
+ * control plane. Each scenario records its exchanges and a verdict, and names the section of that page it shows.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -8,7 +9,7 @@ import { request } from 'undici';
 import { ReceiptClient, ReceiptError } from '../client/index.ts';
 import { reasonPhrase } from '../http/index.ts';
 import { Recorder, type Exchange } from './recorder.ts';
-// The one place a token's shape is written: to forge the seed's expired JWT as the shop would have signed it.
+// The one place a token's shape is written: to forge an expired JWT as the shop would have signed it.
 import { signAccessToken } from '../shop/auth/tokens.ts';
 
 export interface Target {
@@ -17,7 +18,7 @@ export interface Target {
   httpsUrl: string;
   controlUrl: string;
   controlToken: string;
-  /** The JWT secret, to make an expired token (the seed's "2 hours old" JWT); without it that step is skipped. */
+  /** The JWT secret, to make an expired token (one issued two hours ago); without it that step is skipped. */
   jwtSecret?: string;
   /** The gateway's idle timeout: the 504 scenario makes the payment slower than this. */
   idleTimeoutMs: number;
@@ -25,6 +26,7 @@ export interface Target {
 
 export interface ScenarioResult {
   name: string;
+  /** The section of docs/status-codes.md the scenario shows: a heading, or the status a line there starts with. */
   section: string;
   verdict: 'pass' | 'fail' | 'skipped';
   note?: string;
@@ -49,7 +51,7 @@ const input = { product_id: 42, quantity: 2, payment_token: 'tok_abc' };
 export const SCENARIOS: Scenario[] = [
   {
     name: 'HAPPY PATH',
-    section: '4',
+    section: 'The checkout, case by case',
     async run({ client, raw }) {
       const alice = await client('alice');
       const placed = await alice.createOrder(input);
@@ -60,10 +62,10 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'AUTHENTICATION FAILURE (expired JWT → refresh → retry)',
-    section: '4',
+    section: 'The checkout, case by case',
     async run({ t, client, raw, note }) {
       if (!t.jwtSecret) return 'skipped';
-      // The seed's "2 hours old" JWT: issued two hours ago, expired 15 minutes later.
+      // A token issued two hours ago that expired 15 minutes later, as a client that slept would still hold.
       const now = Math.floor(Date.now() / 1000);
       const expired = await signAccessToken(t.jwtSecret, { id: 1, role: 'customer' }, { issuedAt: now - 7200, expiresAt: now - 6300 });
       const res = await raw('POST', '/orders', { body: input, headers: { authorization: `Bearer ${expired}` } });
@@ -79,7 +81,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'AUTHORIZATION FAILURE',
-    section: '4',
+    section: 'The checkout, case by case',
     async run({ client }) {
       const alice = await client('alice');
       await assert.rejects(alice.adminOrders(), (e: unknown) => e instanceof ReceiptError && e.status === 403 && e.problem?.required_role === 'admin');
@@ -87,7 +89,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'VALIDATION FAILURE',
-    section: '4',
+    section: 'The checkout, case by case',
     async run({ client }) {
       const alice = await client('alice');
       await assert.rejects(alice.createOrder({ product_id: 42, quantity: -1, payment_token: '' }), (e: unknown) => {
@@ -99,7 +101,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "NOT FOUND (and someone else's order)",
-    section: '4',
+    section: 'The checkout, case by case',
     async run({ client }) {
       const alice = await client('alice');
       const bob = await client('bob');
@@ -110,7 +112,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'CONFLICT',
-    section: '4',
+    section: 'The checkout, case by case',
     async run({ client }) {
       const alice = await client('alice');
       for (const item of (await alice.getCart()).items) await alice.removeCartItem(item.id);
@@ -121,7 +123,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'RATE LIMIT (checkout)',
-    section: '4',
+    section: 'The checkout, case by case',
     async run({ client, raw, note }) {
       const bob = await client('bob');
       const auth = { authorization: `Bearer ${bob.accessToken}` };
@@ -141,7 +143,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'SERVER ERROR: 503 (DB connection pool exhausted) vs 500',
-    section: '4',
+    section: 'The checkout, case by case',
     async run({ client, faults, note }) {
       const alice = await client('alice');
       await alice.listOrders(); // signed in before the database goes away
@@ -167,7 +169,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'GATEWAY TIMEOUT and the 504 uncertainty problem',
-    section: '4',
+    section: 'The 504 uncertainty',
     async run({ t, client, faults, note }) {
       const alice = await client('alice');
       await alice.listOrders();
@@ -194,7 +196,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'ASYNC CHECKOUT: the 504 avoided (Prefer: respond-async)',
-    section: '2',
+    section: 'The 504 uncertainty',
     async run({ t, client, faults, note }) {
       const alice = await client('alice');
       await alice.listOrders();
@@ -213,7 +215,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'CIRCUIT BREAKER OPEN → 503 + Retry-After → the SDK retries',
-    section: '2',
+    section: '503 Service Unavailable',
     async run({ t, rec, client, raw, control, faults, note }) {
       const alice = await client('alice');
       const auth = { authorization: `Bearer ${alice.accessToken}` };
@@ -245,7 +247,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'DEPLOYMENT IN PROGRESS, done right (rolling: no 503)',
-    section: '2',
+    section: 'What the load balancer answers itself: 502, 503, 504',
     async run({ t, control, note }) {
       const started = await control('POST', '/deploy', { version: 'v2' });
       assert.equal(started.status, 202);
@@ -272,7 +274,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: '202 Accepted (a report, polled)',
-    section: '2',
+    section: '202 Accepted',
     async run({ client }) {
       const admin = await client('admin');
       const job = await admin.generateReport();
@@ -283,7 +285,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: '206 Partial Content',
-    section: '2',
+    section: '206 Partial Content',
     async run({ raw }) {
       const res = await raw('GET', '/videos/movie.mp4', { headers: { range: 'bytes=0-1048575' } });
       assert.equal(res.status, 206);
@@ -293,7 +295,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: '304 Not Modified',
-    section: '2',
+    section: '304 Not Modified',
     async run({ raw }) {
       const first = await raw('GET', '/products/42');
       const again = await raw('GET', '/products/42', { headers: { 'if-none-match': first.headers.etag! } });
@@ -302,7 +304,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: '405 Method Not Allowed',
-    section: '2',
+    section: '405 Method Not Allowed',
     async run({ raw }) {
       const res = await raw('DELETE', '/products');
       assert.equal(res.status, 405);
@@ -311,7 +313,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: '410 Gone',
-    section: '2',
+    section: '410 Gone',
     async run({ client, raw }) {
       const admin = await client('admin');
       const p = await admin.createProduct({ name: 'Old model', price_cents: 100, stock: 1 });
@@ -321,7 +323,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: '301 and 308',
-    section: '2',
+    section: '3xx',
     async run({ raw }) {
       const legacy = await raw('GET', '/legacy/products/42');
       assert.equal(legacy.status, 301);
@@ -333,7 +335,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'REDIRECT CHAIN http → https → www',
-    section: '3',
+    section: 'The redirect chain',
     async run({ t, raw }) {
       const httpsPort = new URL(t.httpsUrl).port;
       const hop1 = await raw('GET', '/products', { headers: { host: 'shop.localhost' } });
@@ -417,9 +419,9 @@ export async function playScenarios(t: Target, onProgress: (i: number, n: number
   return results;
 }
 
-// ---- the transcript, written the way the seed writes an exchange ----
+// ---- the transcript: each exchange as request, status, the headers that matter, a body excerpt ----
 
-/** The headers that matter in a transcript, spelled as the RFCs and the seed spell them. */
+/** The headers that matter in a transcript, spelled as the RFCs spell them. */
 const SHOWN: Record<string, string> = {
   location: 'Location',
   'www-authenticate': 'WWW-Authenticate',
@@ -431,7 +433,7 @@ const SHOWN: Record<string, string> = {
   'preference-applied': 'Preference-Applied',
   server: 'Server',
 };
-/** Shown on the 429 only: every answer on a limited route carries them, and the seed shows them with the 429. */
+/** Shown on the 429 only: every answer on a limited route carries them, and the 429 is where they matter. */
 const ON_429: Record<string, string> = { 'x-ratelimit-limit': 'X-RateLimit-Limit', 'x-ratelimit-remaining': 'X-RateLimit-Remaining', 'x-ratelimit-reset': 'X-RateLimit-Reset', ratelimit: 'RateLimit' };
 function excerpt(s: string, n = 160): string {
   const one = s.replace(/\s+/g, ' ').trim();
@@ -456,7 +458,7 @@ export function formatExchange(x: Exchange): string {
 
 export function formatResult(r: ScenarioResult): string {
   const mark = r.verdict === 'pass' ? '✔ pass' : r.verdict === 'skipped' ? '– skipped' : '✖ FAIL';
-  return [`── ${r.name} (seed §${r.section}) ──`, ...r.exchanges.map(formatExchange), ...(r.note ? [`# ${r.note}`] : []), mark, ''].join('\n');
+  return [`── ${r.name} (status-codes.md, "${r.section}") ──`, ...r.exchanges.map(formatExchange), ...(r.note ? [`# ${r.note}`] : []), mark, ''].join('\n');
 }
 
 export function formatMarkdown(results: ScenarioResult[], when: Date): string {
@@ -465,8 +467,8 @@ export function formatMarkdown(results: ScenarioResult[], when: Date): string {
     '# Scenarios — the transcript',
     '',
     `Generated by \`npx receipt scenarios --write docs/scenarios.md\` on ${when.toISOString().slice(0, 10)}; not written by hand.`,
-    'Each scenario of the seed (section 4, and section 2\'s examples) played through the gateway; exchanges as the seed',
-    `writes them: request, status, the headers that matter, a body excerpt. ${passed} of ${results.length} passed.`,
+    'Each case [status-codes.md](status-codes.md) tells, played through the gateway; the section each one shows is named',
+    `beside it. Each exchange: request, status, the headers that matter, a body excerpt. ${passed} of ${results.length} passed.`,
     '',
     ...results.flatMap((r) => [`## ${r.name}`, '', '```', formatResult(r).trimEnd(), '```', '']),
   ].join('\n');

@@ -1,5 +1,5 @@
 /**
- * The sample video: 50 MiB (the seed's 52428800 bytes) of deterministic bytes, written once under DATA_DIR in
+ * The sample video: 50 MiB (52428800 bytes) of deterministic bytes, written once under DATA_DIR in
  * 1 MiB chunks (never whole in memory), so range answers can be byte-compared with the file.
  */
 import fs from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * The async order worker, one per target process (the seed's fix for the 504: "implement async processing for long
- * operations"). An order placed with `Prefer: respond-async` was answered 202 at once; this worker claims it from
+ * The async order worker, one per target process (the remedy for the 504 uncertainty: long work moved out of the
+ * request; docs/status-codes.md). An order placed with `Prefer: respond-async` was answered 202 at once; this worker claims it from
  * PostgreSQL with FOR UPDATE SKIP LOCKED, keeps a heartbeat while the payment takes however long it takes, and pays
  * it through the same step as the synchronous routes (pay-order.ts). A worker that dies mid-payment leaves a claim
  * whose heartbeat goes stale; another target's worker takes the order, and the charge's key (the order's id) makes

@@ -3,9 +3,9 @@
  * REDIS_URL (rate-limiter-flexible; both count atomically in the store, so N concurrent requests against a limit of
  * L let exactly L through, whichever targets they reach).
  *
- * Two limits (docs/status-codes.md, 429): `checkout` — CHECKOUT_RATE_LIMIT per user per minute on POST /checkout; `general` —
+ * Two limits (docs/status-codes.md, "429 Too Many Requests"): `checkout` — CHECKOUT_RATE_LIMIT per user per minute on POST /checkout; `general` —
  * RATE_LIMIT per user per minute on every authenticated route (and per client address on the token endpoints).
- * Answers carry the seed's X-RateLimit-* fields and the IETF draft's RateLimit-Policy / RateLimit
+ * Answers carry the widely used X-RateLimit-* fields and the IETF draft's RateLimit-Policy / RateLimit
  * (draft-ietf-httpapi-ratelimit-headers-10, structured fields).
  */
 import type pg from 'pg';

@@ -14,7 +14,7 @@ export interface ReportWorkerOptions {
   db: Db;
   /** This worker's name, stored in claimed_by. */
   id: string;
-  /** How long the work takes (the seed's "processing takes too long"): long enough to watch it poll. */
+  /** How long the work takes (too long to answer within the request): long enough to watch it poll. */
   workMs: number;
   pollMs?: number;
   logger: Logger;

@@ -9,11 +9,13 @@ import path from 'node:path';
 import { DashboardFeed } from '../control/dashboard-feed.ts';
 import { GatewayMetrics } from '../control/metrics.ts';
 import { buildControl } from '../control/server.ts';
+import { removeControlFile, writeControlFile } from '../control/control-file.ts';
 import { AccessLog } from '../gateway/access-log.ts';
 import { GatewayConfigError, validateGatewayConfig, type GatewayConfig } from '../gateway/config.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { loadOrCreateCertificate } from '../gateway/tls.ts';
 import { createLogger } from '../log.ts';
+import type { LiveLog } from './live-log.ts';
 
 export interface TargetFlag {
   group: string;
@@ -76,6 +78,8 @@ export async function startGatewayOnly(o: {
   controlToken?: string | undefined;
   accessLogJson?: boolean;
   logLevel: string;
+  /** The terminal's log: every request and health-state change, and the control plane's lines. */
+  live?: LiveLog;
 }): Promise<GatewayOnly> {
   fs.mkdirSync(o.dataDir, { recursive: true });
   const accessLogFile = path.join(o.dataDir, 'access.log');
@@ -89,15 +93,17 @@ export async function startGatewayOnly(o: {
     onRecord: (r) => {
       metricsRef.current?.record(r);
       metricsRef.feed?.record(r);
+      o.live?.access(r);
     },
   });
+  o.live?.attach(gateway);
   const metrics = (metricsRef.current = new GatewayMetrics(gateway));
   await gateway.listen();
   const controlToken = o.controlToken ?? crypto.randomBytes(18).toString('base64url');
   const feed = (metricsRef.feed = new DashboardFeed(gateway, controlToken));
   const control = await buildControl(
     { token: controlToken, gateway, metrics, feed, targets: new Map(), ready: () => true },
-    createLogger(o.logLevel === 'info' ? 'warn' : o.logLevel, 'control'),
+    createLogger(o.logLevel === 'info' ? 'warn' : o.logLevel, 'control', o.live?.destination('control')),
   );
   try {
     await control.listen({ host: o.host, port: o.controlPort });
@@ -106,6 +112,8 @@ export async function startGatewayOnly(o: {
     throw e;
   }
   const controlPort = (control.server.address() as { port: number }).port;
+  // Where a second terminal's `receipt targets`, `drain`… find the control plane (control-file.ts).
+  writeControlFile(o.dataDir, { url: `http://${o.host}:${controlPort}`, token: controlToken, kind: 'gateway' });
   return {
     gateway,
     urls: o.config.listeners.map((l, i) => `${l.protocol.toLowerCase()}://${o.host}:${gateway.ports[i]}`),
@@ -114,6 +122,7 @@ export async function startGatewayOnly(o: {
     controlTokenGenerated: o.controlToken === undefined,
     accessLogFile,
     async stop() {
+      removeControlFile(o.dataDir);
       await control.close();
       await gateway.close();
     },

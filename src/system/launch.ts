@@ -23,10 +23,16 @@ import { createLogger } from '../log.ts';
 import { seedDemoData } from '../shop/seed.ts';
 import { ensureSampleVideo } from '../shop/media.ts';
 import { Service } from './service.ts';
+import type { LiveLog } from './live-log.ts';
 import { Deployer, type Fleet } from '../control/deploy.ts';
+import { removeControlFile, writeControlFile } from '../control/control-file.ts';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** `.ts` run from this repository, `.js` from a built package: the child processes are started the same way. */
+/**
+ * The child processes run the way this module runs: `.js` as `receipt` and `npm start` run it (build/ in this
+ * repository, dist/ in the package) — no transform per request; `.ts`, through tsx, only when TypeScript imports
+ * this module directly and names no `servicesDir`.
+ */
 const EXT = path.extname(fileURLToPath(import.meta.url));
 
 export interface RunningSystem {
@@ -59,8 +65,15 @@ export interface LaunchOptions {
   onLog?: (service: string, line: string) => void;
   /** Replaces the gateway configuration (tests: faster health checks). Gets the resolved listener ports. */
   gatewayConfig?: (ports: { http: number; https: number }) => GatewayConfig;
+  /** The terminal's log: every request and health-state change of the gateway, and the control plane's lines. */
+  live?: LiveLog;
   /** Also start Debian's Prometheus scraping the gateway and every target, with the shipped alert rules. */
   prometheus?: boolean | { intervalS?: number };
+  /**
+   * A folder of compiled entries (`shop/server.js`, `payment-sandbox/server.js`) for the child processes, when
+   * this module runs as TypeScript: the test harness passes build/, so the tests' targets run as users' do.
+   */
+  servicesDir?: string;
 }
 
 /** The secret that signs access tokens: made once, kept in DATA_DIR so tokens survive a restart. */
@@ -76,6 +89,7 @@ function jwtSecret(dataDir: string): string {
 export async function startSystem(config: Config, opts: LaunchOptions = {}): Promise<RunningSystem> {
   const progress = opts.progress ?? (() => {});
   const onLog = (name: string) => (opts.onLog ? { onLog: (line: string) => opts.onLog!(name, line) } : {});
+  const entry = (service: string) => (opts.servicesDir ? path.join(opts.servicesDir, `${service}.js`) : path.join(SRC, `${service}${EXT}`));
   const cleanup: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
@@ -117,7 +131,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     await ensureSampleVideo(path.join(config.dataDir, 'videos'));
 
     progress('starting the payment sandbox');
-    const sandbox = new Service({ name: 'payment-sandbox', entry: path.join(SRC, `payment-sandbox/server${EXT}`), env: { ...common, PORT: '0' }, ...onLog('payment-sandbox') });
+    const sandbox = new Service({ name: 'payment-sandbox', entry: entry('payment-sandbox/server'), env: { ...common, PORT: '0' }, ...onLog('payment-sandbox') });
     await sandbox.start();
     cleanup.push(() => sandbox.stop());
     const paymentUrl = `http://${config.host}:${sandbox.port}`;
@@ -140,8 +154,10 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       onRecord: (r) => {
         metricsRef.current?.record(r);
         metricsRef.feed?.record(r);
+        opts.live?.access(r);
       },
     });
+    opts.live?.attach(gateway);
     const metrics = (metricsRef.current = new GatewayMetrics(gateway));
     const group = gateway.group('shop');
 
@@ -157,7 +173,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       const id = `shop-${++made}`;
       const service = new Service({
         name: id,
-        entry: path.join(SRC, `shop/server${EXT}`),
+        entry: entry('shop/server'),
         env: {
           ...common,
           PORT: '0',
@@ -237,11 +253,14 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     feed.deployments = deployer;
     const control = await buildControl(
       { token: controlToken, gateway, metrics, feed, targets: controlled, deployer, databaseUrl, ready: () => gateway.ports.length === gatewayConfig.listeners.length },
-      createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'control'),
+      createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'control', opts.live?.destination('control')),
     );
     await control.listen({ host: config.host, port: config.controlPort });
     cleanup.push(() => control.close());
     const controlPort = (control.server.address() as { port: number }).port;
+    // Where a second terminal's `receipt targets`, `kill`, `faults`… find the control plane (control-file.ts).
+    writeControlFile(config.dataDir, { url: `http://${config.host}:${controlPort}`, token: controlToken, kind: 'system' });
+    cleanup.push(async () => removeControlFile(config.dataDir));
 
     let prometheusUrl: string | undefined;
     if (opts.prometheus) {

@@ -10,7 +10,7 @@ export class ServiceStartError extends Error {
 
 export interface ServiceSpec {
   name: string;
-  /** Absolute path of the TypeScript entry. */
+  /** Absolute path of the entry: JavaScript, or TypeScript when the launcher itself runs as TypeScript (tests). */
   entry: string;
   env: Record<string, string | undefined>;
   /** How long a start may take before it counts as failed. */
@@ -45,7 +45,7 @@ export class Service {
     if (this.running) return this.#port!;
     this.#stderr = '';
     const child = fork(this.spec.entry, [], {
-      // TypeScript entries (this repository) run through tsx; a built package's JavaScript runs as it is.
+      // JavaScript runs as it is; a TypeScript entry (only under the tests' in-process harness) through tsx.
       execArgv: this.spec.entry.endsWith('.ts') ? ['--import', 'tsx'] : [],
       env: { ...process.env, ...this.spec.env },
       stdio: ['ignore', this.spec.onLog ? 'pipe' : 'inherit', 'pipe', 'ipc'],

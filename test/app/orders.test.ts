@@ -17,7 +17,7 @@ const order = (payload: unknown, headers: Record<string, string> = alice) => s.a
 const charges = async (reference: string) => (await s.testDb.sql(`SELECT count(*)::int AS n FROM sandbox.charges WHERE reference = $1`, [reference]))[0]!.n as number;
 const ordersWith = async (reference: string) => (await s.testDb.sql(`SELECT count(*)::int AS n FROM orders WHERE reference = $1`, [reference]))[0]!.n as number;
 
-describe('POST /orders — the seed checkout', () => {
+describe('POST /orders — the checkout, case by case', () => {
   it('happy path: 201 + Location, paid once, readable at the Location', async () => {
     const res = await order({ product_id: 42, quantity: 2, payment_token: 'tok_abc', reference: 'happy-1' });
     assert.equal(res.statusCode, 201);
@@ -39,7 +39,7 @@ describe('POST /orders — the seed checkout', () => {
     assert.match(String(body.detail), /quantity must be an integer/);
   });
 
-  it('a malformed body is judged before the token: 400 even without Authorization (seed order)', async () => {
+  it('a malformed body is judged before the token: 400 even without Authorization (the order of the checks)', async () => {
     problem(await order({ product_id: 42, quantity: 'two', payment_token: 'tok' }, {}), 400);
     problem(await order({ product_id: 42, quantity: 2, payment_token: 'tok' }, {}), 401);
   });

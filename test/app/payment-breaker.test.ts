@@ -1,5 +1,5 @@
 /**
- * The payment provider's circuit breaker (the seed's "circuit breaker open" 503): with the provider failing every
+ * The payment provider's circuit breaker (the "circuit breaker open" 503): with the provider failing every
  * call, at most a handful of orders reach it before the breaker opens; then orders are answered 503 at once, with a
  * Retry-After of the time until half-open, nothing written and nothing charged; once the provider is back and the
  * breaker half-opens, the next order goes through and closes it.

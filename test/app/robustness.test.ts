@@ -67,7 +67,7 @@ describe('bad input gets a clear 4xx problem, never a 500', () => {
   });
 });
 
-describe('503: the database pool exhausted (seed §4)', () => {
+describe('503: the database pool exhausted (docs/status-codes.md, "The checkout, case by case")', () => {
   it('every connection taken: 503 + Retry-After within the acquire timeout, then normal again', async () => {
     await s.db.exhaust();
     try {
@@ -98,7 +98,7 @@ describe('503: the database pool exhausted (seed §4)', () => {
   });
 });
 
-describe('500: a bug (seed §4: no Retry-After, "it\'s a bug")', () => {
+describe('500: a bug (no Retry-After: waiting will not fix it)', () => {
   it('a throwing handler: 500 problem with the request id, no internals, no Retry-After; the stack goes to the log', async () => {
     s.faults.set({ throw_on: 'GET /orders' });
     try {

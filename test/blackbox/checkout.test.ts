@@ -1,5 +1,5 @@
 /**
- * The seed's checkout (§4), every status of the checkout core, over real sockets against the started system:
+ * The checkout (docs/status-codes.md, "The checkout, case by case"), every status of the checkout core, over real sockets against the started system:
  * the shop target and the payment sandbox as their own processes, PostgreSQL as the store.
  */
 import assert from 'node:assert/strict';
@@ -26,7 +26,7 @@ after(async () => {
   await t.stop();
 });
 
-describe('the seed checkout, end to end', () => {
+describe('the checkout, end to end', () => {
   it('HAPPY PATH: 201 + Location, then 200 at the Location', async () => {
     const res = await t.call('POST', '/orders', { body: { product_id: 42, quantity: 2, payment_token: 'tok_abc', reference: 'bb-happy' }, headers: alice });
     assert.equal(res.statusCode, 201);
@@ -112,7 +112,7 @@ describe('the section 2 codes over the wire', () => {
 });
 
 describe('injected faults reach the target process', () => {
-  it('db_pool_exhausted → 503 + Retry-After (seed: "DB connection pool exhausted"), then back to 200', async () => {
+  it('db_pool_exhausted → 503 + Retry-After (the database out of connections), then back to 200', async () => {
     await writeFaults(faults, { db_pool_exhausted: true });
     try {
       await eventually(async () => (await t.call('GET', '/orders', { headers: alice })).statusCode === 503, 5000, 'the 503');

@@ -1,5 +1,5 @@
 /**
- * Rolling deployment ("deployment in progress", the seed's 503 source done right): under steady load through the
+ * Rolling deployment ("deployment in progress", a source of 503s, done right): under steady load through the
  * gateway — reads and orders on keep-alive connections — every target process is replaced one at a time and not one
  * request is lost or answered 5xx. A release that fails its health checks stops the deployment and rolls it back.
  */

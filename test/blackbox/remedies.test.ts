@@ -1,5 +1,5 @@
 /**
- * The seed's remedies for 503 and 504, over real sockets through the gateway, with real target processes:
+ * The remedies for 503 and 504 (docs/reliability.md), over real sockets through the gateway, with real target processes:
  *  - the payment circuit breaker ("circuit breaker open" → 503 + Retry-After, nothing written, nothing charged);
  *  - async checkout (`Prefer: respond-async`, RFC 7240): 202 at once, the order paid by a worker, so a payment slower
  *    than the gateway's idle timeout never becomes a 504; a claim survives the death of the target that held it.

@@ -23,7 +23,7 @@ after(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-function startThenTerm(): Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }> {
+function startThenTerm(): Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string; controlFileWhenUp: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/receipt.js', 'start'], {
       env: { ...process.env, NO_COLOR: '1', DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: '0', HTTPS_PORT: '0', CONTROL_PORT: '0', LOG_LEVEL: 'warn' },
@@ -31,10 +31,12 @@ function startThenTerm(): Promise<{ code: number | null; signal: NodeJS.Signals 
     let out = '';
     let err = '';
     let sent = false;
+    let controlFileWhenUp = false;
     child.stdout.on('data', (d) => {
       out += d;
       if (!sent && /Receipt is up/.test(out)) {
         sent = true;
+        controlFileWhenUp = fs.existsSync(path.join(dataDir, 'control.json'));
         child.kill('SIGTERM'); // in the same turn as the banner arrives: as early as anyone could
       }
     });
@@ -45,7 +47,7 @@ function startThenTerm(): Promise<{ code: number | null; signal: NodeJS.Signals 
     }, 60_000);
     child.on('exit', (code, signal) => {
       clearTimeout(limit);
-      resolve({ code, signal, err });
+      resolve({ code, signal, err, controlFileWhenUp });
     });
   });
 }
@@ -56,6 +58,9 @@ describe('receipt start and SIGTERM', () => {
       const r = await startThenTerm();
       assert.equal(r.code, 0, r.err.slice(-500));
       assert.match(r.err, /SIGTERM: stopping/);
+      // Where a second terminal's `receipt targets` finds the system: there while it runs, gone after a clean stop.
+      assert.ok(r.controlFileWhenUp, 'DATA_DIR/control.json written by the time the banner says it is up');
+      assert.ok(!fs.existsSync(path.join(dataDir, 'control.json')), 'control.json removed on a clean stop');
     }
   });
 });

@@ -72,7 +72,7 @@ describe('on PostgreSQL (the default store)', () => {
   it('206 through the gateway, byte for byte; the whole 50 MiB streamed intact; 416', async () => {
     const file = path.join(t.dataDir, 'videos', 'movie.mp4');
     const size = fs.statSync(file).size;
-    assert.equal(size, 52428800, "the seed's 50 MiB");
+    assert.equal(size, 52428800, 'the 50 MiB sample video');
     const fd = fs.openSync(file, 'r');
     const slice = (start: number, len: number) => {
       const b = Buffer.alloc(len);

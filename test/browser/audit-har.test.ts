@@ -1,6 +1,6 @@
 /**
  * A HAR recorded by a real browser (Debian's chromium through playwright-core) while a person browses the home page
- * and the API docs, follows the seed's redirects, revalidates a product and places an order — then judged by
+ * and the API docs, follows the http → https → www redirects, revalidates a product and places an order — then judged by
  * `receipt audit --har`. Receipt must come out clean, and the recording must hold what makes that mean something:
  * the 201 of the order, a redirect, a 304.
  */

@@ -180,7 +180,7 @@ describe('redirects (RFC 9110 §15.4, Fetch)', () => {
   });
 });
 
-describe('createOrder and the 504 uncertainty problem (seed §4)', () => {
+describe('createOrder and the 504 uncertainty (docs/status-codes.md)', () => {
   /** A shop that keeps orders by reference and fails the way it is told to. */
   async function shop(failures: Array<'504-after-write' | '504-before-write' | 'reset-mid-body'>) {
     const orders = new Map<string, { id: number; reference: string; status: string }>();

@@ -1,5 +1,5 @@
 /**
- * Listener rules (AWS, "Listener rules for your Application Load Balancer"): conditions, priorities, the three actions, the seed's redirect chain across the HTTP
+ * Listener rules (AWS, "Listener rules for your Application Load Balancer"): conditions, priorities, the three actions, the redirect chain across the HTTP
  * and HTTPS listeners, and a configuration refused with a message naming its bad field.
  */
 import assert from 'node:assert/strict';
@@ -86,7 +86,7 @@ describe('rules on a live listener', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("the seed's redirect chain: http://shop.localhost → https://shop.localhost → https://www.shop.localhost → 200", async () => {
+  it("the redirect chain of docs/status-codes.md: http://shop.localhost → https://shop.localhost → https://www.shop.localhost → 200", async () => {
     const [http, https] = gw.gateway.ports;
     const hop1 = await request(`http://127.0.0.1:${http}/products?x=1`, { headers: { host: 'shop.localhost' } });
     assert.equal(hop1.statusCode, 301);

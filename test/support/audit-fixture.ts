@@ -45,7 +45,7 @@ const problem = (status: number, type: string, title: string, extra: Json = {}):
   body: { type: `https://fixture.test/problems/${type}`, title, status, ...extra },
 });
 
-/** A document the caller may not see answers the same 404 as one that is not there (the seed's security note). */
+/** A document the caller may not see answers the same 404 as one that is not there (RFC 9110 §15.5.5: not willing to disclose that it exists). */
 const docRoute = (path: string, others: 'hide' | 'forbid' | 'different-404'): Route => ({
   method: 'GET',
   path,

@@ -1,5 +1,5 @@
 /**
- * Who answers for each failure (the seed: "the first digit tells you WHO is responsible"): a 4xx is the client's,
+ * Who answers for each failure (docs/status-codes.md, "The first digit says who is responsible"): a 4xx is the client's,
  * a target-named 5xx needs a target that did something, and the gateway's own failures are never a target's.
  */
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
-/** Target health as a pure transition (src/gateway/health.ts): ALB's thresholds, states and reasons, no sockets. */
+/** Target health as a pure transition (src/gateway/cluster/health.ts): ALB's thresholds, states and reasons, no sockets. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nextHealth, REGISTERED, type CheckResult, type Health } from '../../src/gateway/health.ts';
+import { nextHealth, REGISTERED, type CheckResult, type Health } from '../../src/gateway/cluster/health.ts';
 
 const T = { healthyThreshold: 3, unhealthyThreshold: 2 };
 const pass: CheckResult = { status: 200 };

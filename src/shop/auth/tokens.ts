@@ -39,7 +39,7 @@ export interface TokenPair {
 
 /**
  * An access token: HS256, the user as `sub`, the role as a claim. The one place its shape is written — the shop signs
- * with it, and the scenario player and the tests forge the seed's expired JWT with it (issued and expiring in the past).
+ * with it, and the scenario player and the tests forge an expired JWT with it (issued and expiring in the past).
  */
 export function signAccessToken(secret: string | Uint8Array, p: Principal, at: { issuedAt?: number; expiresAt: number }): Promise<string> {
   return new SignJWT({ role: p.role })

@@ -14,7 +14,7 @@ export const dependencies: Step = (ctx, route) => {
   if (route.usesDatabase !== false && ctx.deps.db.exhausted) {
     throw new DependencyUnavailable('database', ctx.deps.config.retryAfterS);
   }
-  // The seed's "circuit breaker open" 503: the provider failed repeatedly; answer at once, charge nothing, write
+  // The "circuit breaker open" 503: the provider failed repeatedly; answer at once, charge nothing, write
   // nothing, and say when the breaker will let a call try again.
   if (route.usesPayments && ctx.deps.payments.breakerOpen) throw ctx.deps.payments.unavailable();
   return undefined;

@@ -1,8 +1,8 @@
 /**
  * Steps 8–9 — run the handler. An exception that is not an HttpProblem is a bug: the error handler answers 500
  * without Retry-After (docs/status-codes.md, "5xx": a bug, not a capacity issue) and without any internal detail.
- * Success: 201 + Location for a creation (RFC 9110 §15.3.2 — the seed calls a missing Location "a common API
- * design mistake", so a 201 without one is refused here), 200 with a body, 204 without.
+ * Success: 201 + Location for a creation (RFC 9110 §15.3.2 — without it the client cannot
+ * find what it made, so a 201 without one is refused here), 200 with a body, 204 without.
  */
 import type { Step } from './types.ts';
 

@@ -21,7 +21,7 @@ interface AjvError {
 function fieldOf(e: AjvError): string {
   if (e.keyword === 'required') return String(e.params.missingProperty);
   if (e.keyword === 'additionalProperties') return String(e.params.additionalProperty);
-  // instancePath is a JSON Pointer (`/items/0/quantity`); the seed names fields with dots.
+  // instancePath is a JSON Pointer (`/items/0/quantity`); errors name fields with dots, as a form would.
   return e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(body)';
 }
 

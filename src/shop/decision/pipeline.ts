@@ -1,5 +1,6 @@
 /**
- * The seed's decision tree for a request (its "HTTP STATUS CODE FLOW DIAGRAM"; drawn in docs/pipeline.md), as an ordered list.
+ * The order in which a request is judged (docs/status-codes.md, "The order of the checks"; drawn in docs/pipeline.md), as
+ * an ordered list.
  * Each step passes or decides the answer; the first step that decides, answers. docs/pipeline.md draws it.
  *
  *   1  parse           400  malformed JSON / wrong types (413, 415 from the body parser just before)

@@ -1,5 +1,5 @@
 /**
- * Step 4b — conditional requests (RFC 9110 §13). Not in the seed's tree, but it belongs here: §13.2.1 says
+ * Step 4b — conditional requests (RFC 9110 §13). Not one of the checks docs/status-codes.md tells, but it belongs here: §13.2.1 says
  * preconditions are evaluated after the ordinary checks (so 401/403/404/410 win over them) and before the
  * method is performed; §13.2.2 fixes their order. A failed If-None-Match on GET/HEAD → 304 with the same
  * ETag (§15.4.5); a failed If-Match → 412.

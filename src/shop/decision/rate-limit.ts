@@ -1,6 +1,6 @@
 /**
  * Step 6 — "Rate limit ok?" → 429 + Retry-After (docs/pipeline.md; docs/scenarios.md, "RATE LIMIT": the attempt over the limit).
- * After validation, as the seed orders it: a request that was going to fail anyway does not spend a point.
+ * After validation (docs/status-codes.md, "The order of the checks"): a request that was going to fail anyway does not spend a point.
  * Every answer on a limited route describes the limit (X-RateLimit-*, RateLimit-Policy, RateLimit); answers decided
  * before this step get the same fields read without spending (see `describeLimit`).
  */

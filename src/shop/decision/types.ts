@@ -1,6 +1,6 @@
 /**
- * What a route is, as data, and what the decision steps share. A route says which of the seed's checks apply
- * to it (schema, auth, locate, validate, …); the pipeline runs them in the seed's order.
+ * What a route is, as data, and what the decision steps share. A route says which checks apply to it
+ * (schema, auth, locate, validate, …); the pipeline runs them in their order (docs/status-codes.md).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TSchema, Static } from 'typebox';

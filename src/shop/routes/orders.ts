@@ -1,7 +1,9 @@
 /**
- * Orders: the seed's checkout (docs/scenarios.md). POST /orders walks the whole decision tree: 400 for types,
- * 401/403 for identity, a replay of an earlier identical request (locate), 422 listing every rule broken, 409
- * while the same key is in flight, 503 when the database or the payment provider is away, 201 + Location.
+ * Orders: the checkout of docs/status-codes.md ("The checkout, case by case"; played in docs/scenarios.md). POST
+ * /orders walks the whole decision tree: 400 for types, 401 for identity (every signed-in user may order, so no 403),
+ * a replay of an earlier identical request (locate), 422 listing every rule broken, 409 while the same key is in
+ * flight, 429 once the user's limit is spent, 503 when the database or the payment provider is away, 402 when the
+ * card is declined, 201 + Location — or 202 when the client prefers not to wait (Prefer: respond-async).
  */
 import crypto from 'node:crypto';
 import { Type } from 'typebox';
@@ -15,7 +17,7 @@ import * as store from '../store/orders.ts';
 import { findProduct } from '../store/products.ts';
 import { IdParams, Order, OrderInput } from './schemas.ts';
 
-const MAX_QUANTITY = 100; // the seed's "Must be between 1 and 100"
+const MAX_QUANTITY = 100; // "Must be between 1 and 100": a shop's own rule, checked in validate (422)
 
 /** POST /orders's own idempotency keys, and what makes two of its requests the same. */
 const SCOPE = '';
@@ -152,7 +154,7 @@ async function placeOrder(
     case 'concurrent':
       throw idempotency.requestInFlight('Another request with this reference is being processed. Retry in a moment.');
   }
-  // An order the worker pays: accepted now, whatever the payment will take (the seed's async answer to the 504).
+  // An order the worker pays: accepted now, whatever the payment will take (the remedy docs/status-codes.md gives for the 504 uncertainty).
   if (reserved.order.async && reserved.order.status === 'pending') return acceptedOutcome(reserved.order);
   const paid = await payOrder(deps, reserved.order, body.payment_token);
   if (paid.kind === 'declined') throw declinedProblem(paid.order);

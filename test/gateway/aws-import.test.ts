@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { formatTemplate, fromCloudFormation, parseTemplate, terraformToCloudFormation, toCloudFormation, type Imported } from '../../src/gateway/aws-infra.ts';
+import { formatTemplate, fromCloudFormation, parseTemplate, terraformToCloudFormation, toCloudFormation, type Imported } from '../../src/gateway/aws/index.ts';
 import type { GatewayConfig } from '../../src/gateway/config.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
 import { httpTarget, type HttpTarget } from '../support/http-target.ts';

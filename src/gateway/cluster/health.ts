@@ -8,7 +8,8 @@
  * code says why (`Target.Timeout`, `Target.ResponseCodeMismatch`, `Target.FailedHealthChecks`).
  */
 
-export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
+/** ALB's target health states; `unavailable` is a target of a group whose health checks are turned off. */
+export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'unavailable' | 'draining' | 'unused';
 
 export interface Health {
   readonly state: TargetState;
@@ -32,6 +33,12 @@ export interface Thresholds {
 /** Just registered: `initial`, checks starting (ALB's Elb.InitialHealthChecking). */
 export const REGISTERED: Health = { state: 'initial', reason: 'Elb.InitialHealthChecking', okStreak: 0, failStreak: 0 };
 
+/**
+ * Registered in a group whose health checks are off: ALB reports `unavailable` (Target.HealthCheckDisabled) and
+ * routes to the target all the same (AWS, "Health checks for your target groups" → "Target health status").
+ */
+export const UNCHECKED: Health = { state: 'unavailable', reason: 'Target.HealthCheckDisabled', okStreak: 0, failStreak: 0 };
+
 function failureReason(result: CheckResult): string {
   if (result.error === 'timeout') return 'Target.Timeout';
   return result.status !== undefined ? 'Target.ResponseCodeMismatch' : 'Target.FailedHealthChecks';
@@ -39,7 +46,7 @@ function failureReason(result: CheckResult): string {
 
 /** The health after one more check that `passed` (the matcher accepted its status) or not. */
 export function nextHealth(h: Health, passed: boolean, result: CheckResult, t: Thresholds): Health {
-  if (h.state === 'draining' || h.state === 'unused') return h; // not checked any more
+  if (h.state === 'draining' || h.state === 'unused' || h.state === 'unavailable') return h; // not checked (any more)
   if (passed) {
     const okStreak = h.okStreak + 1;
     const recovers = h.state === 'initial' || (h.state === 'unhealthy' && okStreak >= t.healthyThreshold);

@@ -1,0 +1,310 @@
+/**
+ * A CloudFormation template's Application Load Balancer as the gateway's configuration: `::LoadBalancer`,
+ * `::Listener`, `::ListenerRule` and `::TargetGroup` (AWS's CloudFormation reference). A Terraform plan arrives here
+ * too, read into the same shape first (terraform.ts), so both are mapped by this one reader.
+ *
+ * Every property and attribute met is judged against catalogue.ts: what the gateway cannot be is listed in
+ * `unsupported` with its place, what only places the load balancer in an AWS account is listed in `awsOnly`, and a
+ * name the catalogue does not know is listed too — nothing is dropped silently. A value that cannot be resolved
+ * locally (a parameter with no value, an import from a template not given) skips the rule or listener that needs it
+ * and names itself with what to pass; it never stops the gateway.
+ */
+import { GatewayConfigError, validateGatewayConfig, type Action, type Condition, type GatewayConfig, type TargetGroupSpec } from '../config.ts';
+import { judge, LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from './catalogue.ts';
+import type { ActionProps, ConditionProps, KeyValue, ListenerProps, ListenerRuleProps, LoadBalancerProps, Template, TargetGroupProps } from './shapes.ts';
+import { describeUnresolved, hasHole, Resolver } from './template.ts';
+
+export interface ImportOptions {
+  /** Targets for each target group, by logical id / resource address / group name: `['127.0.0.1:3000']`. */
+  map: Record<string, string[]>;
+  /** Local port for a listener port of the template (80 → 8080 when absent: ports under 1024 get +8000). */
+  listenPorts?: Record<number, number>;
+  /** Template parameter values (else each parameter's Default). */
+  parameters?: Record<string, string>;
+}
+
+export interface Imported {
+  config: GatewayConfig;
+  /** Parts the gateway cannot emulate, each with where it is. */
+  unsupported: string[];
+  /** Settings that only place or name the load balancer in an AWS account: no local effect. */
+  awsOnly: string[];
+  /** What was changed to run locally (listener ports, certificates). */
+  notes: string[];
+  /** Template listener port → local port. */
+  ports: Record<number, number>;
+}
+
+const attrs = (list: KeyValue[] | undefined): Record<string, string> =>
+  Object.fromEntries((Array.isArray(list) ? list : []).filter((a) => a && typeof a.Key === 'string').map((a) => [a.Key!, String(a.Value)]));
+
+/** The resources of one type, their properties resolved; resources whose Condition is false are left out. */
+function resourcesOf(template: Template, r: Resolver, type: string, notes: string[]): Array<[string, Record<string, unknown>]> {
+  const out: Array<[string, Record<string, unknown>]> = [];
+  for (const [id, res] of Object.entries(template.Resources ?? {})) {
+    if (res?.Type !== type) continue;
+    if (res.Condition !== undefined) {
+      const on = r.condition(String(res.Condition), `${id}.Condition`);
+      if (on === false) {
+        notes.push(`${id}: not created (its condition ${res.Condition} is false)`);
+        continue;
+      }
+      if (on === undefined) continue; // named by the resolver
+    }
+    const props = r.value(res.Properties ?? {}, `${id}.Properties`);
+    out.push([id, props && typeof props === 'object' ? props : {}]);
+  }
+  return out;
+}
+
+export function fromCloudFormation(template: Template, o: ImportOptions, source = 'template'): Imported {
+  const resources = template?.Resources ?? {};
+  if (typeof resources !== 'object' || Object.keys(resources).length === 0) throw new GatewayConfigError(`${source}: no Resources`);
+  const r = new Resolver(template, o.parameters ? { parameters: o.parameters } : {});
+  r.adopt(template.Metadata?.['Receipt::Unresolved'] ?? []);
+  const unsupported: string[] = [...(template.Metadata?.['Receipt::Unmapped'] ?? [])];
+  const awsOnly: string[] = [];
+  const notes: string[] = [...(template.Metadata?.['Receipt::Notes'] ?? [])];
+  const of = (type: string) => resourcesOf(template, r, type, notes);
+
+  /** Judges one setting at its value: a `not emulated` line, an AWS-only name, or nothing. */
+  const check = (where: string, h: Handling | undefined, value: unknown) => {
+    const j = judge(h, value);
+    if (j.kind === 'not') unsupported.push(`${where}${value === undefined || typeof value === 'object' ? '' : ` = ${String(value)}`}: ${j.why}`);
+    else if (j.kind === 'aws') awsOnly.push(where);
+  };
+  const checkProperties = (id: string, type: string, props: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(props)) {
+      if (v === undefined) continue;
+      const h = PROPERTIES[type]![k];
+      // A structured property the gateway reads is judged part by part where it is read (actions, matchers,
+      // attribute lists, MutualAuthentication.Mode); any other is named whatever its shape.
+      if (typeof v === 'object' && h && (h.kind === 'emulated' || h.kind === 'at')) continue;
+      check(`${id}.${k}`, h, typeof v === 'object' ? undefined : v);
+    }
+  };
+  const checkAttributes = (id: string, prop: string, list: KeyValue[] | undefined, table: Record<string, Handling>, skip: (key: string) => boolean = () => false) => {
+    for (const [k, v] of Object.entries(attrs(list))) if (!skip(k)) check(`${id}.${prop} ${k}`, table[k], v);
+  };
+
+  // The load balancer: its attributes become the gateway's (ALB's idle timeout and desync mode).
+  const lbs = of(LB) as Array<[string, LoadBalancerProps]>;
+  if (lbs.length > 1) unsupported.push(`${lbs.map(([id]) => id).join(', ')}: one load balancer per gateway — the first is used`);
+  const [lbId, lb] = lbs[0] ?? [undefined, {} as LoadBalancerProps];
+  if (lbId) {
+    checkProperties(lbId, LB, lb);
+    checkAttributes(lbId, 'LoadBalancerAttributes', lb.LoadBalancerAttributes, LB_ATTRIBUTES);
+  }
+  const lbAttrs = attrs(lb.LoadBalancerAttributes);
+  const idle = lbAttrs['idle_timeout.timeout_seconds'];
+  const desync = lbAttrs['routing.http.desync_mitigation_mode'];
+  const keepAlive = lbAttrs['client_keep_alive.seconds'];
+
+  // Target groups, each with its targets from --map.
+  const groups: TargetGroupSpec[] = [];
+  const groupName = new Map<string, string>();
+  for (const [id, p] of of(TG) as Array<[string, TargetGroupProps]>) {
+    checkProperties(id, TG, p);
+    const ta = attrs(p.TargetGroupAttributes);
+    // The stickiness settings matter only when it is on; then `stickiness.enabled` itself is named.
+    checkAttributes(id, 'TargetGroupAttributes', p.TargetGroupAttributes, TG_ATTRIBUTES);
+    if (p.TargetType === 'lambda') continue; // named by the catalogue; a rule forwarding to it is skipped
+    if (p.Matcher?.GrpcCode) unsupported.push(`${id}.Matcher.GrpcCode: gRPC health checks`);
+    const mapped = o.map[id] ?? (p.Name ? o.map[p.Name] : undefined) ?? [];
+    if (mapped.length === 0) notes.push(`${id}: no --map ${id}=host:port, so no targets (requests forwarded to it get 503)`);
+    const hc: NonNullable<TargetGroupSpec['healthCheck']> = {};
+    if (p.HealthCheckPath) hc.path = p.HealthCheckPath;
+    if (p.HealthCheckIntervalSeconds) hc.intervalMs = Number(p.HealthCheckIntervalSeconds) * 1000;
+    if (p.HealthCheckTimeoutSeconds) hc.timeoutMs = Number(p.HealthCheckTimeoutSeconds) * 1000;
+    if (p.HealthyThresholdCount) hc.healthyThreshold = Number(p.HealthyThresholdCount);
+    if (p.UnhealthyThresholdCount) hc.unhealthyThreshold = Number(p.UnhealthyThresholdCount);
+    if (p.Matcher?.HttpCode) hc.matcher = String(p.Matcher.HttpCode);
+    // Only what differs from ALB's defaults is written, so a template and its export read back alike.
+    if (p.HealthCheckEnabled === false || p.HealthCheckEnabled === 'false') hc.enabled = false;
+    if (p.HealthCheckPort !== undefined && String(p.HealthCheckPort) !== 'traffic-port') hc.port = Number(p.HealthCheckPort);
+    if ((p.HealthCheckProtocol === 'HTTP' || p.HealthCheckProtocol === 'HTTPS') && p.HealthCheckProtocol !== (p.Protocol ?? 'HTTP')) hc.protocol = p.HealthCheckProtocol;
+    const algorithm = ta['load_balancing.algorithm.type'];
+    const slowStart = Number(ta['slow_start.duration_seconds'] ?? 0);
+    // Its Name when it has one (what an export wrote), so names survive export → import.
+    const name = typeof p.Name === 'string' && p.Name ? p.Name : id;
+    groupName.set(id, name);
+    groups.push({
+      name,
+      ...(p.Protocol === 'HTTPS' ? { protocol: 'HTTPS' as const } : {}),
+      ...(algorithm === 'round_robin' || algorithm === 'least_outstanding_requests' || algorithm === 'weighted_random' ? { algorithm } : {}),
+      ...(slowStart > 0 ? { slowStartMs: slowStart * 1000 } : {}),
+      ...(ta['deregistration_delay.timeout_seconds'] !== undefined ? { deregistrationDelayMs: Number(ta['deregistration_delay.timeout_seconds']) * 1000 } : {}),
+      ...(Object.keys(hc).length ? { healthCheck: hc } : {}),
+      targets: mapped.map((addr) => {
+        const m = /^([^:\s]+):(\d{1,5})$/.exec(addr);
+        if (!m) throw new GatewayConfigError(`--map ${id}=${addr}: expected host:port`);
+        return { id: addr, host: m[1]!, port: Number(m[2]) };
+      }),
+    });
+  }
+  for (const key of Object.keys(o.map)) {
+    if (!groupName.has(key) && !groups.some((g) => g.name === key)) throw new GatewayConfigError(`--map ${key}: no target group ${key} in ${source}`);
+  }
+
+  // Listener ports: the template's, or a free local one for a privileged port.
+  const ports: Record<number, number> = {};
+  const localPort = (p: number) => o.listenPorts?.[p] ?? ports[p] ?? (p < 1024 ? p + 8000 : p);
+
+  const actionOf = (a: ActionProps, where: string): Action | undefined => {
+    switch (a?.Type) {
+      case 'forward': {
+        const list = a.ForwardConfig?.TargetGroups ?? (a.TargetGroupArn ? [{ TargetGroupArn: a.TargetGroupArn }] : []);
+        if (list.some((g) => !g.TargetGroupArn || !groupName.has(g.TargetGroupArn))) {
+          unsupported.push(`${where}: forwards to ${list.map((g) => g.TargetGroupArn).join(', ')}, not a target group the gateway has`);
+          return undefined;
+        }
+        const sticky = a.ForwardConfig?.TargetGroupStickinessConfig?.Enabled;
+        if (sticky === true || sticky === 'true') unsupported.push(`${where}: target group stickiness`);
+        return { type: 'forward', targetGroups: list.map((g) => ({ name: groupName.get(g.TargetGroupArn!)!, ...(list.length > 1 || g.Weight !== undefined ? { weight: Number(g.Weight ?? 1) } : {}) })) };
+      }
+      case 'redirect': {
+        const c = a.RedirectConfig ?? {};
+        // Only a redirect that stays on this load balancer moves with its listeners: a port of another host (an
+        // absolute `Host`) is that host's, and stays as written.
+        const sameHost = c.Host === undefined || c.Host === '#{host}';
+        const port = c.Port !== undefined && sameHost && /^\d+$/.test(String(c.Port)) ? String(localPort(Number(c.Port))) : c.Port;
+        return {
+          type: 'redirect',
+          statusCode: c.StatusCode as 'HTTP_301' | 'HTTP_302',
+          // The values are the template's, checked against the gateway's schema by validateGatewayConfig below.
+          ...(c.Protocol ? { protocol: c.Protocol as 'HTTP' | 'HTTPS' } : {}),
+          ...(c.Host ? { host: c.Host } : {}),
+          ...(port !== undefined ? { port: String(port) } : {}),
+          ...(c.Path ? { path: c.Path } : {}),
+          ...(c.Query !== undefined ? { query: c.Query } : {}),
+        };
+      }
+      case 'fixed-response': {
+        const c = a.FixedResponseConfig ?? {};
+        return { type: 'fixed-response', statusCode: String(c.StatusCode), ...(c.ContentType ? { contentType: c.ContentType as 'text/plain' } : {}), ...(c.MessageBody !== undefined ? { messageBody: c.MessageBody } : {}) };
+      }
+      default:
+        unsupported.push(`${where}: ${a?.Type ?? 'an action without Type'} actions`);
+        return undefined;
+    }
+  };
+  const actionsOf = (list: ActionProps[] | undefined, where: string): Action[] | undefined => {
+    const all = (Array.isArray(list) ? list : []).slice().sort((x, y) => (x.Order ?? 0) - (y.Order ?? 0));
+    // ALB runs authenticate actions first, then the one final action: locally only the final one can run.
+    const final = all.filter((a) => !String(a.Type).startsWith('authenticate'));
+    for (const a of all.filter((x) => String(x.Type).startsWith('authenticate'))) unsupported.push(`${where}: ${a.Type} (requests pass unauthenticated locally)`);
+    const mapped = final.map((a, i) => actionOf(a, `${where}[${i}]`));
+    return mapped.length === 1 && mapped[0] ? [mapped[0]] : undefined;
+  };
+  /** The unresolved values inside one resource, as lines, for a skip that names its cause. */
+  const holesOf = (id: string) => r.unresolved.filter((u) => u.where.startsWith(`${id}.`)).map(describeUnresolved);
+  const reported = new Set<string>();
+
+  const listeners: GatewayConfig['listeners'] = [];
+  const listenerIndex = new Map<string, number>();
+  for (const [id, p] of of(LISTENER) as Array<[string, ListenerProps]>) {
+    checkProperties(id, LISTENER, p);
+    checkAttributes(id, 'ListenerAttributes', p.ListenerAttributes, LISTENER_ATTRIBUTES);
+    if (p.MutualAuthentication?.Mode !== undefined) check(`${id}.MutualAuthentication.Mode`, PROPERTIES[LISTENER]!.MutualAuthentication, p.MutualAuthentication.Mode);
+    if (p.Protocol !== 'HTTP' && p.Protocol !== 'HTTPS') continue; // named by the catalogue
+    if (hasHole(p.DefaultActions) || hasHole(p.Port)) {
+      for (const line of holesOf(id)) reported.add(line);
+      unsupported.push(...holesOf(id), `${id}: listener skipped (a value it needs cannot be resolved)`);
+      continue;
+    }
+    const port = localPort(Number(p.Port));
+    ports[Number(p.Port)] = port;
+    if (port !== Number(p.Port)) notes.push(`${id}: port ${p.Port} listens on ${port} locally`);
+    if (p.Protocol === 'HTTPS') notes.push(`${id}: HTTPS with a self-signed certificate instead of ${p.Certificates?.[0]?.CertificateArn ?? 'its certificate'}`);
+    const defaultActions = actionsOf(p.DefaultActions, `${id}.DefaultActions`);
+    if (!defaultActions) {
+      unsupported.push(`${id}: no default action the gateway can run — listener skipped`);
+      continue;
+    }
+    listenerIndex.set(id, listeners.length);
+    listeners.push({ protocol: p.Protocol, port, defaultActions, rules: [] });
+  }
+
+  for (const [id, p] of of(RULE) as Array<[string, ListenerRuleProps]>) {
+    checkProperties(id, RULE, p);
+    if (hasHole(p.Conditions) || hasHole(p.Actions) || hasHole(p.Priority) || hasHole(p.ListenerArn)) {
+      for (const line of holesOf(id)) reported.add(line);
+      unsupported.push(...holesOf(id), `${id}: rule skipped (a value it needs cannot be resolved)`);
+      continue;
+    }
+    const i = listenerIndex.get(String(p.ListenerArn));
+    if (i === undefined) {
+      unsupported.push(`${id}.ListenerArn: ${p.ListenerArn ?? '(missing)'} is no listener the gateway has`);
+      continue;
+    }
+    const conditions: Condition[] = [];
+    let skip = false;
+    for (const [k, c] of (Array.isArray(p.Conditions) ? p.Conditions : []).entries()) {
+      const cond = conditionOf(c);
+      if ('condition' in cond) conditions.push(cond.condition);
+      else {
+        unsupported.push(`${id}.Conditions[${k}]: ${cond.why}`);
+        skip = true;
+      }
+    }
+    const actions = actionsOf(p.Actions, `${id}.Actions`);
+    if (skip || !actions) {
+      unsupported.push(`${id}: rule skipped`);
+      continue;
+    }
+    listeners[i]!.rules!.push({ priority: Number(p.Priority), conditions, actions });
+  }
+  for (const l of listeners) if (l.rules!.length === 0) delete l.rules;
+
+  // Unresolved values in settings the gateway reads; those in AWS-only settings change nothing locally.
+  for (const u of r.unresolved) {
+    const line = describeUnresolved(u);
+    if (reported.has(line)) continue;
+    const m = /^(.+?)\.Properties\.(\w+)/.exec(u.where);
+    const type = m ? resources[m[1]!]?.Type : undefined;
+    if (m && type && PROPERTIES[type]?.[m[2]!]?.kind === 'aws') continue;
+    unsupported.push(line);
+  }
+  for (const [id, res] of Object.entries(resources)) {
+    const type = res?.Type;
+    if (typeof type !== 'string' || [LB, LISTENER, RULE, TG].includes(type)) continue;
+    if (type in OTHER_TYPES) unsupported.push(`${id}: ${OTHER_TYPES[type]}`);
+    else if (type.startsWith('AWS::ElasticLoadBalancingV2::')) unsupported.push(`${id}: ${type}, a resource type this gateway does not know`);
+  }
+  if (listeners.length === 0) throw new GatewayConfigError(`${source}: no listener the gateway can run${unsupported.length ? ` (${unsupported.join('; ')})` : ''}`);
+  const config = validateGatewayConfig(
+    {
+      listeners,
+      targetGroups: groups.length ? groups : [{ name: 'none' }],
+      ...(idle ? { idleTimeoutMs: Number(idle) * 1000 } : {}),
+      ...(keepAlive ? { clientKeepAliveMs: Number(keepAlive) * 1000 } : {}),
+      ...(desync ? { desyncMitigationMode: desync } : {}),
+    },
+    source,
+  );
+  return { config, unsupported, awsOnly, notes, ports };
+}
+
+/**
+ * A ListenerRule condition (the `…Config` forms, and the older `Values` form of host-header and path-pattern), or
+ * why the gateway cannot evaluate it. Regex match values (`RegexValues`) are not evaluated locally.
+ */
+function conditionOf(c: ConditionProps): { condition: Condition } | { why: string } {
+  const regex = c?.RegexValues ?? c?.HostHeaderConfig?.RegexValues ?? c?.PathPatternConfig?.RegexValues ?? c?.HttpHeaderConfig?.RegexValues;
+  if (regex?.length) return { why: `${c.Field} with RegexValues (regex matching is not emulated)` };
+  switch (c?.Field) {
+    case 'host-header':
+      return { condition: { field: 'host-header', values: c.HostHeaderConfig?.Values ?? c.Values ?? [] } };
+    case 'path-pattern':
+      return { condition: { field: 'path-pattern', values: c.PathPatternConfig?.Values ?? c.Values ?? [] } };
+    case 'http-request-method':
+      return { condition: { field: 'http-request-method', values: c.HttpRequestMethodConfig?.Values ?? c.Values ?? [] } };
+    case 'http-header':
+      return { condition: { field: 'http-header', httpHeaderName: c.HttpHeaderConfig?.HttpHeaderName ?? '', values: c.HttpHeaderConfig?.Values ?? [] } };
+    case 'query-string':
+      return { condition: { field: 'query-string', values: (c.QueryStringConfig?.Values ?? []).map((v) => ({ ...(v.Key !== undefined ? { key: v.Key } : {}), value: String(v.Value) })) } };
+    case 'source-ip':
+      return { condition: { field: 'source-ip', values: c.SourceIpConfig?.Values ?? c.Values ?? [] } };
+  }
+  return { why: c?.Field ?? 'a condition without Field' };
+}

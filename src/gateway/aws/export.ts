@@ -1,0 +1,129 @@
+/**
+ * The gateway's configuration written back as a CloudFormation template a user can deploy: what was tested locally
+ * is what gets deployed. Property names follow AWS's CloudFormation reference (AWS::ElasticLoadBalancingV2::*).
+ */
+import { stringify } from 'yaml';
+import type { Action, Condition, GatewayConfig } from '../config.ts';
+import { ALB_DEFAULTS } from '../limits.ts';
+import { LB, LISTENER, RULE, TG } from './catalogue.ts';
+import type { Json } from './shapes.ts';
+
+/**
+ * The configuration as a CloudFormation template: what was tested locally is what gets deployed. The network
+ * (VPC, subnets, security groups) and the certificate are parameters: they are the account's, not the gateway's.
+ */
+export function toCloudFormation(config: GatewayConfig): Json {
+  const id = (name: string) => `${name.replace(/[^A-Za-z0-9]/g, '')}TargetGroup`;
+  const action = (a: Action, order?: number): Json => {
+    const base = order !== undefined ? { Order: order } : {};
+    if (a.type === 'forward') {
+      return a.targetGroups.length === 1 && a.targetGroups[0]!.weight === undefined
+        ? { ...base, Type: 'forward', TargetGroupArn: { Ref: id(a.targetGroups[0]!.name) } }
+        : { ...base, Type: 'forward', ForwardConfig: { TargetGroups: a.targetGroups.map((g) => ({ TargetGroupArn: { Ref: id(g.name) }, Weight: g.weight ?? 1 })) } };
+    }
+    if (a.type === 'redirect') {
+      const c: Json = { StatusCode: a.statusCode };
+      if (a.protocol) c.Protocol = a.protocol;
+      if (a.host) c.Host = a.host;
+      if (a.port) c.Port = a.port;
+      if (a.path) c.Path = a.path;
+      if (a.query !== undefined) c.Query = a.query;
+      return { ...base, Type: 'redirect', RedirectConfig: c };
+    }
+    return { ...base, Type: 'fixed-response', FixedResponseConfig: { StatusCode: a.statusCode, ...(a.contentType ? { ContentType: a.contentType } : {}), ...(a.messageBody !== undefined ? { MessageBody: a.messageBody } : {}) } };
+  };
+  const condition = (c: Condition): Json => {
+    switch (c.field) {
+      case 'host-header':
+        return { Field: c.field, HostHeaderConfig: { Values: c.values } };
+      case 'path-pattern':
+        return { Field: c.field, PathPatternConfig: { Values: c.values } };
+      case 'http-request-method':
+        return { Field: c.field, HttpRequestMethodConfig: { Values: c.values } };
+      case 'http-header':
+        return { Field: c.field, HttpHeaderConfig: { HttpHeaderName: c.httpHeaderName, Values: c.values } };
+      case 'query-string':
+        return { Field: c.field, QueryStringConfig: { Values: c.values.map((v) => ({ ...(v.key !== undefined ? { Key: v.key } : {}), Value: v.value })) } };
+      case 'source-ip':
+        return { Field: c.field, SourceIpConfig: { Values: c.values } };
+    }
+  };
+  const resources: Record<string, Json> = {
+    LoadBalancer: {
+      Type: LB,
+      Properties: {
+        Type: 'application',
+        Scheme: 'internet-facing',
+        Subnets: { Ref: 'Subnets' },
+        SecurityGroups: { Ref: 'SecurityGroups' },
+        LoadBalancerAttributes: [
+          { Key: 'idle_timeout.timeout_seconds', Value: String(Math.max(1, Math.round((config.idleTimeoutMs ?? ALB_DEFAULTS.idleTimeoutMs) / 1000))) },
+          { Key: 'routing.http.desync_mitigation_mode', Value: config.desyncMitigationMode ?? 'defensive' },
+          ...(config.clientKeepAliveMs !== undefined ? [{ Key: 'client_keep_alive.seconds', Value: String(Math.round(config.clientKeepAliveMs / 1000)) }] : []),
+        ],
+      },
+    },
+  };
+  for (const g of config.targetGroups) {
+    const hc = g.healthCheck ?? {};
+    resources[id(g.name)] = {
+      Type: TG,
+      Properties: {
+        Name: g.name.slice(0, 32),
+        VpcId: { Ref: 'VpcId' },
+        Protocol: g.protocol ?? 'HTTP',
+        Port: g.targets?.[0]?.port ?? 80,
+        TargetType: 'ip',
+        ...(hc.path ? { HealthCheckPath: hc.path } : {}),
+        ...(hc.intervalMs ? { HealthCheckIntervalSeconds: Math.max(5, Math.round(hc.intervalMs / 1000)) } : {}),
+        ...(hc.timeoutMs ? { HealthCheckTimeoutSeconds: Math.max(2, Math.round(hc.timeoutMs / 1000)) } : {}),
+        ...(hc.healthyThreshold ? { HealthyThresholdCount: Math.max(2, hc.healthyThreshold) } : {}),
+        ...(hc.unhealthyThreshold ? { UnhealthyThresholdCount: Math.max(2, hc.unhealthyThreshold) } : {}),
+        ...(hc.matcher ? { Matcher: { HttpCode: hc.matcher } } : {}),
+        ...(hc.enabled === false ? { HealthCheckEnabled: false } : {}),
+        ...(hc.port !== undefined ? { HealthCheckPort: String(hc.port) } : {}),
+        ...(hc.protocol ? { HealthCheckProtocol: hc.protocol } : {}),
+        TargetGroupAttributes: [
+          ...(g.deregistrationDelayMs !== undefined ? [{ Key: 'deregistration_delay.timeout_seconds', Value: String(Math.round(g.deregistrationDelayMs / 1000)) }] : []),
+          ...(g.algorithm ? [{ Key: 'load_balancing.algorithm.type', Value: g.algorithm }] : []),
+          ...(g.slowStartMs ? [{ Key: 'slow_start.duration_seconds', Value: String(Math.round(g.slowStartMs / 1000)) }] : []),
+        ],
+      },
+    };
+  }
+  config.listeners.forEach((l, i) => {
+    const name = `Listener${l.protocol}${l.port}`.replace(/[^A-Za-z0-9]/g, '') || `Listener${i}`;
+    resources[name] = {
+      Type: LISTENER,
+      Properties: {
+        LoadBalancerArn: { Ref: 'LoadBalancer' },
+        Protocol: l.protocol,
+        Port: l.port,
+        ...(l.protocol === 'HTTPS' ? { Certificates: [{ CertificateArn: { Ref: 'CertificateArn' } }] } : {}),
+        DefaultActions: l.defaultActions.map((a) => action(a)),
+      },
+    };
+    for (const r of l.rules ?? []) {
+      resources[`${name}Rule${r.priority}`] = {
+        Type: RULE,
+        Properties: { ListenerArn: { Ref: name }, Priority: r.priority, Conditions: r.conditions.map(condition), Actions: r.actions.map((a, k) => action(a, k + 1)) },
+      };
+    }
+  });
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: 'An Application Load Balancer exported by `receipt gateway --export cloudformation`: the configuration tested locally.',
+    Parameters: {
+      VpcId: { Type: 'AWS::EC2::VPC::Id' },
+      Subnets: { Type: 'List<AWS::EC2::Subnet::Id>' },
+      SecurityGroups: { Type: 'List<AWS::EC2::SecurityGroup::Id>' },
+      ...(config.listeners.some((l) => l.protocol === 'HTTPS') ? { CertificateArn: { Type: 'String', Description: 'ACM certificate for the HTTPS listener' } } : {}),
+    },
+    Resources: resources,
+  };
+}
+
+/** The template as YAML (long-form intrinsics, readable by every CloudFormation tool). */
+export function formatTemplate(template: Json, format: 'yaml' | 'json' = 'yaml'): string {
+  return format === 'json' ? JSON.stringify(template, null, 2) + '\n' : stringify(template, { lineWidth: 0 });
+}
