@@ -1,7 +1,7 @@
 /**
  * ALB's desync mitigation on the wire: every case of http_desync_guardian's published table
  * (test/fixtures/desync-cases.json) sent as raw bytes to a running gateway in front of a real origin, in each of the
- * three modes, and judged against ALB's mode table (desync.ts `verdict`, from AWS's "Desync mitigation mode"):
+ * three modes (and in defensive mode over TLS too), and judged against ALB's mode table (desync.ts `verdict`, from AWS's "Desync mitigation mode"):
  *
  *   forward            → the origin's answer, and the connection stays open where HTTP/1.x keeps one (RFC 9112 §9.3);
  *   forward-then-close → the origin's answer, then the client connection closes and the target's was not reused;
@@ -17,12 +17,15 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GatewayMetrics } from '../../src/control/metrics.ts';
 import { AccessLog, FIELD, parseAccessLine } from '../../src/gateway/access-log.ts';
 import { validateGatewayConfig } from '../../src/gateway/config.ts';
 import { verdict, type DesyncMode, type Tier } from '../../src/gateway/desync.ts';
 import { Gateway } from '../../src/gateway/gateway.ts';
+import { loadOrCreateCertificate } from '../../src/gateway/tls.ts';
 import { origin, type Origin } from '../support/origin.ts';
 import { parseResponses, rawExchange } from '../support/raw-client.ts';
 
@@ -121,11 +124,16 @@ function bytesOf(c: Case): Buffer {
 const PROBE = 'GET /probe HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
 
 let upstream: Origin;
+let tmp = '';
+let pems: { key: string; cert: string };
 before(async () => {
   upstream = await origin();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-desync-wire-'));
+  pems = await loadOrCreateCertificate(tmp);
 });
 after(async () => {
   await upstream.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 const sendable = table.filter((c) => !(c.id in UNSENDABLE));
@@ -137,8 +145,16 @@ describe('the guardian’s table, sent as bytes', () => {
   });
 });
 
-for (const mode of ['monitor', 'defensive', 'strictest'] as const) {
-  describe(`desync mitigation on the wire, ${mode} mode`, () => {
+// Each mode on the HTTP listener; defensive (the default) also over TLS whose ALPN chose http/1.1, the same reader.
+const RUNS = [
+  { mode: 'monitor', tls: false },
+  { mode: 'defensive', tls: false },
+  { mode: 'strictest', tls: false },
+  { mode: 'defensive', tls: true },
+] as const;
+
+for (const { mode, tls } of RUNS) {
+  describe(`desync mitigation on the wire, ${mode} mode${tls ? ', HTTPS (http/1.1)' : ''}`, () => {
     const lines: string[] = [];
     let gateway: Gateway;
     let metrics: GatewayMetrics;
@@ -150,11 +166,12 @@ for (const mode of ['monitor', 'defensive', 'strictest'] as const) {
         config: validateGatewayConfig({
           idleTimeoutMs: 2000,
           desyncMitigationMode: mode,
-          listeners: [{ protocol: 'HTTP', port: 0, defaultActions: [{ type: 'forward', targetGroups: [{ name: 'origin' }] }] }],
+          listeners: [{ protocol: tls ? 'HTTPS' : 'HTTP', port: 0, defaultActions: [{ type: 'forward', targetGroups: [{ name: 'origin' }] }] }],
           targetGroups: [{ name: 'origin', healthCheck: { path: '/healthz', intervalMs: 300_000 } }],
         }),
         host: '127.0.0.1',
         accessLog,
+        ...(tls ? { tls: pems } : {}),
         onRecord: (r) => ref.m?.record(r),
       });
       metrics = ref.m = new GatewayMetrics(gateway);
@@ -179,7 +196,7 @@ for (const mode of ['monitor', 'defensive', 'strictest'] as const) {
         const logged = lines.length;
         const arrived = upstream.arrivals.length;
         const before = await counted();
-        const { text, closed } = await rawExchange(gateway.ports[0]!, Buffer.concat([bytesOf(c), Buffer.from(PROBE)]), { timeoutMs: 3000 });
+        const { text, closed } = await rawExchange(gateway.ports[0]!, Buffer.concat([bytesOf(c), Buffer.from(PROBE)]), { timeoutMs: 3000, tls });
         const answers = parseResponses(text, { headRequests: c.method === 'HEAD' ? [0] : [] });
         assert.ok(closed, 'the exchange ended');
         // What reached the origin of this case (the probe is the last arrival when it was answered).
