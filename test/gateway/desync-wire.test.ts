@@ -83,7 +83,6 @@ const EXCEPTIONS: Record<string, Exception> = {
   'severe#6': { modes: ['monitor'], status: 501, why: TE_UNKNOWN },
   'severe#7': { modes: ['monitor'], status: 501, why: TE_UNKNOWN },
   'severe#1': { modes: ['monitor'], status: 400, why: CL_UNKNOWN },
-  'severe#2': { modes: ['monitor'], status: 400, why: CL_UNKNOWN },
   'severe#3': { modes: ['monitor'], status: 400, why: CL_UNKNOWN },
   'severe#4': { modes: ['monitor'], status: 400, why: CL_UNKNOWN },
   'severe#5': { modes: ['monitor'], status: 400, why: CL_UNKNOWN },
@@ -111,7 +110,8 @@ function bodyFor(c: Case): string {
   const named = (n: string) => c.headers.filter(([k]) => TOKEN.test(k) && k.toLowerCase() === n).map(([, v]) => v);
   const te = named('transfer-encoding');
   if (te.length > 0) return /(^|,)\s*chunked\s*(;[^,]*)?$/i.test(te.join(',').trim()) ? '3\r\nabc\r\n0\r\n\r\n' : '';
-  const cl = [...new Set(named('content-length').map((v) => v.trim()))];
+  // A list of one number said again is that number (RFC 9110 §8.6).
+  const cl = [...new Set(named('content-length').flatMap((v) => v.split(',').map((n) => n.trim())))];
   return cl.length === 1 && /^\d{1,7}$/.test(cl[0]!) ? 'x'.repeat(Number(cl[0])) : '';
 }
 

@@ -58,8 +58,10 @@ describe('body framing (RFC 9112 §6.3)', () => {
     assert.equal(requestFraming(['Transfer-Encoding', 'gzip'])?.kind, 'invalid');
     assert.equal(requestFraming(['Transfer-Encoding', 'chunked, chunked'])?.kind, 'invalid');
     assert.deepEqual(requestFraming(['Content-Length', '1', 'Content-Length', '2']), { kind: 'invalid', code: 'HPE_UNEXPECTED_CONTENT_LENGTH' });
-    assert.deepEqual(requestFraming(['Content-Length', '1,1']), { kind: 'invalid', code: 'HPE_INVALID_CONTENT_LENGTH' });
+    assert.deepEqual(requestFraming(['Content-Length', '1,2']), { kind: 'invalid', code: 'HPE_UNEXPECTED_CONTENT_LENGTH' });
+    assert.deepEqual(requestFraming(['Content-Length', '1 1']), { kind: 'invalid', code: 'HPE_INVALID_CONTENT_LENGTH' });
     assert.deepEqual(requestFraming(['Content-Length', '7', 'content-length', '7']), { kind: 'length', length: 7 });
+    assert.deepEqual(requestFraming(['Content-Length', '7, 7']), { kind: 'length', length: 7 }, 'a list of the same number is that number (RFC 9110 §8.6)');
   });
 
   it('only exact names frame a body: a look-alike is no framing field', () => {

@@ -6,7 +6,7 @@
  * gateway never forwards it; the classifier (desync.ts) calls such a request Ambiguous, so in defensive mode
  * neither connection is reused after it.
  */
-import { TOKEN } from './grammar.ts';
+import { TOKEN, trimOws } from './grammar.ts';
 
 export type Framing =
   | { kind: 'none' }
@@ -31,11 +31,14 @@ export function requestFraming(fields: readonly string[]): Framing {
         if (coding !== '') te.push(coding);
       }
     } else if (name.length === 14 && name.toLowerCase() === 'content-length') {
-      const value = fields[i + 1]!;
-      // RFC 9110 §8.6: one decimal number; several different ones are an unrecoverable error (RFC 9112 §6.3 item 5).
-      if (!DIGITS.test(value) || value.length > 15) badLength ??= { kind: 'invalid', code: 'HPE_INVALID_CONTENT_LENGTH' };
-      else if (length !== undefined && length !== Number(value)) badLength ??= { kind: 'invalid', code: 'HPE_UNEXPECTED_CONTENT_LENGTH' };
-      else length = Number(value);
+      // RFC 9110 §8.6: one decimal number — or a list of the same one, which a recipient may take as that number;
+      // different ones are an unrecoverable error (RFC 9112 §6.3 item 5).
+      for (const element of fields[i + 1]!.split(',')) {
+        const value = trimOws(element);
+        if (!DIGITS.test(value) || value.length > 15) badLength ??= { kind: 'invalid', code: 'HPE_INVALID_CONTENT_LENGTH' };
+        else if (length !== undefined && length !== Number(value)) badLength ??= { kind: 'invalid', code: 'HPE_UNEXPECTED_CONTENT_LENGTH' };
+        else length = Number(value);
+      }
     }
   }
   if (te !== undefined) {
