@@ -32,6 +32,7 @@ export default tseslint.config(
     },
   },
   {
+    // The gateway's folders (cluster/, listener/, wire/) import each other and src/http/, nothing else of the project.
     files: ['src/gateway/*/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['../../*', '!../../http', '!../../http/*'], message: 'The gateway imports only src/http/: it fronts any server, not just the shop.' }] }],

@@ -47,7 +47,8 @@ const FLUSH_BYTES = 64 * 1024;
 
 const TLS_TYPES: ReadonlySet<ConnectionType> = new Set(['https', 'h2', 'wss']);
 // Most fields hold no quote: escape only when one is there (this runs for ten fields of every line).
-const q = (s: string) => (s.includes('"') ? `"${s.replace(/"/g, '\\"')}"` : `"${s}"`);
+// A quote or a backslash inside a quoted field is escaped with a backslash, so the field ends where it should.
+const q = (s: string) => (s.includes('"') || s.includes('\\') ? `"${s.replace(/["\\]/g, '\\$&')}"` : `"${s}"`);
 const time = (n: number) => (n < 0 ? '-1' : n.toFixed(3));
 
 // Requests arriving in the same millisecond (most of them, under load) share one formatted timestamp.
@@ -75,7 +76,7 @@ export function parseAccessLine(line: string): string[] {
   const out: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(line))) out.push(m[1] !== undefined ? m[1].replace(/\\"/g, '"') : m[2]!);
+  while ((m = re.exec(line))) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!);
   return out;
 }
 

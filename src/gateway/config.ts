@@ -117,6 +117,8 @@ export const GatewayConfigSchema = Type.Object(
     listeners: Type.Array(ListenerSchema, { minItems: 1 }),
     targetGroups: Type.Array(TargetGroupSchema, { minItems: 1 }),
     idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** ALB's `client_keep_alive.seconds` (60–604800 s; 3600 when absent), in milliseconds. */
+    clientKeepAliveMs: Type.Optional(Type.Integer({ minimum: 1 })),
     connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     /** ALB's `routing.http.desync_mitigation_mode` load-balancer attribute; `defensive` when absent. */
     desyncMitigationMode: Type.Optional(Type.Union([Type.Literal('monitor'), Type.Literal('defensive'), Type.Literal('strictest')])),

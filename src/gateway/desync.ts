@@ -16,6 +16,8 @@
  * Its rules are tested against the guardian's published test table (test/fixtures/desync-cases.json).
  */
 
+import { TOKEN } from './wire/grammar.ts';
+
 export type Tier = 'Compliant' | 'Acceptable' | 'Ambiguous' | 'Severe';
 export type DesyncMode = 'monitor' | 'defensive' | 'strictest';
 
@@ -49,8 +51,6 @@ export function verdict(mode: DesyncMode, tier: Tier): Verdict {
   return tier === 'Ambiguous' ? 'forward-then-close' : 'block';
 }
 
-// RFC 9110 §5.6.2: token = 1*tchar.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // NUL, CR and LF inside a field or the target would end it early for some parsers: framing cannot be trusted.
 const BREAKS_LINE = /[\0\r\n]/;
 // Other control characters (HTAB is allowed whitespace inside field values, RFC 9110 §5.5). Matching control

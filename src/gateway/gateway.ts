@@ -6,15 +6,17 @@
  * failure (failures.ts — the one place a status is decided), and write one access-log line.
  *
  * Listeners: an HTTP listener speaks HTTP/1.x; an HTTPS listener negotiates HTTP/2 or HTTP/1.1 by ALPN (RFC 7301),
- * as ALB does by default, and always speaks HTTP/1.1 to targets. HTTP/1.x from both goes through one Node HTTP server
- * each, fed the TLS sockets whose client chose http/1.1, so both protocols meet the same code.
+ * as ALB does by default, and always speaks HTTP/1.1 to targets. HTTP/1.x — plain, or TLS whose client chose
+ * http/1.1 — is read by the gateway's own connection handler (listener/connection.ts), so the desync classifier
+ * judges the bytes as they came; HTTP/2 is node:http2's.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import http2 from 'node:http2';
-import type net from 'node:net';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { closeConnectionsInStages } from '../http/staged-close.ts';
+import { H1Connection } from './listener/connection.ts';
+import type { H1Request } from './listener/request.ts';
 import type { AccessLog, AccessRecord, ConnectionType } from './access-log.ts';
 import type { Action, GatewayConfig, ListenerConfig } from './config.ts';
 import { checkRequest } from './checks.ts';
@@ -27,7 +29,7 @@ import { parseRequestTarget, requestHost } from './request-target.ts';
 import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules.ts';
 import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
-import { isWebSocketUpgrade, serveWithoutUpgrade, tunnel } from './tunnel.ts';
+import { tunnel } from './tunnel.ts';
 import { H2Sessions } from './listener/h2-sessions.ts';
 
 /** Methods for which Node sends no framing when there is no content (it frames the others as chunked). */
@@ -48,10 +50,10 @@ export interface GatewayOptions {
 interface Listener {
   config: ListenerConfig;
   protocol: 'http' | 'https';
-  /** The socket server: the HTTP server itself, or the TLS server in front of it. */
+  /** The socket server: plain TCP, or TLS. */
   server: net.Server;
   /** Every HTTP/1.x connection of this listener, plain or decrypted. */
-  h1: http.Server;
+  h1: Set<H1Connection>;
   h2?: H2Sessions;
   rules: CompiledRule[];
   port: number;
@@ -100,6 +102,8 @@ function ownAnswer(action: Exclude<Action, { type: 'forward' }>, listener: Liste
   const { status, location } = redirectOf(action, listener, route);
   return { status, fields: { location, 'content-type': 'text/html' }, body: '', redirectUrl: location };
 }
+
+const isHttp1 = (req: ClientRequest): req is H1Request => 'received' in req;
 
 const clientAddress = (socket: { remoteAddress?: string | undefined }) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 
@@ -181,27 +185,12 @@ export class Gateway {
   }
 
   #createListener(config: ListenerConfig, protocol: 'http' | 'https'): Listener {
-    const h1 = http.createServer({
-      maxHeaderSize: ALB_LIMITS.requestLineBytes + ALB_LIMITS.headersBytes,
-      keepAliveTimeout: 65_000,
-      // ALB's idle timeout applies to clients too: a request head not complete within it gets 408.
-      headersTimeout: this.#idleMs,
-      requestTimeout: 0,
-      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(this.#idleMs / 4))),
-      // The Host rules of RFC 9112 §3.2 are checked (and logged) by the gateway, not answered silently by Node.
-      requireHostHeader: false,
-    });
-    const listener: Listener = { config, protocol, server: h1, h1, rules: compileRules(config), port: config.port };
-    // An early answer to an upload, or a refusal, must reach the client before its connection closes.
-    closeConnectionsInStages(h1);
-    const type: ConnectionType = protocol;
-    h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void this.#handle(listener, req, res, type));
-    // Node answers `Expect: 100-continue` itself (as ALB does); any other expectation comes here (RFC 9110 §10.1.1).
-    h1.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => void this.#handle(listener, req, res, type, FAILURES.expectation));
-    h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(listener, err, socket));
-    h1.on('connect', (req: http.IncomingMessage, socket: Duplex) => this.#refuseRaw(listener, req, socket, FAILURES.connect));
-    h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.#upgrade(listener, req, socket, head));
-    if (protocol === 'http') return listener;
+    const listener: Listener = { config, protocol, server: undefined as unknown as net.Server, h1: new Set(), rules: compileRules(config), port: config.port };
+    const h1 = (socket: net.Socket) => this.#serveHttp1(listener, socket);
+    if (protocol === 'http') {
+      listener.server = net.createServer(h1);
+      return listener;
+    }
 
     const h2 = http2.createServer({ settings: { maxConcurrentStreams: ALB_LIMITS.h2MaxStreams } });
     h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void this.#handle(listener, req, res, 'h2'));
@@ -209,14 +198,33 @@ export class Gateway {
     listener.h2 = sessions;
     listener.server = tls.createServer({ ...this.#opts.tls, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
       if (socket.alpnProtocol === 'h2') sessions.accept(socket);
-      else h1.emit('connection', socket);
+      else h1(socket);
     });
     // A client whose TLS handshake failed (ALB's ClientTLSNegotiationErrorCount).
     listener.server.on('tlsClientError', () => this.connections.tlsNegotiationErrors++);
-    // This HTTP server never listens itself; 'listening' is what starts its connection tracking (idle keep-alive
-    // closing and the 408 check), which the TLS connections it is handed need as much as plain ones.
-    h1.emit('listening');
     return listener;
+  }
+
+  /** One HTTP/1.x connection, read by the gateway itself (listener/connection.ts). */
+  #serveHttp1(listener: Listener, socket: net.Socket): void {
+    const type: ConnectionType = listener.protocol;
+    const conn = new H1Connection(
+      socket,
+      {
+        idleMs: this.#idleMs,
+        keepAliveMs: this.#config.clientKeepAliveMs,
+        maxHeadBytes: ALB_LIMITS.requestLineBytes + ALB_LIMITS.headersBytes,
+        closing: () => this.#closing,
+      },
+      {
+        request: (req, res, expectationFailed) => void this.#handle(listener, req, res, type, expectationFailed ? FAILURES.expectation : undefined),
+        upgrade: (req, s, head) => void this.#upgrade(listener, req, s, head),
+        connect: (req, s) => this.#refuseRaw(listener, req, s, FAILURES.connect),
+        refuse: (s, code, message) => this.#clientError(listener, s, code, message),
+      },
+    );
+    listener.h1.add(conn);
+    socket.once('close', () => listener.h1.delete(conn));
   }
 
   #log(r: AccessRecord): void {
@@ -245,16 +253,15 @@ export class Gateway {
     };
   }
 
-  /** Requests Node's parser refused: answered 400/408/501 and closed, logged with their desync classification. */
-  #clientError(listener: Listener, err: NodeJS.ErrnoException, socket: Duplex): void {
-    // A connection the gateway already answered and is closing, or one the client reset: no request to log.
-    if (!socket.writable || err.code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    const record = this.#newRecord(listener.protocol, socket as net.Socket, new Date());
-    const failure = classifyClientError(err.code, err.message);
-    const c = classifyParserError(err.code, err.message);
+  /**
+   * Bytes the head parser could not read as a request (wire/head.ts), or a head that did not come within the idle
+   * timeout: the answer (400/408) as bytes for the connection to send before it closes, and a log line with the
+   * desync classification of what was refused.
+   */
+  #clientError(listener: Listener, socket: net.Socket, code: string, message: string): string {
+    const record = this.#newRecord(listener.protocol, socket, new Date());
+    const failure = classifyClientError(code, message);
+    const c = classifyParserError(code, message);
     if (c.tier !== 'Compliant') {
       record.classification = c.tier;
       record.classificationReason = c.reason;
@@ -262,23 +269,22 @@ export class Gateway {
     record.elbStatusCode = failure.status;
     record.errorReason = failure.reason;
     const answer = rawFailure(failure.status, failure.reason, undefined, '-');
-    socket.end(answer.text);
     record.sentBytes = answer.bodyBytes;
     this.#log(record);
+    return answer.text;
   }
 
-  /** A request answered on the bare socket (CONNECT): a status, a log line, the connection closed. */
-  #refuseRaw(listener: Listener, req: http.IncomingMessage, socket: Duplex, failure: GatewayFailure): void {
-    const record = this.#newRecord(listener.protocol, req.socket, new Date());
+  /** A request answered on the bare socket (CONNECT): a status and a log line; the connection then closes. */
+  #refuseRaw(listener: Listener, req: H1Request, socket: net.Socket, failure: GatewayFailure): string {
+    const record = this.#newRecord(listener.protocol, socket, new Date());
     record.request = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
     record.userAgent = req.headers['user-agent'] ?? '';
     record.elbStatusCode = failure.status;
     record.errorReason = failure.reason;
     const answer = rawFailure(failure.status, failure.reason, req.headers.accept, '-');
-    socket.on('error', () => {});
-    socket.end(answer.text);
     record.sentBytes = answer.bodyBytes;
     this.#log(record);
+    return answer.text;
   }
 
   /**
@@ -293,14 +299,17 @@ export class Gateway {
     record.traceId = trace;
     record.userAgent = req.headers['user-agent'] ?? '';
     const raw = req.rawHeaders;
+    const received = isHttp1(req) ? req.received : undefined;
+    // Sizes are of what came, every field line counted, forwardable or not.
+    const measured = received?.fields ?? raw;
     let total = 0;
     let oversize = false;
-    for (let i = 0; i < raw.length; i += 2) {
-      const size = raw[i]!.length + raw[i + 1]!.length + 4;
+    for (let i = 0; i < measured.length; i += 2) {
+      const size = measured[i]!.length + measured[i + 1]!.length + 4;
       if (size > ALB_LIMITS.headerBytes) oversize = true;
       total += size;
     }
-    record.receivedBytes = method.length + url.length + 12 + total + 2;
+    record.receivedBytes = received ? received.headBytes : method.length + url.length + 12 + total + 2;
     const target = parseRequestTarget(method, url);
     const authority = target.ok ? target.authority : undefined;
     const hostResult = h2 ? { ok: true as const, host: String(req.headers[':authority'] ?? req.headers.host ?? '').toLowerCase() } : requestHost(raw, req.httpVersion, authority);
@@ -313,7 +322,18 @@ export class Gateway {
 
     // ALB's checks, in its order (checks.ts): the first refusal answers; desync mitigation may classify and go on.
     const checked = checkRequest(
-      { method, url, httpVersion: req.httpVersion, rawHeaders: raw, headers: req.headers, headerBytes: total, oversizeField: oversize, target, hostOk: hostResult.ok },
+      {
+        method,
+        url,
+        httpVersion: req.httpVersion,
+        rawHeaders: raw,
+        headers: req.headers,
+        headerBytes: total,
+        oversizeField: oversize,
+        target,
+        hostOk: hostResult.ok,
+        ...(isHttp1(req) ? { received: req.received, framing: req.framing } : {}),
+      },
       this.#desync,
     );
     if (checked.classification) {
@@ -376,8 +396,6 @@ export class Gateway {
       record.errorReason = failure.reason;
     };
 
-    // While shutting down, every answer closes its connection, so keep-alive clients let go.
-    if (this.#closing && !isHttp2(res)) res.setHeader('connection', 'close');
     try {
       const routed = this.#route(listener, req, record);
       if ('failure' in routed) return fail(routed.failure);
@@ -418,14 +436,16 @@ export class Gateway {
     // The body's framing (RFC 9112 §6.3): chunked wins; then Content-Length; HTTP/2 frames its own.
     let hasBody: boolean;
     let contentLength: number | undefined;
+    let codings: string[] | undefined;
     const cl = req.headers['content-length'];
-    if (isHttp2(res)) {
+    if (isHttp2(res) || !isHttp1(req)) {
       hasBody = !(req as http2.Http2ServerRequest).stream.endAfterHeaders;
       contentLength = cl !== undefined ? Number(cl) : undefined;
-    } else if (req.headers['transfer-encoding'] !== undefined) {
+    } else if (req.framing.kind === 'chunked') {
       hasBody = true;
+      codings = req.framing.codings;
     } else {
-      contentLength = cl !== undefined ? Number(cl) : undefined;
+      contentLength = req.framing.kind === 'length' ? req.framing.length : undefined;
       hasBody = (contentLength ?? 0) > 0;
       // Neither field: the request has no content (RFC 9112 §6.3). Said as `Content-Length: 0` where the method
       // gives content a meaning (RFC 9110 §8.6) — otherwise Node frames a body-less POST as an empty chunked body,
@@ -440,6 +460,7 @@ export class Gateway {
       headers,
       hasBody,
       ...(hasBody && contentLength !== undefined ? { contentLength } : {}),
+      ...(codings && codings.length > 0 ? { codings } : {}),
       closeConnections: route.closeConnections,
     });
     record.receivedBytes += result.receivedBytes;
@@ -463,8 +484,7 @@ export class Gateway {
   }
 
   /** A WebSocket upgrade: routed like any request, then tunnelled; any other upgrade is served as plain HTTP. */
-  async #upgrade(listener: Listener, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    if (!isWebSocketUpgrade(req.headers)) return serveWithoutUpgrade(listener.h1, req, socket, head);
+  async #upgrade(listener: Listener, req: H1Request, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => {});
     const created = new Date();
     const t0 = performance.now();
@@ -541,7 +561,7 @@ export class Gateway {
         (l) =>
           new Promise<void>((resolve) => {
             const force = setTimeout(() => {
-              l.h1.closeAllConnections();
+              for (const c of l.h1) c.destroy();
               l.h2?.destroy();
             }, graceMs);
             l.h2?.close();
@@ -549,9 +569,7 @@ export class Gateway {
               clearTimeout(force);
               resolve();
             });
-            // The HTTP server of a TLS listener never listened; closing it stops its connection checks.
-            if (l.h1 !== l.server) l.h1.close(() => {});
-            l.h1.closeIdleConnections();
+            for (const c of l.h1) c.shutdown();
           }),
       ),
     );

@@ -9,6 +9,8 @@ import { ALB_HEADER_ATTRIBUTES, type HeaderAttributes } from './headers.ts';
 export const ALB_DEFAULTS = {
   /** Load-balancer attribute `idle_timeout.timeout_seconds`: 60. */
   idleTimeoutMs: 60_000,
+  /** Load-balancer attribute `client_keep_alive.seconds`: 3600 — how long a client connection may be reused. */
+  clientKeepAliveMs: 3_600_000,
   /** ALB gives up connecting to a target after 10 s (504, TargetConnectTimeout in failures.ts). */
   connectTimeoutMs: 10_000,
   /** `routing.http.desync_mitigation_mode`: defensive. */
@@ -39,10 +41,11 @@ export type NormalizedTargetGroup = Required<Omit<TargetGroupSpec, 'healthCheck'
   targets: NonNullable<TargetGroupSpec['targets']>;
 };
 
-export type NormalizedGatewayConfig = Omit<GatewayConfig, 'idleTimeoutMs' | 'connectTimeoutMs' | 'desyncMitigationMode' | 'targetGroups' | keyof HeaderAttributes> & {
+export type NormalizedGatewayConfig = Omit<GatewayConfig, 'idleTimeoutMs' | 'clientKeepAliveMs' | 'connectTimeoutMs' | 'desyncMitigationMode' | 'targetGroups' | keyof HeaderAttributes> & {
   /** The request-header attributes, ALB's defaults filled in. */
   headerAttributes: HeaderAttributes;
   idleTimeoutMs: number;
+  clientKeepAliveMs: number;
   connectTimeoutMs: number;
   desyncMitigationMode: NonNullable<GatewayConfig['desyncMitigationMode']>;
   targetGroups: NormalizedTargetGroup[];
@@ -53,6 +56,7 @@ export function normalizeGatewayConfig(c: GatewayConfig): NormalizedGatewayConfi
   return {
     ...c,
     idleTimeoutMs: c.idleTimeoutMs ?? ALB_DEFAULTS.idleTimeoutMs,
+    clientKeepAliveMs: c.clientKeepAliveMs ?? ALB_DEFAULTS.clientKeepAliveMs,
     connectTimeoutMs: c.connectTimeoutMs ?? ALB_DEFAULTS.connectTimeoutMs,
     desyncMitigationMode: c.desyncMitigationMode ?? ALB_DEFAULTS.desyncMitigationMode,
     headerAttributes: {

@@ -25,10 +25,11 @@ import { classifyUpstreamError, FAILURES, type GatewayFailure } from './failures
 import { connectionTokens, isHopByHop } from './headers.ts';
 import { DeregistrationDelayElapsed, type Target } from './cluster/target-group.ts';
 import type { Exchange } from './upstream.ts';
+import type { H1Request } from './listener/request.ts';
 
 export const BUFFER_LIMIT = 256 * 1024;
 
-export type ClientRequest = http.IncomingMessage | Http2ServerRequest;
+export type ClientRequest = H1Request | http.IncomingMessage | Http2ServerRequest;
 export type ClientResponse = http.ServerResponse | Http2ServerResponse;
 
 export interface ForwardRequest {
@@ -41,6 +42,8 @@ export interface ForwardRequest {
   hasBody: boolean;
   /** The body's length when the client declared one; otherwise the body goes chunked. */
   contentLength?: number;
+  /** Transfer codings the client applied before chunked (`gzip`): still on the body, so named to the target. */
+  codings?: string[];
   /** Neither connection may be reused after this exchange (an Ambiguous request in defensive mode). */
   closeConnections: boolean;
 }
@@ -181,7 +184,7 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
     const headers = fwd.headers;
     if (fwd.hasBody) {
       if (fwd.contentLength !== undefined) headers.push('content-length', String(fwd.contentLength));
-      else headers.push('transfer-encoding', 'chunked');
+      else headers.push('transfer-encoding', fwd.codings ? `${fwd.codings.join(', ')}, chunked` : 'chunked');
     }
     if (fwd.closeConnections) headers.push('connection', 'close');
     let head: string;

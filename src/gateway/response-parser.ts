@@ -13,6 +13,9 @@
  * field is there; otherwise Content-Length.
  */
 
+import { ChunkedDecoder, WireError } from './wire/chunked.ts';
+import { TOKEN, trimOws } from './wire/grammar.ts';
+
 export interface ParserEvents {
   informational(status: number, rawHeaders: string[]): void;
   /** The final answer's head; `contentLength` when its body is framed by one (RFC 9112 §6.3 item 6). */
@@ -21,35 +24,24 @@ export interface ParserEvents {
   end(rawTrailers: string[]): void;
 }
 
-export class ParseError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A malformed answer, with llhttp's code (the wire's error, under the name this parser's callers know). */
+export { WireError as ParseError };
 
 const CR = 13;
 const LF = 10;
-// RFC 9110 §5.6.2: token = 1*tchar.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // RFC 9110 §5.5: field-value characters are VCHAR, SP, HTAB and obs-text; no other control character.
 // eslint-disable-next-line no-control-regex -- control characters are exactly what these refuse
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 // eslint-disable-next-line no-control-regex -- a reason phrase holds no control character but HTAB
 const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
-const HEX = /^[0-9A-Fa-f]+$/;
-
-type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'close' | 'done';
+type State = 'head' | 'length' | 'chunked' | 'close' | 'done';
 
 export class ResponseParser {
   #state: State = 'head';
   #pending: Buffer | undefined;
   #remaining = 0;
   #keepAlive = true;
-  #trailers: string[] = [];
-  #trailerBytes = 0;
+  #chunked: ChunkedDecoder | undefined;
 
   constructor(
     private readonly events: ParserEvents,
@@ -82,7 +74,7 @@ export class ResponseParser {
         case 'head': {
           // A partial head waits in #pending, so buf from `at` always holds the whole head read so far.
           const end = this.#findBlankLine(buf, at);
-          if ((end < 0 ? buf.length : end + 4) - at > this.maxHeadBytes) throw new ParseError('HPE_HEADER_OVERFLOW', 'Header overflow');
+          if ((end < 0 ? buf.length : end + 4) - at > this.maxHeadBytes) throw new WireError('HPE_HEADER_OVERFLOW', 'Header overflow');
           if (end < 0) {
             this.#pending = buf.subarray(at);
             return;
@@ -98,56 +90,15 @@ export class ResponseParser {
         case 'close':
           this.events.body(at === 0 ? buf : buf.subarray(at));
           return;
-        case 'chunk-size': {
-          const eol = this.#findLineEnd(buf, at);
-          if (eol < 0) {
-            if (buf.length - at > 1024) throw new ParseError('HPE_INVALID_CHUNK_SIZE', 'Chunk size line too long');
-            this.#pending = buf.subarray(at);
-            return;
-          }
-          const line = buf.toString('latin1', at, eol);
-          const semi = line.indexOf(';');
-          const size = semi < 0 ? line : line.slice(0, semi);
-          // Chunk extensions (RFC 9112 §7.1.1) are allowed and ignored; the size itself is bare hex.
-          if (!HEX.test(size) || size.length > 12) throw new ParseError('HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size');
-          if (semi >= 0 && BAD_VALUE.test(line.slice(semi))) throw new ParseError('HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk extensions');
-          this.#remaining = parseInt(size, 16);
-          at = eol + 2;
-          this.#state = this.#remaining === 0 ? 'trailers' : 'chunk-data';
-          break;
-        }
-        case 'chunk-data':
-          at = this.#passBody(buf, at);
-          if (this.#remaining === 0) this.#state = 'chunk-end';
-          break;
-        case 'chunk-end': {
-          if (buf.length - at < 2) {
-            this.#pending = buf.subarray(at);
-            return;
-          }
-          if (buf[at] !== CR || buf[at + 1] !== LF) throw new ParseError('HPE_STRICT', 'Expected CRLF after chunk');
-          at += 2;
-          this.#state = 'chunk-size';
-          break;
-        }
-        case 'trailers': {
-          const eol = this.#findLineEnd(buf, at);
-          if (eol < 0) {
-            if (buf.length - at > this.maxHeadBytes) throw new ParseError('HPE_HEADER_OVERFLOW', 'Header overflow');
-            this.#pending = buf.subarray(at);
-            return;
-          }
-          if (eol === at) {
-            at += 2;
-            this.#finish(this.#trailers);
+        case 'chunked': {
+          const decoder = this.#chunked!;
+          at = decoder.decode(buf, at, (chunk) => this.events.body(chunk));
+          if (decoder.done) {
+            this.#finish(decoder.trailers);
             break;
           }
-          this.#trailerBytes += eol + 2 - at;
-          if (this.#trailerBytes > this.maxHeadBytes) throw new ParseError('HPE_HEADER_OVERFLOW', 'Header overflow');
-          const [name, value] = this.#field(buf.toString('latin1', at, eol));
-          this.#trailers.push(name, value);
-          at = eol + 2;
-          break;
+          if (at < buf.length) this.#pending = buf.subarray(at);
+          return;
         }
         case 'done':
           // Bytes after the end of the answer we asked for: nothing may follow on this connection.
@@ -179,38 +130,30 @@ export class ResponseParser {
   /** Index of the CRLF CRLF ending a head that starts at `from`; a bare LF anywhere before it is an error. */
   #findBlankLine(buf: Buffer, from: number): number {
     for (let i = buf.indexOf(LF, from); i >= 0; i = buf.indexOf(LF, i + 1)) {
-      if (i === from || buf[i - 1] !== CR) throw new ParseError('HPE_LF_EXPECTED', 'LF without CR');
+      if (i === from || buf[i - 1] !== CR) throw new WireError('HPE_LF_EXPECTED', 'LF without CR');
       if (i >= from + 3 && buf[i - 2] === LF && buf[i - 3] === CR) return i - 3;
     }
     return -1;
   }
 
-  /** Index of the CRLF ending a line that starts at `from`. */
-  #findLineEnd(buf: Buffer, from: number): number {
-    const i = buf.indexOf(LF, from);
-    if (i < 0) return -1;
-    if (i === from || buf[i - 1] !== CR) throw new ParseError('HPE_LF_EXPECTED', 'LF without CR');
-    return i - 1;
-  }
-
   #field(line: string): [string, string] {
     const colon = line.indexOf(':');
     // obs-fold (a line starting with whitespace) and whitespace before the colon are refused (RFC 9112 §5.1–5.2).
-    if (colon <= 0) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header field');
+    if (colon <= 0) throw new WireError('HPE_INVALID_HEADER_TOKEN', 'Invalid header field');
     const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header token');
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-    if (BAD_VALUE.test(value) || value.includes('\r')) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header value char');
+    if (!TOKEN.test(name)) throw new WireError('HPE_INVALID_HEADER_TOKEN', 'Invalid header token');
+    const value = trimOws(line.slice(colon + 1));
+    if (BAD_VALUE.test(value) || value.includes('\r')) throw new WireError('HPE_INVALID_HEADER_TOKEN', 'Invalid header value char');
     return [name, value];
   }
 
   #onHead(text: string): void {
     const lines = text.split('\r\n');
     const m = STATUS_LINE.exec(lines[0]!);
-    if (!m) throw new ParseError(lines[0]!.startsWith('HTTP/') ? 'HPE_INVALID_STATUS' : 'HPE_INVALID_CONSTANT', 'Invalid status line');
+    if (!m) throw new WireError(lines[0]!.startsWith('HTTP/') ? 'HPE_INVALID_STATUS' : 'HPE_INVALID_CONSTANT', 'Invalid status line');
     const minor = m[1]!;
     const status = Number(m[2]);
-    if (status < 100) throw new ParseError('HPE_INVALID_STATUS', 'Invalid status code');
+    if (status < 100) throw new WireError('HPE_INVALID_STATUS', 'Invalid status code');
     const raw: string[] = [];
     let contentLength: number | undefined;
     let transferEncoding: string | undefined;
@@ -220,20 +163,20 @@ export class ResponseParser {
       raw.push(name, value);
       const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
       if (lower === 'content-length') {
-        if (contentLength !== undefined) throw new ParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Duplicate Content-Length');
-        if (!/^[0-9]{1,15}$/.test(value)) throw new ParseError('HPE_INVALID_CONTENT_LENGTH', 'Invalid character in Content-Length');
+        if (contentLength !== undefined) throw new WireError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Duplicate Content-Length');
+        if (!/^[0-9]{1,15}$/.test(value)) throw new WireError('HPE_INVALID_CONTENT_LENGTH', 'Invalid character in Content-Length');
         contentLength = Number(value);
       } else if (lower === 'transfer-encoding') transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
       else if (lower === 'connection') connection = connection ? `${connection}, ${value}` : value;
     }
     if (status >= 100 && status < 200) {
       // 101 answers an Upgrade, and this client asks for none (upgrades go through tunnel.ts).
-      if (status === 101) throw new ParseError('HPE_INVALID_STATUS', 'Unexpected 101');
+      if (status === 101) throw new WireError('HPE_INVALID_STATUS', 'Unexpected 101');
       this.events.informational(status, raw);
       return;
     }
     if (contentLength !== undefined && transferEncoding !== undefined) {
-      throw new ParseError('HPE_UNEXPECTED_CONTENT_LENGTH', "Content-Length can't be present with Transfer-Encoding");
+      throw new WireError('HPE_UNEXPECTED_CONTENT_LENGTH', "Content-Length can't be present with Transfer-Encoding");
     }
     const tokens = connection.toLowerCase().split(',').map((t) => t.trim());
     this.#keepAlive = minor === '1' ? !tokens.includes('close') : tokens.includes('keep-alive');
@@ -241,7 +184,10 @@ export class ResponseParser {
     if (noBody) this.#state = 'done';
     else if (transferEncoding !== undefined) {
       const codings = transferEncoding.toLowerCase().split(',').map((t) => t.trim());
-      if (codings.at(-1) === 'chunked') this.#state = 'chunk-size';
+      if (codings.at(-1) === 'chunked') {
+        this.#state = 'chunked';
+        this.#chunked = new ChunkedDecoder(this.maxHeadBytes, (line) => this.#field(line));
+      }
       else {
         this.#state = 'close';
         this.#keepAlive = false;

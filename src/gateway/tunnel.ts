@@ -2,7 +2,8 @@
  * Upgrades. ALB passes WebSocket upgrades to the target and, once the target answers 101, carries bytes both ways
  * until either side closes or the idle timeout passes with no byte in either direction; rules no longer apply to
  * that connection (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html).
- * Any other upgrade (`h2c`, …) is ignored, which RFC 9110 §7.8 allows: the request is served as plain HTTP/1.1.
+ * Any other upgrade (`h2c`, …) is ignored, which RFC 9110 §7.8 allows: the connection handler serves the request as
+ * plain HTTP/1.1 (listener/connection.ts), and `Upgrade` goes no further (hop-by-hop, headers.ts).
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -13,27 +14,6 @@ import type { Target } from './cluster/target-group.ts';
 export function isWebSocketUpgrade(headers: http.IncomingHttpHeaders): boolean {
   const upgrade = headers.upgrade;
   return typeof upgrade === 'string' && upgrade.split(',').some((t) => t.trim().toLowerCase() === 'websocket') && connectionTokens(headers.connection).has('upgrade');
-}
-
-/**
- * Hands a request Node's parser routed to 'upgrade' back to the HTTP server as an ordinary request: the head is
- * written again without `Upgrade` and the fields `Connection` names, in front of the bytes that followed it, and the
- * socket starts over as a fresh HTTP connection. Keep-alive survives; the request is answered like any other.
- */
-export function serveWithoutUpgrade(server: http.Server, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-  const named = connectionTokens(req.headers.connection);
-  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === 'upgrade' || name === 'connection' || named.has(name)) continue;
-    lines.push(`${raw[i]}: ${raw[i + 1]}`);
-  }
-  if (named.has('close')) lines.push('Connection: close');
-  else if (named.has('keep-alive')) lines.push('Connection: keep-alive');
-  // Header values came through Node's parser as latin1, so latin1 writes the same bytes back.
-  socket.unshift(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]));
-  server.emit('connection', socket);
 }
 
 export interface TunnelResult {

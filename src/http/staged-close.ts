@@ -15,13 +15,18 @@ import type net from 'node:net';
 /** How long a closing connection may still be read (and discarded) before it is closed for good. */
 export const LINGER_MS = 2_000;
 
-function closeInStages(this: net.Socket): void {
-  if (this.writable) this.end();
-  const timer = setTimeout(() => this.destroy(), LINGER_MS);
+/** Closes `socket` in stages: its sending side now, the whole of it when the client closes too or LINGER_MS passed. */
+export function lingeringClose(socket: net.Socket): void {
+  if (socket.writable) socket.end();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
-  this.once('end', () => this.destroy());
-  this.once('close', () => clearTimeout(timer));
-  this.resume();
+  socket.once('end', () => socket.destroy());
+  socket.once('close', () => clearTimeout(timer));
+  socket.resume();
+}
+
+function closeInStages(this: net.Socket): void {
+  lingeringClose(this);
 }
 
 /** Makes every connection the server closes close in stages. Call once, on the server's 'connection' event. */

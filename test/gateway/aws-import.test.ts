@@ -62,6 +62,7 @@ async function behavesLikeTheTemplate(config: GatewayConfig, canaryGroup: string
     // The load balancer's and target groups' attributes.
     assert.equal(config.idleTimeoutMs, 5000);
     assert.equal(config.desyncMitigationMode, 'strictest');
+    assert.equal(config.clientKeepAliveMs, 120_000);
     const apiGroup = config.targetGroups.find((t) => t.name === 'api')!;
     assert.deepEqual(apiGroup.healthCheck, { path: '/healthz', intervalMs: 5000, timeoutMs: 2000, healthyThreshold: 2, unhealthyThreshold: 3, matcher: '200-299' });
     assert.equal(apiGroup.deregistrationDelayMs, 10_000);

@@ -44,7 +44,6 @@ const NAMED = [
   /stickiness\.enabled = true: stickiness/,
   /strict_transport_security\.header_value = max-age=31536000/,
   /routing\.http2\.enabled = false: HTTP\/2 turned off/,
-  /client_keep_alive\.seconds = 600/,
   /Transforms: rule transforms/,
   /RegexValues \(regex matching is not emulated\)/,
   /WAF \(requests are not filtered locally\)/,
@@ -60,6 +59,7 @@ describe('a storefront template nobody here wrote', () => {
       assert.ok(imported.awsOnly.some((a) => /Subnets/.test(a)), imported.awsOnly.join(', '));
       assert.doesNotMatch(text, /\bName\b.*cannot be resolved/);
       assert.equal(imported.config.idleTimeoutMs, 5000); // !FindInMap [Sizing, staging, Idle]
+      assert.equal(imported.config.clientKeepAliveMs, 600_000); // client_keep_alive.seconds: emulated
       // The target groups' settings the gateway now is: slow start, weighted random, a health-check port, HTTPS.
       const webGroup = imported.config.targetGroups.find((g) => g.name === 'web')!;
       assert.equal(webGroup.slowStartMs, 30_000);

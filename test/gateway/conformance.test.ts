@@ -203,13 +203,21 @@ for (const scheme of ['http', 'https'] as const) {
       assert.equal(got.bodySha256, sha256(body));
     });
 
-    it('Content-Length with Transfer-Encoding → 400 and the connection closed, classified BothTeClPresent', async () => {
-      const { text, closed } = await rawExchange(port(), 'POST /clte HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', tlsOpt);
-      assert.equal(parseResponses(text)[0]!.status, 400);
+    it('Content-Length with Transfer-Encoding (Ambiguous): chunked wins, forwarded with one framing, then both connections closed (defensive)', async () => {
+      const { text, closed } = await rawExchange(port(), `POST /clte-${scheme} HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, tlsOpt);
+      const [res] = parseResponses(text);
+      assert.equal(res!.status, 200);
+      assert.equal(res!.header('connection'), 'close');
       assert.ok(closed);
+      // RFC 9112 §6.3 item 3: Transfer-Encoding overrides Content-Length; the target sees chunked alone.
+      const got = upstream.last(`/clte-${scheme}`)!;
+      assert.equal(got.bodyLength, 3);
+      assert.equal(got.headers['content-length'], undefined);
+      assert.equal(got.headers['transfer-encoding'], 'chunked');
+      assert.equal(got.headers.connection, 'close', 'the target connection is not reused either');
       const log = await logLine(lines, (f) => f[FIELD.classificationReason] === 'BothTeClPresent' && f[FIELD.type] === scheme);
       assert.equal(log.classification, 'Ambiguous');
-      assert.equal(log.elbStatusCode, '400');
+      assert.equal(log.elbStatusCode, '200');
       assert.match(log.client, /^127\.0\.0\.1:\d+$/, 'a refused request is logged with its client address');
     });
 

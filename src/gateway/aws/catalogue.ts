@@ -103,7 +103,7 @@ export const PROPERTIES: Record<string, Record<string, Handling>> = {
 export const LB_ATTRIBUTES: Record<string, Handling> = {
   'idle_timeout.timeout_seconds': emulated,
   'routing.http.desync_mitigation_mode': emulated,
-  'client_keep_alive.seconds': at(['3600'], 'a client keep-alive duration other than 3600 s'),
+  'client_keep_alive.seconds': emulated,
   'routing.http2.enabled': at(['true'], 'HTTP/2 turned off'),
   'routing.http.drop_invalid_header_fields.enabled': emulated,
   'routing.http.preserve_host_header.enabled': emulated,

@@ -108,6 +108,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
     ...(on('routing.http.drop_invalid_header_fields.enabled') ? { dropInvalidHeaderFields: true } : {}),
     ...(on('routing.http.x_amzn_tls_version_and_cipher_suite.enabled') ? { tlsVersionAndCipherSuiteHeaders: true } : {}),
   };
+  const keepAlive = lbAttrs['client_keep_alive.seconds'];
 
   // Target groups, each with its targets from --map.
   const groups: TargetGroupSpec[] = [];
@@ -286,6 +287,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
       listeners,
       targetGroups: groups.length ? groups : [{ name: 'none' }],
       ...(idle ? { idleTimeoutMs: Number(idle) * 1000 } : {}),
+      ...(keepAlive ? { clientKeepAliveMs: Number(keepAlive) * 1000 } : {}),
       ...(desync ? { desyncMitigationMode: desync } : {}),
       ...headerAttributes,
     },

@@ -64,6 +64,7 @@ export function toCloudFormation(config: GatewayConfig): Json {
           ...(config.preserveHostHeader ? [{ Key: 'routing.http.preserve_host_header.enabled', Value: 'true' }] : []),
           ...(config.dropInvalidHeaderFields ? [{ Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' }] : []),
           ...(config.tlsVersionAndCipherSuiteHeaders ? [{ Key: 'routing.http.x_amzn_tls_version_and_cipher_suite.enabled', Value: 'true' }] : []),
+          ...(config.clientKeepAliveMs !== undefined ? [{ Key: 'client_keep_alive.seconds', Value: String(Math.round(config.clientKeepAliveMs / 1000)) }] : []),
         ],
       },
     },
