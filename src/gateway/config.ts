@@ -31,6 +31,8 @@ const ActionSchema = Type.Union([
         minItems: 1,
         maxItems: 5,
       }),
+      /** Target-group stickiness (`TargetGroupStickinessConfig`): a client keeps its group for this long (1 s–7 days). */
+      stickinessDurationMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 604_800_000 })),
     },
     { additionalProperties: false },
   ),
@@ -84,6 +86,17 @@ const TargetGroupSchema = Type.Object(
     /** How the gateway speaks to the targets (ALB's target group `Protocol`): HTTP, or HTTPS. */
     protocol: Type.Optional(Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS')])),
     algorithm: Type.Optional(Type.Union([Type.Literal('round_robin'), Type.Literal('least_outstanding_requests'), Type.Literal('weighted_random')])),
+    /** Sticky sessions (`stickiness.*` attributes): duration-based (`AWSALB`) or following the application's cookie. */
+    stickiness: Type.Optional(
+      Type.Object(
+        {
+          type: Type.Union([Type.Literal('lb_cookie'), Type.Literal('app_cookie')]),
+          durationMs: Type.Integer({ minimum: 1000, maximum: 604_800_000 }),
+          cookieName: Type.Optional(Str),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** `slow_start.duration_seconds`: 30–900 s on AWS, 0 for off; round robin only. */
     slowStartMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 900_000 })),
     deregistrationDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),

@@ -27,6 +27,7 @@ import { forwardedHost, targetFields, traceId, traceRoot } from './headers.ts';
 import { forward, isHttp2, writeHead, type ClientRequest, type ClientResponse } from './proxy.ts';
 import { parseRequestTarget, requestHost } from './request-target.ts';
 import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules.ts';
+import { appCookies, APP_COOKIE, cookieValue, LB_COOKIE, LB_COOKIE_CORS, pairCookies, setsCookie, StickyCookies, TG_COOKIE, TG_COOKIE_CORS } from './cluster/stickiness.ts';
 import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
 import { tunnel } from './tunnel.ts';
@@ -129,6 +130,8 @@ export class Gateway {
   readonly #config: NormalizedGatewayConfig;
   readonly #idleMs: number;
   readonly #desync: DesyncMode;
+  /** Seals and opens sticky-session cookies (a key of this gateway's, made at start). */
+  readonly #sticky = new StickyCookies();
   #closing = false;
 
   constructor(opts: GatewayOptions) {
@@ -426,9 +429,8 @@ export class Gateway {
       return;
     }
     record.actionsExecuted = ['forward'];
-    const group = this.#pickGroup(action.targetGroups);
+    const { group, target, responseFields } = this.#stickyChoice(action, req.headers.cookie);
     record.targetGroup = `targetgroup/${group.name}`;
-    const target = group.choose();
     if (!target) return fail(FAILURES.noRegisteredTargets);
     record.target = target.address;
 
@@ -462,6 +464,7 @@ export class Gateway {
       ...(hasBody && contentLength !== undefined ? { contentLength } : {}),
       ...(codings && codings.length > 0 ? { codings } : {}),
       closeConnections: route.closeConnections,
+      responseFields,
     });
     record.receivedBytes += result.receivedBytes;
     record.targetProcessingTime = result.targetTime;
@@ -513,9 +516,9 @@ export class Gateway {
         return;
       }
       record.actionsExecuted = ['forward'];
-      const group = this.#pickGroup(action.targetGroups);
+      // A session's upgrade goes where its cookie says (Socket.IO polls, then upgrades on the same target).
+      const { group, target } = this.#stickyChoice(action, req.headers.cookie);
       record.targetGroup = `targetgroup/${group.name}`;
-      const target = group.choose();
       if (!target) return refuse(FAILURES.noRegisteredTargets, route.requestId);
       record.target = target.address;
       const headers = targetFields(req, listener, route, this.#config.headerAttributes);
@@ -539,6 +542,32 @@ export class Gateway {
     } finally {
       this.#log(record);
     }
+  }
+
+  /**
+   * The target group and target for a forward, sticky sessions honoured (cluster/stickiness.ts): the group an
+   * AWSALBTG cookie names if it is still one of the action's, the target an AWSALB / AWSALBAPP-0 cookie names while
+   * it can take requests; and the cookies the answer then carries.
+   */
+  #stickyChoice(action: Extract<Action, { type: 'forward' }>, cookieHeader: string | string[] | undefined) {
+    const tgDuration = action.stickinessDurationMs;
+    const namedGroup = tgDuration !== undefined ? this.#sticky.open(cookieValue(cookieHeader, TG_COOKIE)) : undefined;
+    const group = namedGroup !== undefined && action.targetGroups.some((g) => g.name === namedGroup) ? this.group(namedGroup) : this.#pickGroup(action.targetGroups);
+    const stick = group.config.stickiness;
+    const sealed = stick ? this.#sticky.open(cookieValue(cookieHeader, stick.type === 'lb_cookie' ? LB_COOKIE : APP_COOKIE)) : undefined;
+    // The cookie names group and target, so a cookie of another group never picks a target here.
+    const prefix = `${group.name}\n`;
+    const target = group.choose(sealed?.startsWith(prefix) ? sealed.slice(prefix.length) : undefined);
+    if (!target || (tgDuration === undefined && !stick)) return { group, target, responseFields: undefined };
+    const responseFields = (raw: string[]): string[] => {
+      const cookies: string[] = [];
+      if (tgDuration !== undefined) cookies.push(...pairCookies(TG_COOKIE, TG_COOKIE_CORS, this.#sticky.seal(group.name), tgDuration));
+      const value = this.#sticky.seal(prefix + target.id);
+      if (stick?.type === 'lb_cookie') cookies.push(...pairCookies(LB_COOKIE, LB_COOKIE_CORS, value, stick.durationMs));
+      else if (stick?.type === 'app_cookie' && stick.cookieName && setsCookie(raw, stick.cookieName)) cookies.push(...appCookies(value, stick.durationMs));
+      return cookies.flatMap((c) => ['set-cookie', c]);
+    };
+    return { group, target, responseFields };
   }
 
   /** Weighted choice among a forward action's target groups (weights 0–999; 10 and 20 split 1:2). */

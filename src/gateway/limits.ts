@@ -36,7 +36,8 @@ export const ALB_LIMITS = {
   responseHeaderBytes: 32 * 1024,
 } as const;
 
-export type NormalizedTargetGroup = Required<Omit<TargetGroupSpec, 'healthCheck' | 'targets'>> & {
+export type NormalizedTargetGroup = Required<Omit<TargetGroupSpec, 'healthCheck' | 'targets' | 'stickiness'>> & {
+  stickiness: TargetGroupSpec['stickiness'];
   healthCheck: Required<NonNullable<TargetGroupSpec['healthCheck']>>;
   targets: NonNullable<TargetGroupSpec['targets']>;
 };
@@ -71,6 +72,7 @@ export function normalizeGatewayConfig(c: GatewayConfig): NormalizedGatewayConfi
       protocol: g.protocol ?? 'HTTP',
       algorithm: g.algorithm ?? ALB_DEFAULTS.algorithm,
       slowStartMs: g.slowStartMs ?? 0,
+      stickiness: g.stickiness,
       deregistrationDelayMs: g.deregistrationDelayMs ?? ALB_DEFAULTS.deregistrationDelayMs,
       // A health check speaks the group's protocol unless it says otherwise (AWS: HealthCheckProtocol's default).
       healthCheck: { ...ALB_DEFAULTS.healthCheck, enabled: true, port: 'traffic-port', protocol: g.protocol ?? 'HTTP', ...g.healthCheck },

@@ -46,6 +46,8 @@ export interface ForwardRequest {
   codings?: string[];
   /** Neither connection may be reused after this exchange (an Ambiguous request in defensive mode). */
   closeConnections: boolean;
+  /** Fields the gateway adds to the target's answer (sticky-session cookies), given the answer's own fields. */
+  responseFields?: (rawResponseFields: string[]) => string[];
 }
 
 export interface ProxyResult {
@@ -123,6 +125,20 @@ export function writeHead(res: ClientResponse, status: number, headers: http.Out
     res.writeHead(status, headers as http.OutgoingHttpHeaders);
   } else if (phrase) res.writeHead(status, phrase, headers);
   else res.writeHead(status, headers);
+}
+
+/** Adds fields (name, value, …) to an answer's, whichever shape they have; Set-Cookie stays a list. */
+function addFields(headers: http.OutgoingHttpHeaders | string[], added: string[]): void {
+  if (Array.isArray(headers)) {
+    headers.push(...added);
+    return;
+  }
+  for (let i = 0; i < added.length; i += 2) {
+    const name = added[i]!.toLowerCase();
+    const prior = headers[name];
+    if (name === 'set-cookie') headers[name] = [...(prior === undefined ? [] : Array.isArray(prior) ? prior : [String(prior)]), added[i + 1]!];
+    else headers[name] = added[i + 1]!;
+  }
 }
 
 /** Sets `Connection: close` on an answer's fields, whichever shape they have. */
@@ -206,6 +222,8 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
           status = s;
           targetTime = (performance.now() - t0) / 1000;
           out = responseHeaders(raw, h2);
+          const added = fwd.responseFields?.(raw);
+          if (added?.length) addFields(out, added);
           if (!reqEnded) {
             // The target answered before the whole body arrived (a 413, a 401 to an upload): stop forwarding, and
             // close the client's connection after this answer so the unread rest cannot be taken for a new

@@ -97,7 +97,7 @@ describe('CloudFormation', () => {
   it('what the gateway cannot emulate is listed, each with where it is; the rest still runs', () => {
     const imported = fromCloudFormation(parseTemplate(read('unsupported.yaml'), 'unsupported.yaml'), { map: { web: ['127.0.0.1:1'] } });
     const text = imported.unsupported.join('\n');
-    for (const expected of [/authenticate-oidc/, /lambda targets/, /stickiness/, /WAF/, /ImportValue/, /LambdaRule: rule skipped/]) assert.match(text, expected);
+    for (const expected of [/authenticate-oidc/, /lambda targets/, /WAF/, /ImportValue/, /LambdaRule: rule skipped/]) assert.match(text, expected);
     // The X-Forwarded-For mode is emulated now: read into the configuration, not listed.
     assert.doesNotMatch(text, /xff_header_processing/);
     assert.equal(imported.config.xffHeaderProcessingMode, 'remove');

@@ -41,7 +41,6 @@ const SOURCES: Array<[string, () => Imported]> = [
 
 /** Settings of the storefront the gateway cannot be: each source must name every one. */
 const NAMED = [
-  /stickiness\.enabled = true: stickiness/,
   /strict_transport_security\.header_value = max-age=31536000/,
   /routing\.http2\.enabled = false: HTTP\/2 turned off/,
   /Transforms: rule transforms/,
@@ -63,6 +62,7 @@ describe('a storefront template nobody here wrote', () => {
       // The target groups' settings the gateway now is: slow start, weighted random, a health-check port, HTTPS.
       const webGroup = imported.config.targetGroups.find((g) => g.name === 'web')!;
       assert.equal(webGroup.slowStartMs, 30_000);
+      assert.deepEqual(webGroup.stickiness, { type: 'lb_cookie', durationMs: 86_400_000 });
       assert.equal(imported.config.dropInvalidHeaderFields, true);
       assert.equal(imported.config.preserveHostHeader, true);
       assert.equal(webGroup.algorithm, 'weighted_random');

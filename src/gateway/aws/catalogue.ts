@@ -132,8 +132,8 @@ export const TG_ATTRIBUTES: Record<string, Handling> = {
   'load_balancing.algorithm.type': at(['round_robin', 'least_outstanding_requests', 'weighted_random'], 'an algorithm ALB does not have'),
   'load_balancing.algorithm.anomaly_mitigation': at(['off'], 'anomaly mitigation'),
   'slow_start.duration_seconds': emulated,
-  'stickiness.enabled': at(['false'], 'stickiness (sticky sessions)'),
-  'stickiness.type': emulated, // read only with stickiness.enabled, which is named
+  'stickiness.enabled': emulated,
+  'stickiness.type': at(['lb_cookie', 'app_cookie'], 'a stickiness type ALB does not have (source_ip is for network load balancers)'),
   'stickiness.lb_cookie.duration_seconds': emulated,
   'stickiness.app_cookie.cookie_name': emulated,
   'stickiness.app_cookie.duration_seconds': emulated,

@@ -135,6 +135,16 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
     if ((p.HealthCheckProtocol === 'HTTP' || p.HealthCheckProtocol === 'HTTPS') && p.HealthCheckProtocol !== (p.Protocol ?? 'HTTP')) hc.protocol = p.HealthCheckProtocol;
     const algorithm = ta['load_balancing.algorithm.type'];
     const slowStart = Number(ta['slow_start.duration_seconds'] ?? 0);
+    // Sticky sessions (AWS's defaults: lb_cookie, one day).
+    const stickyType = ta['stickiness.type'] ?? 'lb_cookie';
+    const stickiness =
+      ta['stickiness.enabled'] === 'true' && (stickyType === 'lb_cookie' || stickyType === 'app_cookie')
+        ? {
+            type: stickyType as 'lb_cookie' | 'app_cookie',
+            durationMs: Number(ta[`stickiness.${stickyType}.duration_seconds`] ?? 86_400) * 1000,
+            ...(stickyType === 'app_cookie' && ta['stickiness.app_cookie.cookie_name'] ? { cookieName: ta['stickiness.app_cookie.cookie_name'] } : {}),
+          }
+        : undefined;
     // Its Name when it has one (what an export wrote), so names survive export → import.
     const name = typeof p.Name === 'string' && p.Name ? p.Name : id;
     groupName.set(id, name);
@@ -143,6 +153,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
       ...(p.Protocol === 'HTTPS' ? { protocol: 'HTTPS' as const } : {}),
       ...(algorithm === 'round_robin' || algorithm === 'least_outstanding_requests' || algorithm === 'weighted_random' ? { algorithm } : {}),
       ...(slowStart > 0 ? { slowStartMs: slowStart * 1000 } : {}),
+      ...(stickiness ? { stickiness } : {}),
       ...(ta['deregistration_delay.timeout_seconds'] !== undefined ? { deregistrationDelayMs: Number(ta['deregistration_delay.timeout_seconds']) * 1000 } : {}),
       ...(Object.keys(hc).length ? { healthCheck: hc } : {}),
       targets: mapped.map((addr) => {
@@ -168,9 +179,13 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
           unsupported.push(`${where}: forwards to ${list.map((g) => g.TargetGroupArn).join(', ')}, not a target group the gateway has`);
           return undefined;
         }
-        const sticky = a.ForwardConfig?.TargetGroupStickinessConfig?.Enabled;
-        if (sticky === true || sticky === 'true') unsupported.push(`${where}: target group stickiness`);
-        return { type: 'forward', targetGroups: list.map((g) => ({ name: groupName.get(g.TargetGroupArn!)!, ...(list.length > 1 || g.Weight !== undefined ? { weight: Number(g.Weight ?? 1) } : {}) })) };
+        const sticky = a.ForwardConfig?.TargetGroupStickinessConfig;
+        const stickyOn = sticky?.Enabled === true || sticky?.Enabled === 'true';
+        return {
+          type: 'forward',
+          targetGroups: list.map((g) => ({ name: groupName.get(g.TargetGroupArn!)!, ...(list.length > 1 || g.Weight !== undefined ? { weight: Number(g.Weight ?? 1) } : {}) })),
+          ...(stickyOn ? { stickinessDurationMs: Number(sticky?.DurationSeconds ?? 3600) * 1000 } : {}),
+        };
       }
       case 'redirect': {
         const c = a.RedirectConfig ?? {};

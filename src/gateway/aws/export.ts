@@ -17,9 +17,10 @@ export function toCloudFormation(config: GatewayConfig): Json {
   const action = (a: Action, order?: number): Json => {
     const base = order !== undefined ? { Order: order } : {};
     if (a.type === 'forward') {
-      return a.targetGroups.length === 1 && a.targetGroups[0]!.weight === undefined
+      const stickiness = a.stickinessDurationMs !== undefined ? { TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: Math.round(a.stickinessDurationMs / 1000) } } : {};
+      return a.targetGroups.length === 1 && a.targetGroups[0]!.weight === undefined && a.stickinessDurationMs === undefined
         ? { ...base, Type: 'forward', TargetGroupArn: { Ref: id(a.targetGroups[0]!.name) } }
-        : { ...base, Type: 'forward', ForwardConfig: { TargetGroups: a.targetGroups.map((g) => ({ TargetGroupArn: { Ref: id(g.name) }, Weight: g.weight ?? 1 })) } };
+        : { ...base, Type: 'forward', ForwardConfig: { TargetGroups: a.targetGroups.map((g) => ({ TargetGroupArn: { Ref: id(g.name) }, Weight: g.weight ?? 1 })), ...stickiness } };
     }
     if (a.type === 'redirect') {
       const c: Json = { StatusCode: a.statusCode };
@@ -92,6 +93,14 @@ export function toCloudFormation(config: GatewayConfig): Json {
           ...(g.deregistrationDelayMs !== undefined ? [{ Key: 'deregistration_delay.timeout_seconds', Value: String(Math.round(g.deregistrationDelayMs / 1000)) }] : []),
           ...(g.algorithm ? [{ Key: 'load_balancing.algorithm.type', Value: g.algorithm }] : []),
           ...(g.slowStartMs ? [{ Key: 'slow_start.duration_seconds', Value: String(Math.round(g.slowStartMs / 1000)) }] : []),
+          ...(g.stickiness
+            ? [
+                { Key: 'stickiness.enabled', Value: 'true' },
+                { Key: 'stickiness.type', Value: g.stickiness.type },
+                { Key: `stickiness.${g.stickiness.type}.duration_seconds`, Value: String(Math.round(g.stickiness.durationMs / 1000)) },
+                ...(g.stickiness.cookieName ? [{ Key: 'stickiness.app_cookie.cookie_name', Value: g.stickiness.cookieName }] : []),
+              ]
+            : []),
         ],
       },
     };

@@ -17,6 +17,7 @@
 import { createBalancer, type Algorithm, type Balancer } from './balancer.ts';
 import { nextHealth, REGISTERED, UNCHECKED, type CheckResult, type Health, type TargetState } from './health.ts';
 import { compileMatcher, runHealthCheck, type HealthCheckConfig } from './health-checker.ts';
+import type { StickinessConfig } from './stickiness.ts';
 import { DeregistrationDelayElapsed, SET_HEALTH, Target, type UpstreamTimeouts } from './target.ts';
 
 export type { TargetState } from './health.ts';
@@ -32,6 +33,8 @@ export interface TargetGroupConfig {
   algorithm: Algorithm;
   /** Slow start: a newly healthy target's share grows over this long (0: off). */
   slowStartMs: number;
+  /** Sticky sessions (the `stickiness.*` attributes); absent when off. */
+  stickiness?: StickinessConfig | undefined;
   healthCheck: HealthCheckConfig;
   deregistrationDelayMs: number;
 }
@@ -170,7 +173,13 @@ export class TargetGroup {
    * when none is, every registered target (fail-open, as AWS documents for target groups with no healthy target).
    * undefined only when nothing is registered (or all are draining / unused): the caller answers 503.
    */
-  choose(): Target | undefined {
+  choose(preferredId?: string): Target | undefined {
+    // A sticky session's target while it can take requests; an unhealthy, draining or removed one loses it, and
+    // the next answer's cookie names the new target (AWS, "Sticky sessions for your Application Load Balancer").
+    if (preferredId !== undefined) {
+      const t = this.#targets.get(preferredId);
+      if (t && (t.state === 'healthy' || t.state === 'unavailable')) return t;
+    }
     const routable: Target[] = [];
     const healthy: Target[] = [];
     for (const t of this.#targets.values()) {
