@@ -28,6 +28,7 @@ import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules
 import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
 import { isWebSocketUpgrade, serveWithoutUpgrade, tunnel } from './tunnel.ts';
+import { negotiated, tlsOptions, type TlsMaterial } from './tls-policy.ts';
 
 /** Methods for which Node sends no framing when there is no content (it frames the others as chunked). */
 const NO_CONTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
@@ -36,7 +37,8 @@ const NO_CONTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE'
 export interface GatewayOptions {
   config: GatewayConfig;
   host: string;
-  tls?: { key: string; cert: string };
+  /** The HTTPS listeners' certificates: the self-signed stand-in, and the user's own by ARN (tls-policy.ts). */
+  tls?: TlsMaterial;
   accessLog: AccessLog;
   /** Called once per request with its record (metrics). */
   onRecord?: (r: AccessRecord) => void;
@@ -205,7 +207,7 @@ export class Gateway {
       });
     });
     listener.h2 = h2;
-    listener.server = tls.createServer({ ...this.#opts.tls, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
+    listener.server = tls.createServer({ ...tlsOptions(config, this.#opts.tls!), ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
       if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
       else h1.emit('connection', socket);
     });
@@ -240,6 +242,7 @@ export class Gateway {
       domainName: '-',
       requestCreationTime: created,
       actionsExecuted: [],
+      ...negotiated(socket),
     };
   }
 
