@@ -9,23 +9,11 @@ import crypto from 'node:crypto';
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { generate } from 'selfsigned';
 import type { GatewayConfig, ListenerConfig } from '../../src/gateway/config.ts';
 import { SECURITY_POLICIES, securityPolicy, type KeyPair } from '../../src/gateway/tls-policy.ts';
+import { certificateFor } from '../support/certificates.ts';
 import { curl, hasCurl } from '../support/curl.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
-
-/** A self-signed certificate for `names` (the first is its common name). */
-export async function certificateFor(names: string[], keyType: 'rsa' | 'ec' = 'rsa'): Promise<KeyPair> {
-  const pems = await generate([{ name: 'commonName', value: names[0]! }], {
-    keyType,
-    ...(keyType === 'rsa' ? { keySize: 2048 } : {}),
-    algorithm: 'sha256',
-    notAfterDate: new Date(Date.now() + 7 * 86_400_000),
-    extensions: [{ name: 'subjectAltName', altNames: names.map((value) => ({ type: 2, value })) }],
-  });
-  return { key: pems.private, cert: pems.cert };
-}
 
 const ok = { type: 'fixed-response' as const, statusCode: '200', contentType: 'text/plain' as const, messageBody: 'ok' };
 const httpsConfig = (extra: Partial<ListenerConfig>): GatewayConfig => ({
