@@ -140,8 +140,9 @@ interface Candidate {
 }
 
 /**
- * Of the certificates matching a client's SNI name, the one ALB would choose: ECDSA over RSA, then the longest
- * key, then the one valid longest (AWS: "Certificate list", on the HTTPS listener page).
+ * Of the certificates covering a host, ALB's choice: ECDSA over RSA, then the longest key, then the one valid
+ * longest (AWS: "HTTPS listeners", certificate list). ALB also skips one the client cannot use; Node hands a
+ * connection only one certificate from an SNI context (docs/alb.md, "TLS"), so here ECDSA wins whatever the client.
  */
 function best(list: Candidate[]): Candidate | undefined {
   const rank = (c: Candidate) => {
