@@ -142,10 +142,11 @@ describe('SslPolicy: versions and ciphers from AWS’s table', () => {
     assert.equal(g.gateway.connections.tlsNegotiationErrors, 1);
   });
 
-  it('every cipher of every policy is one this Node’s OpenSSL knows, except 3DES (docs/alb.md, "TLS")', () => {
+  it('every cipher of every policy is a name this Node’s OpenSSL knows, 3DES aside (docs/alb.md, "TLS")', () => {
     const known = new Set(tls.getCiphers().map((c) => c.toUpperCase()));
     const missing = new Set(Object.values(SECURITY_POLICIES).flatMap((p) => [...p.ciphers, ...p.suites].filter((c) => !known.has(c))));
-    assert.deepEqual([...missing], ['DES-CBC3-SHA']);
+    // 3DES is absent from Node 20's OpenSSL 3 build (a build that has it is fine too); any other gap is a typo.
+    assert.deepEqual([...missing].filter((c) => c !== 'DES-CBC3-SHA'), []);
     // A post-quantum policy is its classical namesake's versions and ciphers.
     assert.equal(securityPolicy('ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09')?.policy, SECURITY_POLICIES['ELBSecurityPolicy-TLS13-1-2-Res-2021-06']);
     assert.equal(securityPolicy('ELBSecurityPolicy-Made-Up'), undefined);
