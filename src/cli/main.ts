@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { ServiceStartError } from '../system/service.ts';
 import { terminalStyle } from './style.ts';
+import type { GatewayConfig } from '../gateway/config.ts';
 
 const style = terminalStyle();
 const { bold, dim } = style;
@@ -178,6 +179,11 @@ const gatewayCommand = program
   .addOption(new Option('--map <group=host:port[,host:port]>', 'targets of a template target group (logical id, Terraform address or Name); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .addOption(new Option('--listen <port=local>', 'a template listener port to listen on locally (default: ports under 1024 + 8000); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .addOption(new Option('--parameter <name=value>', 'a template parameter value (default: its Default); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .addOption(
+    new Option('--certificate <arn=cert.pem,key.pem>', 'your certificate and key (PEM) for a certificate ARN the template names; repeat for more (chosen by SNI); an ARN without one is served a self-signed certificate').argParser(
+      (v: string, prev: string[] = []) => [...prev, v],
+    ),
+  )
   .addOption(new Option('--export <format>', 'print the configuration as a template to deploy, and exit').choices(['cloudformation', 'cloudformation-json']))
   .addOption(new Option('--host <address>', 'address every listener binds').env('HOST').default('127.0.0.1'))
   .addOption(new Option('--port <port>', 'the HTTP listener, with --target').env('PORT').default('8080'))
@@ -221,8 +227,12 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
     process.stdout.write(formatTemplate(toCloudFormation(config), opts.export === 'cloudformation-json' ? 'json' : 'yaml'));
     return;
   }
+  const certificates = await certificateFlags(opts.certificate as string[] | undefined, config);
   // What the template asks for and the gateway cannot do is said at start, not silently left out.
   for (const n of imported?.notes ?? []) console.error(dim(`note: ${n}`));
+  for (const arn of new Set(config.listeners.flatMap((l) => (l.certificates ?? []).map((c) => c.arn)))) {
+    if (!certificates[arn]) console.error(dim(`note: ${arn}: served by a self-signed certificate (give yours with --certificate ${arn}=cert.pem,key.pem)`));
+  }
   for (const u of imported?.unsupported ?? []) console.error(`not emulated: ${u}`);
   if (imported?.awsOnly.length) console.error(dim(`note: AWS-side only, no local effect: ${imported.awsOnly.join(', ')}`));
   const logLevel = String(opts.logLevel ?? 'info');
@@ -236,6 +246,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
     controlToken: opts.controlToken as string | undefined,
     logLevel,
     live,
+    certificates,
   });
   const groups = [...running.gateway.groups.values()].map((g) => `${g.name}: ${g.targets.map((t) => t.address).join(', ') || dim('(no targets)')}`);
   const ctl = `curl -s -H 'authorization: Bearer ${running.controlToken}' ${running.controlUrl}`;
@@ -260,6 +271,32 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
   );
   stopOnSignals(() => running.stop(), 'stopping');
 });
+
+/** `--certificate ARN=cert.pem,key.pem` flags, read and checked: each ARN one a listener names, each pair usable. */
+async function certificateFlags(flags: string[] | undefined, config: GatewayConfig) {
+  const fs = await import('node:fs');
+  const { checkKeyPair } = await import('../gateway/tls-policy.ts');
+  const named = new Set(config.listeners.flatMap((l) => (l.certificates ?? []).map((c) => c.arn)));
+  const out: Record<string, { key: string; cert: string }> = {};
+  for (const flag of flags ?? []) {
+    const m = /^(.+)=([^,]+),([^,]+)$/.exec(flag);
+    if (!m) throw new ConfigError(`--certificate ${flag}: expected ARN=cert.pem,key.pem`);
+    const [, arn, certFile, keyFile] = m as unknown as [string, string, string, string];
+    if (!named.has(arn)) throw new ConfigError(`--certificate ${arn}: no HTTPS listener names this certificate${named.size ? ` (they name ${[...named].join(', ')})` : ''}`);
+    const read = (file: string) => {
+      try {
+        return fs.readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new ConfigError(`--certificate ${arn}: ${(e as Error).message}`);
+      }
+    };
+    const pair = { cert: read(certFile), key: read(keyFile) };
+    const bad = checkKeyPair(pair);
+    if (bad) throw new ConfigError(`--certificate ${arn}: ${certFile}, ${keyFile}: ${bad}`);
+    out[arn] = pair;
+  }
+  return out;
+}
 
 /** `--cloudformation` / `--terraform-plan` with `--map`, `--listen`, `--parameter`: the user's infrastructure as the config. */
 async function importInfrastructure(opts: Record<string, string | string[] | undefined>) {

@@ -31,6 +31,9 @@ export interface AccessRecord {
   /** The X-Request-Id the gateway sent on (the client's, or the trace's Root); undefined before routing. Not an ALB field. */
   requestId?: string;
   domainName: string;
+  /** The TLS connection's negotiated cipher (OpenSSL's name) and protocol, as ALB logs them; absent on plain HTTP. */
+  sslCipher?: string;
+  sslProtocol?: string;
   /** 1–50000 for a rule, 0 for the default rule, -1 for an error while evaluating, undefined → `-`. */
   matchedRulePriority?: number;
   requestCreationTime: Date;
@@ -69,7 +72,7 @@ export function formatAccessLine(r: AccessRecord): string {
   const target = r.target ?? '-';
   const targetStatus = r.targetStatusCode === undefined ? '-' : String(r.targetStatusCode);
   // One template, not an array joined: this runs once per request.
-  return `${r.type} ${time0} app/receipt-gateway/0 ${r.client} ${target} ${time(r.requestProcessingTime)} ${time(r.targetProcessingTime)} ${time(r.responseProcessingTime)} ${r.elbStatusCode} ${targetStatus} ${r.receivedBytes} ${r.sentBytes} ${q(r.request)} ${q(r.userAgent || '-')} ${tls ? 'ECDHE-RSA-AES128-GCM-SHA256' : '-'} ${tls ? 'TLSv1.2' : '-'} ${r.targetGroup} ${q(r.traceId)} ${q(r.domainName || '-')} "-" ${r.matchedRulePriority === undefined ? '-' : r.matchedRulePriority} ${r.requestCreationTime === r.time ? time0 : iso(r.requestCreationTime)} ${q(r.actionsExecuted.length ? r.actionsExecuted.join(',') : '-')} ${q(r.redirectUrl ?? '-')} ${q(r.errorReason ?? '-')} ${q(target)} ${q(targetStatus)} ${q(r.classification ?? '-')} ${q(r.classificationReason ?? '-')}`;
+  return `${r.type} ${time0} app/receipt-gateway/0 ${r.client} ${target} ${time(r.requestProcessingTime)} ${time(r.targetProcessingTime)} ${time(r.responseProcessingTime)} ${r.elbStatusCode} ${targetStatus} ${r.receivedBytes} ${r.sentBytes} ${q(r.request)} ${q(r.userAgent || '-')} ${tls ? (r.sslCipher ?? '-') : '-'} ${tls ? (r.sslProtocol ?? '-') : '-'} ${r.targetGroup} ${q(r.traceId)} ${q(r.domainName || '-')} "-" ${r.matchedRulePriority === undefined ? '-' : r.matchedRulePriority} ${r.requestCreationTime === r.time ? time0 : iso(r.requestCreationTime)} ${q(r.actionsExecuted.length ? r.actionsExecuted.join(',') : '-')} ${q(r.redirectUrl ?? '-')} ${q(r.errorReason ?? '-')} ${q(target)} ${q(targetStatus)} ${q(r.classification ?? '-')} ${q(r.classificationReason ?? '-')}`;
 }
 
 export function parseAccessLine(line: string): string[] {
@@ -83,7 +86,7 @@ export function parseAccessLine(line: string): string[] {
 export const FIELD = {
   type: 0, time: 1, elb: 2, client: 3, target: 4, requestTime: 5, targetTime: 6, responseTime: 7,
   elbStatusCode: 8, targetStatusCode: 9, receivedBytes: 10, sentBytes: 11, request: 12, userAgent: 13,
-  traceId: 17, domainName: 18, matchedRulePriority: 20, actionsExecuted: 22, redirectUrl: 23, errorReason: 24,
+  sslCipher: 14, sslProtocol: 15, traceId: 17, domainName: 18, matchedRulePriority: 20, actionsExecuted: 22, redirectUrl: 23, errorReason: 24,
   classification: 27, classificationReason: 28,
 } as const;
 

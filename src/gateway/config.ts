@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { securityPolicy } from './tls-policy.ts';
 
 const Str = Type.String({ minLength: 1 });
 
@@ -94,6 +95,13 @@ const ListenerSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     rules: Type.Optional(Type.Array(RuleSchema, { maxItems: 100 })),
     defaultActions: Type.Array(ActionSchema, { minItems: 1, maxItems: 1 }),
+    /** HTTPS only: ALB's `SslPolicy` (tls-policy.ts has AWS's table); Node's TLS defaults when absent. */
+    sslPolicy: Type.Optional(Str),
+    /**
+     * HTTPS only: the certificate ARNs it serves, the default one first, the rest its certificate list (chosen by
+     * SNI). Each ARN's certificate and key come from the command line; without them the self-signed one stands in.
+     */
+    certificates: Type.Optional(Type.Array(Type.Object({ arn: Str }, { additionalProperties: false }), { minItems: 1 })),
   },
   { additionalProperties: false },
 );
@@ -209,6 +217,12 @@ export function validateGatewayConfig(value: unknown, source = 'gateway configur
   const groups = new Set(config.targetGroups.map((g) => g.name));
   if (groups.size !== config.targetGroups.length) throw new GatewayConfigError(`${source}: targetGroups: names must be unique`);
   config.listeners.forEach((l, i) => {
+    if (l.protocol === 'HTTP' && (l.sslPolicy !== undefined || l.certificates !== undefined)) {
+      throw new GatewayConfigError(`${source}: listeners[${i}]: an HTTP listener has no sslPolicy or certificates`);
+    }
+    if (l.sslPolicy !== undefined && !securityPolicy(l.sslPolicy)) {
+      throw new GatewayConfigError(`${source}: listeners[${i}].sslPolicy: ${l.sslPolicy} is not one of ALB's security policies (docs/alb.md, "TLS")`);
+    }
     const seen = new Set<number>();
     (l.rules ?? []).forEach((r, j) => {
       if (seen.has(r.priority)) throw new GatewayConfigError(`${source}: listeners[${i}].rules[${j}].priority: ${r.priority} is in use (PriorityInUse)`);

@@ -32,6 +32,7 @@ import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
 import { tunnel } from './tunnel.ts';
 import { H2Sessions } from './listener/h2-sessions.ts';
+import { negotiated, tlsOptions, type TlsMaterial } from './tls-policy.ts';
 
 /** Methods for which Node sends no framing when there is no content (it frames the others as chunked). */
 const NO_CONTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
@@ -40,7 +41,8 @@ const NO_CONTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE'
 export interface GatewayOptions {
   config: GatewayConfig;
   host: string;
-  tls?: { key: string; cert: string };
+  /** The HTTPS listeners' certificates: the self-signed stand-in, and the user's own by ARN (tls-policy.ts). */
+  tls?: TlsMaterial;
   accessLog: AccessLog;
   /** Called once per request with its record (metrics). */
   onRecord?: (r: AccessRecord) => void;
@@ -199,7 +201,7 @@ export class Gateway {
     h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void this.#handle(listener, req, res, 'h2'));
     const sessions = new H2Sessions(h2, { idleMs: this.#idleMs, maxRequests: this.#opts.http2MaxRequests ?? ALB_LIMITS.h2MaxRequests });
     listener.h2 = sessions;
-    listener.server = tls.createServer({ ...this.#opts.tls, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
+    listener.server = tls.createServer({ ...tlsOptions(config, this.#opts.tls!), ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
       if (socket.alpnProtocol === 'h2') sessions.accept(socket);
       else h1(socket);
     });
@@ -253,6 +255,7 @@ export class Gateway {
       domainName: '-',
       requestCreationTime: created,
       actionsExecuted: [],
+      ...negotiated(socket),
     };
   }
 

@@ -14,6 +14,7 @@ import { AccessLog } from '../gateway/access-log.ts';
 import { GatewayConfigError, validateGatewayConfig, type GatewayConfig } from '../gateway/config.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { loadOrCreateCertificate } from '../gateway/tls.ts';
+import type { KeyPair } from '../gateway/tls-policy.ts';
 import { createLogger } from '../log.ts';
 import type { LiveLog } from './live-log.ts';
 
@@ -80,6 +81,8 @@ export async function startGatewayOnly(o: {
   logLevel: string;
   /** The terminal's log: every request and health-state change, and the control plane's lines. */
   live?: LiveLog;
+  /** The user's own certificate and key for each certificate ARN (`--certificate`); others get the self-signed one. */
+  certificates?: Record<string, KeyPair>;
 }): Promise<GatewayOnly> {
   fs.mkdirSync(o.dataDir, { recursive: true });
   const accessLogFile = path.join(o.dataDir, 'access.log');
@@ -88,7 +91,7 @@ export async function startGatewayOnly(o: {
   const gateway = new Gateway({
     config: o.config,
     host: o.host,
-    ...(needsTls ? { tls: await loadOrCreateCertificate(o.dataDir) } : {}),
+    ...(needsTls ? { tls: { ...(await loadOrCreateCertificate(o.dataDir)), byArn: o.certificates ?? {} } } : {}),
     accessLog: new AccessLog({ file: accessLogFile, json: o.accessLogJson ?? false }),
     onRecord: (r) => {
       metricsRef.current?.record(r);

@@ -6,7 +6,7 @@
  * process.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runGatewayCommand } from '../support/gateway-command.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -140,20 +140,7 @@ describe('export', () => {
 });
 
 describe('receipt gateway --cloudformation (the command)', () => {
-  const BIN = path.resolve('bin/receipt.js');
-  const run = (args: string[], until?: RegExp) =>
-    new Promise<{ code: number | null; out: string; err: string; kill: () => void }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'gateway', ...args], { env: { ...process.env, NO_COLOR: '1' } });
-      let out = '';
-      let err = '';
-      const done = (code: number | null) => resolve({ code, out, err, kill: () => child.kill('SIGTERM') });
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (until?.test(out)) done(null);
-      });
-      child.stderr.on('data', (d) => (err += d));
-      child.on('close', (code) => done(code));
-    });
+  const run = runGatewayCommand;
 
   it('runs the template in front of the test’s servers, listing what it cannot emulate at start', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-cfn-'));

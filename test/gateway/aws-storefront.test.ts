@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { formatTemplate, fromCloudFormation, parseTemplate, terraformToCloudFormation, toCloudFormation, type Imported } from '../../src/gateway/aws/index.ts';
-import { LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from '../../src/gateway/aws/catalogue.ts';
+import { LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from '../../src/gateway/aws/catalogue.ts';
 import { catalogueTable, TABLE_END, TABLE_START } from '../../src/gateway/aws/table.ts';
 import { GatewayConfigError } from '../../src/gateway/config.ts';
 import { normalizeGatewayConfig } from '../../src/gateway/limits.ts';
@@ -145,9 +145,12 @@ describe('the catalogue: every setting emulated or named', () => {
       Group: { Type: TG, Properties: { Name: 'group' } as Record<string, unknown> },
       Listener: { Type: LISTENER, Properties: { LoadBalancerArn: { Ref: 'LoadBalancer' }, Protocol: 'HTTP', Port: 80, DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: 'Group' } }] } as Record<string, unknown> },
       Rule: { Type: RULE, Properties: { ListenerArn: { Ref: 'Listener' }, Priority: 1, Conditions: [{ Field: 'path-pattern', Values: ['/x'] }], Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '200' } }] } as Record<string, unknown> },
+      // An HTTPS listener with a certificate list: ALB's default policy and the self-signed stand-in say nothing.
+      Secure: { Type: LISTENER, Properties: { LoadBalancerArn: { Ref: 'LoadBalancer' }, Protocol: 'HTTPS', Port: 443, Certificates: [{ CertificateArn: 'arn:aws:acm:eu-west-1:1:certificate/a' }], DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: 'Group' } }] } as Record<string, unknown> },
+      Certs: { Type: LISTENER_CERTIFICATE, Properties: { ListenerArn: { Ref: 'Secure' }, Certificates: [{ CertificateArn: 'arn:aws:acm:eu-west-1:1:certificate/b' }] } as Record<string, unknown> },
     },
   });
-  const ids: Record<string, 'LoadBalancer' | 'Group' | 'Listener' | 'Rule'> = { [LB]: 'LoadBalancer', [TG]: 'Group', [LISTENER]: 'Listener', [RULE]: 'Rule' };
+  const ids: Record<string, 'LoadBalancer' | 'Group' | 'Listener' | 'Rule' | 'Certs'> = { [LB]: 'LoadBalancer', [TG]: 'Group', [LISTENER]: 'Listener', [RULE]: 'Rule', [LISTENER_CERTIFICATE]: 'Certs' };
   /** Everything a user is told about a template: the lines, or the refusal's message when nothing can run. */
   const told = (t: ReturnType<typeof base>): { lines: string; awsOnly: string[] } => {
     try {

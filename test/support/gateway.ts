@@ -2,8 +2,9 @@
 import { AccessLog, FIELD, parseAccessLine } from '../../src/gateway/access-log.ts';
 import { validateGatewayConfig, type GatewayConfig } from '../../src/gateway/config.ts';
 import { Gateway } from '../../src/gateway/gateway.ts';
+import type { TlsMaterial } from '../../src/gateway/tls-policy.ts';
 
-export async function gatewayUnderTest(config: GatewayConfig, tls?: { key: string; cert: string }) {
+export async function gatewayUnderTest(config: GatewayConfig, tls?: TlsMaterial) {
   const lines: string[] = [];
   const accessLog = new AccessLog({});
   accessLog.onLine((line) => lines.push(line));

@@ -35,7 +35,6 @@ export const WAF_ASSOCIATION = 'AWS::WAFv2::WebACLAssociation';
 
 /** Resource types that configure a load balancer but that the gateway does not read: each is named at start. */
 export const OTHER_TYPES: Record<string, string> = {
-  [LISTENER_CERTIFICATE]: 'extra listener certificates (the HTTPS listener serves one self-signed certificate)',
   [TRUST_STORE]: 'trust stores (mutual TLS is not emulated)',
   [TRUST_STORE_REVOCATION]: 'trust store revocation lists (mutual TLS is not emulated)',
   [WAF_ASSOCIATION]: 'WAF (requests are not filtered locally)',
@@ -63,11 +62,17 @@ export const PROPERTIES: Record<string, Record<string, Handling>> = {
     Port: emulated,
     Protocol: at(['HTTP', 'HTTPS'], 'only HTTP and HTTPS listeners'),
     DefaultActions: emulated,
-    Certificates: emulated, // a self-signed stand-in, said in a note (cloudformation.ts)
-    SslPolicy: not('the TLS security policy: Node’s TLS defaults (TLS 1.2 and 1.3) apply'),
+    // The default certificate: the user's own with `--certificate ARN=cert.pem,key.pem`, else a self-signed stand-in.
+    Certificates: emulated,
+    // Each name is looked up in AWS's table (tls-policy.ts); an unknown one is named (cloudformation.ts).
+    SslPolicy: emulated,
     AlpnPolicy: not('ALPN policies (network load balancers)'),
     MutualAuthentication: at(['off'], 'mutual TLS'),
     ListenerAttributes: emulated, // each attribute is looked up in LISTENER_ATTRIBUTES
+  },
+  [LISTENER_CERTIFICATE]: {
+    ListenerArn: emulated,
+    Certificates: emulated, // the listener's certificate list, chosen by SNI
   },
   [RULE]: {
     ListenerArn: emulated,

@@ -10,8 +10,9 @@
  * and names itself with what to pass; it never stops the gateway.
  */
 import { GatewayConfigError, validateGatewayConfig, type Action, type Condition, type GatewayConfig, type TargetGroupSpec } from '../config.ts';
-import { judge, LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from './catalogue.ts';
-import type { ActionProps, ConditionProps, KeyValue, ListenerProps, ListenerRuleProps, LoadBalancerProps, Template, TargetGroupProps } from './shapes.ts';
+import { judge, LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from './catalogue.ts';
+import { DEFAULT_SSL_POLICY, securityPolicy } from '../tls-policy.ts';
+import type { ActionProps, ConditionProps, KeyValue, ListenerCertificateProps, ListenerProps, ListenerRuleProps, LoadBalancerProps, Template, TargetGroupProps } from './shapes.ts';
 import { describeUnresolved, hasHole, Resolver } from './template.ts';
 
 export interface ImportOptions {
@@ -29,7 +30,7 @@ export interface Imported {
   unsupported: string[];
   /** Settings that only place or name the load balancer in an AWS account: no local effect. */
   awsOnly: string[];
-  /** What was changed to run locally (listener ports, certificates). */
+  /** What was changed to run locally (listener ports). */
   notes: string[];
   /** Template listener port → local port. */
   ports: Record<number, number>;
@@ -225,6 +226,18 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
   const holesOf = (id: string) => r.unresolved.filter((u) => u.where.startsWith(`${id}.`)).map(describeUnresolved);
   const reported = new Set<string>();
 
+  /**
+   * An HTTPS listener's policy and default certificate. No `SslPolicy` is ALB's default for templates
+   * (ELBSecurityPolicy-2016-08); a name AWS's table does not have is named, and Node's defaults apply.
+   */
+  const listenerTls = (id: string, p: ListenerProps): { sslPolicy?: string; certificates: Array<{ arn: string }> } => {
+    const name = p.SslPolicy === undefined ? DEFAULT_SSL_POLICY : String(p.SslPolicy);
+    const known = securityPolicy(name);
+    if (!known) unsupported.push(`${id}.SslPolicy = ${name}: a security policy this gateway does not know (Node’s TLS defaults apply)`);
+    else if (known.pq) unsupported.push(`${id}.SslPolicy = ${name}: post-quantum (ML-KEM) key exchange — its versions and ciphers apply, with classical ECDHE only`);
+    const arn = (Array.isArray(p.Certificates) ? p.Certificates : []).map((c) => c?.CertificateArn).find((a): a is string => typeof a === 'string' && a !== '');
+    return { ...(known ? { sslPolicy: name } : {}), certificates: arn ? [{ arn }] : [] };
+  };
   const listeners: GatewayConfig['listeners'] = [];
   const listenerIndex = new Map<string, number>();
   for (const [id, p] of of(LISTENER) as Array<[string, ListenerProps]>) {
@@ -240,14 +253,27 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
     const port = localPort(Number(p.Port));
     ports[Number(p.Port)] = port;
     if (port !== Number(p.Port)) notes.push(`${id}: port ${p.Port} listens on ${port} locally`);
-    if (p.Protocol === 'HTTPS') notes.push(`${id}: HTTPS with a self-signed certificate instead of ${p.Certificates?.[0]?.CertificateArn ?? 'its certificate'}`);
+    const tlsSettings = p.Protocol === 'HTTPS' ? listenerTls(id, p) : {};
     const defaultActions = actionsOf(p.DefaultActions, `${id}.DefaultActions`);
     if (!defaultActions) {
       unsupported.push(`${id}: no default action the gateway can run — listener skipped`);
       continue;
     }
     listenerIndex.set(id, listeners.length);
-    listeners.push({ protocol: p.Protocol, port, defaultActions, rules: [] });
+    listeners.push({ protocol: p.Protocol, port, ...tlsSettings, defaultActions, rules: [] });
+  }
+
+  // A listener's certificate list (ListenerCertificate resources), served by SNI beside its default certificate.
+  for (const [id, p] of of(LISTENER_CERTIFICATE) as Array<[string, ListenerCertificateProps]>) {
+    checkProperties(id, LISTENER_CERTIFICATE, p);
+    const i = listenerIndex.get(String(p.ListenerArn));
+    const l = i === undefined ? undefined : listeners[i];
+    if (!l || l.protocol !== 'HTTPS') {
+      unsupported.push(`${id}.ListenerArn: ${p.ListenerArn ?? '(missing)'} is no HTTPS listener the gateway has`);
+      continue;
+    }
+    const arns = (Array.isArray(p.Certificates) ? p.Certificates : []).map((c) => c?.CertificateArn).filter((a): a is string => typeof a === 'string' && a !== '');
+    for (const arn of arns) if (!l.certificates!.some((c) => c.arn === arn)) l.certificates!.push({ arn });
   }
 
   for (const [id, p] of of(RULE) as Array<[string, ListenerRuleProps]>) {
@@ -279,7 +305,10 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
     }
     listeners[i]!.rules!.push({ priority: Number(p.Priority), conditions, actions });
   }
-  for (const l of listeners) if (l.rules!.length === 0) delete l.rules;
+  for (const l of listeners) {
+    if (l.rules!.length === 0) delete l.rules;
+    if (l.certificates?.length === 0) delete l.certificates;
+  }
 
   // Unresolved values in settings the gateway reads; those in AWS-only settings change nothing locally.
   for (const u of r.unresolved) {
@@ -292,7 +321,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
   }
   for (const [id, res] of Object.entries(resources)) {
     const type = res?.Type;
-    if (typeof type !== 'string' || [LB, LISTENER, RULE, TG].includes(type)) continue;
+    if (typeof type !== 'string' || [LB, LISTENER, LISTENER_CERTIFICATE, RULE, TG].includes(type)) continue;
     if (type in OTHER_TYPES) unsupported.push(`${id}: ${OTHER_TYPES[type]}`);
     else if (type.startsWith('AWS::ElasticLoadBalancingV2::')) unsupported.push(`${id}: ${type}, a resource type this gateway does not know`);
   }

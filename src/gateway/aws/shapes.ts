@@ -48,6 +48,12 @@ export interface ListenerProps {
   [other: string]: unknown;
 }
 
+export interface ListenerCertificateProps {
+  ListenerArn?: string;
+  Certificates?: Array<{ CertificateArn?: string }>;
+  [other: string]: unknown;
+}
+
 export interface ListenerRuleProps {
   ListenerArn?: string;
   Priority?: number | string;

@@ -223,7 +223,9 @@ export function terraformToCloudFormation(plan: Json, source = 'plan'): Template
       m.prop('Protocol', v.protocol);
       m.prop('SslPolicy', v.ssl_policy);
       m.prop('AlpnPolicy', v.alpn_policy);
-      m.prop('Certificates', v.certificate_arn ? [{ CertificateArn: v.certificate_arn }] : undefined);
+      // A certificate made in the same plan is known only after apply: its address stands for its ARN.
+      const cert = ref(a, 'certificate_arn', v.certificate_arn);
+      m.prop('Certificates', cert ? [{ CertificateArn: cert }] : undefined);
       m.prop('DefaultActions', actions(a, 'default_action', v.default_action));
       const mtls = first(v.mutual_authentication);
       if (mtls) m.prop('MutualAuthentication', { Mode: mtls.mode, TrustStoreArn: mtls.trust_store_arn, IgnoreClientCertificateExpiry: mtls.ignore_client_certificate_expiry });
@@ -255,6 +257,11 @@ export function terraformToCloudFormation(plan: Json, source = 'plan'): Template
       m.prop('Actions', actions(a, 'action', v.action));
       m.prop('Transforms', v.transform);
       m.rest(new Set(['listener_arn', 'priority', 'condition', 'action', 'transform', 'tags']));
+    } else if (type === LISTENER_CERTIFICATE) {
+      const cert = ref(a, 'certificate_arn', v.certificate_arn);
+      m.prop('ListenerArn', ref(a, 'listener_arn', v.listener_arn));
+      m.prop('Certificates', cert ? [{ CertificateArn: cert }] : undefined);
+      m.rest(new Set(['listener_arn', 'certificate_arn']));
     } else {
       // Resource types the reader names as a whole (certificates, trust stores, WAF): their arguments are theirs.
       m.prop('Terraform', v);
