@@ -188,7 +188,7 @@ export class GatewayConfigError extends Error {
  */
 function checkRegex(source: string, where: string): void {
   const unsupported = /\(\?<?[=!]|\\[1-9]|\\k<|\(\?>|[*+?}]\+|\(\?R\)|\\[pP]\{/.exec(source);
-  if (unsupported) throw new GatewayConfigError(`${where}: ${JSON.stringify(unsupported[0])} is a regex feature ALB does not support`);
+  if (unsupported) throw new GatewayConfigError(`${where}: ${unsupported[0]} is a regex feature ALB does not support`);
   try {
     new RegExp(source);
   } catch (e) {

@@ -42,6 +42,8 @@ export interface Transformed {
   host?: string;
   /** The rewritten URL, when the url-rewrite's regex matched. */
   url?: string;
+  /** A regex matched but its result is no Host or no origin-form URL: ALB answers 500. */
+  failed?: boolean;
 }
 
 /**
@@ -54,6 +56,9 @@ export function applyTransforms(t: CompiledTransforms | undefined, host: string,
   if (!t) return out;
   if (t.host && t.host.regex.test(host)) out.host = host.replace(t.host.regex, t.host.replace);
   if (t.url && t.url.regex.test(url)) out.url = url.replace(t.url.regex, t.url.replace);
+  // "If there is a pattern match but the transform fails, we return an HTTP 500 error": a Host that is no
+  // host[:port], or a URL that is no origin-form target (RFC 9112 §3.2.1), cannot be sent.
+  if ((out.host !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(out.host)) || (out.url !== undefined && !/^\/[^\s]*$/.test(out.url))) out.failed = true;
   return out;
 }
 
