@@ -43,6 +43,12 @@ export interface AccessRecord {
   /** Desync mitigation: the tier and reason of a request that is not Compliant (`-` when it is). */
   classification?: string;
   classificationReason?: string;
+  /** ALB's connection traceability id: one opaque value per client connection, shared by its requests. */
+  connTraceId?: string;
+  /** What a rule's transforms made of the Host and the URL; `-` when none applied. */
+  transformedHost?: string;
+  transformedUri?: string;
+  requestTransformStatus?: string;
 }
 
 const FLUSH_MS = 100;
@@ -72,7 +78,7 @@ export function formatAccessLine(r: AccessRecord): string {
   const target = r.target ?? '-';
   const targetStatus = r.targetStatusCode === undefined ? '-' : String(r.targetStatusCode);
   // One template, not an array joined: this runs once per request.
-  return `${r.type} ${time0} app/receipt-gateway/0 ${r.client} ${target} ${time(r.requestProcessingTime)} ${time(r.targetProcessingTime)} ${time(r.responseProcessingTime)} ${r.elbStatusCode} ${targetStatus} ${r.receivedBytes} ${r.sentBytes} ${q(r.request)} ${q(r.userAgent || '-')} ${tls ? (r.sslCipher ?? '-') : '-'} ${tls ? (r.sslProtocol ?? '-') : '-'} ${r.targetGroup} ${q(r.traceId)} ${q(r.domainName || '-')} "-" ${r.matchedRulePriority === undefined ? '-' : r.matchedRulePriority} ${r.requestCreationTime === r.time ? time0 : iso(r.requestCreationTime)} ${q(r.actionsExecuted.length ? r.actionsExecuted.join(',') : '-')} ${q(r.redirectUrl ?? '-')} ${q(r.errorReason ?? '-')} ${q(target)} ${q(targetStatus)} ${q(r.classification ?? '-')} ${q(r.classificationReason ?? '-')}`;
+  return `${r.type} ${time0} app/receipt-gateway/0 ${r.client} ${target} ${time(r.requestProcessingTime)} ${time(r.targetProcessingTime)} ${time(r.responseProcessingTime)} ${r.elbStatusCode} ${targetStatus} ${r.receivedBytes} ${r.sentBytes} ${q(r.request)} ${q(r.userAgent || '-')} ${tls ? (r.sslCipher ?? '-') : '-'} ${tls ? (r.sslProtocol ?? '-') : '-'} ${r.targetGroup} ${q(r.traceId)} ${q(r.domainName || '-')} "-" ${r.matchedRulePriority === undefined ? '-' : r.matchedRulePriority} ${r.requestCreationTime === r.time ? time0 : iso(r.requestCreationTime)} ${q(r.actionsExecuted.length ? r.actionsExecuted.join(',') : '-')} ${q(r.redirectUrl ?? '-')} ${q(r.errorReason ?? '-')} ${q(target)} ${q(targetStatus)} ${q(r.classification ?? '-')} ${q(r.classificationReason ?? '-')} ${q(r.connTraceId ?? '-')} ${q(r.transformedHost ?? '-')} ${q(r.transformedUri ?? '-')} ${q(r.requestTransformStatus ?? '-')}`;
 }
 
 export function parseAccessLine(line: string): string[] {
@@ -87,7 +93,7 @@ export const FIELD = {
   type: 0, time: 1, elb: 2, client: 3, target: 4, requestTime: 5, targetTime: 6, responseTime: 7,
   elbStatusCode: 8, targetStatusCode: 9, receivedBytes: 10, sentBytes: 11, request: 12, userAgent: 13,
   sslCipher: 14, sslProtocol: 15, traceId: 17, domainName: 18, matchedRulePriority: 20, actionsExecuted: 22, redirectUrl: 23, errorReason: 24,
-  classification: 27, classificationReason: 28,
+  classification: 27, classificationReason: 28, connTraceId: 29, transformedHost: 30, transformedUri: 31, requestTransformStatus: 32,
 } as const;
 
 export class AccessLog {

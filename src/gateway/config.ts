@@ -13,10 +13,20 @@ import { securityPolicy } from './tls-policy.ts';
 const Str = Type.String({ minLength: 1 });
 
 const ConditionSchema = Type.Union([
-  Type.Object({ field: Type.Literal('host-header'), values: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1 }) }, { additionalProperties: false }),
-  Type.Object({ field: Type.Literal('path-pattern'), values: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1 }) }, { additionalProperties: false }),
+  // `values` are ALB's wildcards; `regexValues` regular expressions (the 2025 RegexValues); a condition has one or both.
+  Type.Object(
+    { field: Type.Literal('host-header'), values: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1 })), regexValues: Type.Optional(Type.Array(Str, { minItems: 1 })) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { field: Type.Literal('path-pattern'), values: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1 })), regexValues: Type.Optional(Type.Array(Str, { minItems: 1 })) },
+    { additionalProperties: false },
+  ),
   Type.Object({ field: Type.Literal('http-request-method'), values: Type.Array(Type.String({ pattern: '^[A-Za-z_-]+$' }), { minItems: 1 }) }, { additionalProperties: false }),
-  Type.Object({ field: Type.Literal('http-header'), httpHeaderName: Type.String({ pattern: '^[A-Za-z0-9-]+$' }), values: Type.Array(Str, { minItems: 1 }) }, { additionalProperties: false }),
+  Type.Object(
+    { field: Type.Literal('http-header'), httpHeaderName: Type.String({ pattern: '^[A-Za-z0-9-]+$' }), values: Type.Optional(Type.Array(Str, { minItems: 1 })), regexValues: Type.Optional(Type.Array(Str, { minItems: 1 })) },
+    { additionalProperties: false },
+  ),
   Type.Object(
     { field: Type.Literal('query-string'), values: Type.Array(Type.Object({ key: Type.Optional(Str), value: Str }, { additionalProperties: false }), { minItems: 1 }) },
     { additionalProperties: false },
@@ -62,11 +72,19 @@ const ActionSchema = Type.Union([
   ),
 ]);
 
+/** A rule transform (AWS, "Transforms for listener rules"): the Host or the URL rewritten by a regex before forwarding. */
+const TransformSchema = Type.Object(
+  { type: Type.Union([Type.Literal('host-header-rewrite'), Type.Literal('url-rewrite')]), regex: Str, replace: Type.String() },
+  { additionalProperties: false },
+);
+
 const RuleSchema = Type.Object(
   {
     priority: Type.Integer({ minimum: 1, maximum: 50000 }),
     conditions: Type.Array(ConditionSchema, { minItems: 1 }),
     actions: Type.Array(ActionSchema, { minItems: 1, maxItems: 1 }),
+    /** At most one of each type; never on the default rule (ALB has no transforms there). */
+    transforms: Type.Optional(Type.Array(TransformSchema, { maxItems: 2 })),
   },
   { additionalProperties: false },
 );
@@ -163,6 +181,21 @@ export class GatewayConfigError extends Error {
   override name = 'GatewayConfigError';
 }
 
+/**
+ * A regular expression ALB would take: one that compiles, without the features AWS lists as unsupported for rule
+ * regexes — lookaheads, lookbehinds, backreferences (and named ones), atomic groups, possessive quantifiers,
+ * recursion, Unicode classes (AWS, "Transforms for listener rules").
+ */
+function checkRegex(source: string, where: string): void {
+  const unsupported = /\(\?<?[=!]|\\[1-9]|\\k<|\(\?>|[*+?}]\+|\(\?R\)|\\[pP]\{/.exec(source);
+  if (unsupported) throw new GatewayConfigError(`${where}: ${unsupported[0]} is a regex feature ALB does not support`);
+  try {
+    new RegExp(source);
+  } catch (e) {
+    throw new GatewayConfigError(`${where}: ${(e as Error).message}`);
+  }
+}
+
 const at = (pointer: string) =>
   pointer
     .split('/')
@@ -194,6 +227,16 @@ export function validateGatewayConfig(value: unknown, source = 'gateway configur
     (l.rules ?? []).forEach((r, j) => {
       if (seen.has(r.priority)) throw new GatewayConfigError(`${source}: listeners[${i}].rules[${j}].priority: ${r.priority} is in use (PriorityInUse)`);
       seen.add(r.priority);
+      r.conditions.forEach((c, k) => {
+        const where = `${source}: listeners[${i}].rules[${j}].conditions[${k}]`;
+        if ((c.field === 'host-header' || c.field === 'path-pattern' || c.field === 'http-header') && !c.values && !c.regexValues) throw new GatewayConfigError(`${where}: needs values or regexValues`);
+        for (const [m, rx] of ('regexValues' in c ? (c.regexValues ?? []) : []).entries()) checkRegex(rx, `${where}.regexValues[${m}]`);
+      });
+      (r.transforms ?? []).forEach((t, k) => {
+        const where = `${source}: listeners[${i}].rules[${j}].transforms[${k}]`;
+        if ((r.transforms ?? []).filter((x) => x.type === t.type).length > 1) throw new GatewayConfigError(`${where}: one ${t.type} per rule`);
+        checkRegex(t.regex, `${where}.regex`);
+      });
     });
     const actions: Array<[string, Action]> = [
       ...l.defaultActions.map((a, k) => [`listeners[${i}].defaultActions[${k}]`, a] as [string, Action]),

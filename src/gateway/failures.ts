@@ -49,6 +49,9 @@ export const FAILURES = {
   // own failures in HTTPCode_ELB_500_Count — never a 502, which would say a target answered badly.
   forwardFailed: { status: 500, reason: 'GatewayForwardFailed', side: 'gateway' },
   internalError: { status: 500, reason: 'GatewayInternalError', side: 'gateway' },
+  // A rule transform's regex matched, but what it made is no Host or no request target (AWS: "If there is a pattern
+  // match but the transform fails, we return an HTTP 500 error").
+  transformFailed: { status: 500, reason: 'RequestTransformFailed', side: 'gateway' },
   // Client side: 400 malformed request / sizes; 405 TRACE; 501 Transfer-Encoding; 460 client gave up first.
   malformedRequest: { status: 400, reason: 'MalformedRequest', side: 'client' },
   requestTooLarge: { status: 400, reason: 'RequestHeadersTooLarge', side: 'client' },

@@ -10,6 +10,7 @@
  * http/1.1 — is read by the gateway's own connection handler (listener/connection.ts), so the desync classifier
  * judges the bytes as they came; HTTP/2 is node:http2's.
  */
+import crypto from 'node:crypto';
 import type http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -26,7 +27,7 @@ import { classifyClientError, classifyUpstreamError, FAILURES, type GatewayFailu
 import { forwardedHost, targetFields, traceId, traceRoot } from './headers.ts';
 import { forward, isHttp2, writeHead, type ClientRequest, type ClientResponse } from './proxy.ts';
 import { parseRequestTarget, requestHost } from './request-target.ts';
-import { compileRules, matchRule, redirectUrl, type CompiledRule } from './rules.ts';
+import { applyTransforms, compileRules, matchRule, redirectUrl, type CompiledRule } from './rules.ts';
 import { appCookies, APP_COOKIE, cookieValue, LB_COOKIE, LB_COOKIE_CORS, pairCookies, setsCookie, StickyCookies, TG_COOKIE, TG_COOKIE_CORS } from './cluster/stickiness.ts';
 import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
@@ -109,6 +110,17 @@ function ownAnswer(action: Exclude<Action, { type: 'forward' }>, listener: Liste
 const isHttp1 = (req: ClientRequest): req is H1Request => 'received' in req;
 
 const clientAddress = (socket: { remoteAddress?: string | undefined }) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+
+/**
+ * ALB's connection traceability id (`conn_trace_id`): one opaque value per client connection, the same on every
+ * request it carries, so a connection's requests can be found together in the access log.
+ */
+const connIds = new WeakMap<object, string>();
+function connTraceId(socket: object): string {
+  let id = connIds.get(socket);
+  if (!id) connIds.set(socket, (id = `TID_${crypto.randomBytes(8).toString('hex')}`));
+  return id;
+}
 
 /** The TLS version and cipher of a client's connection (an HTTP/2 stream's socket stands for its session's). */
 function tlsOf(socket: unknown): { version: string; cipher: string } | undefined {
@@ -255,6 +267,7 @@ export class Gateway {
       domainName: '-',
       requestCreationTime: created,
       actionsExecuted: [],
+      connTraceId: connTraceId(socket),
       ...negotiated(socket),
     };
   }
@@ -352,6 +365,13 @@ export class Gateway {
 
     const clientIp = clientAddress(req.socket);
     const rule = matchRule(listener.rules, req, { host, path: target.path, query: target.query, sourceIp: clientIp });
+    // The rule's transforms rewrite what the target gets, never which rule matched (AWS, "Transforms for listener rules").
+    const transformed = applyTransforms(rule.transforms, host, requestPath);
+    if (rule.transforms) {
+      record.transformedHost = transformed.host ?? '-';
+      record.transformedUri = transformed.url ?? '-';
+      if (transformed.failed) return { failure: FAILURES.transformFailed };
+    }
     record.matchedRulePriority = rule.priority;
     const action = rule.actions[rule.actions.length - 1]!;
     // HTTP/1.0 without Host: ALB puts its own name there; this gateway's is its listener address.
@@ -363,10 +383,10 @@ export class Gateway {
       action,
       route: {
         host,
-        forwardHost,
+        forwardHost: transformed.host ?? forwardHost,
         path: target.path,
         query: target.query,
-        targetPath: target.form === 'asterisk' ? '*' : requestPath,
+        targetPath: transformed.url ?? (target.form === 'asterisk' ? '*' : requestPath),
         trace,
         requestId,
         clientIp,

@@ -27,6 +27,39 @@ export interface CompiledRule {
   priority: number;
   test: Test;
   actions: Action[];
+  /** The rule's transforms, compiled (none on the default rule). */
+  transforms?: CompiledTransforms;
+}
+
+export interface CompiledTransforms {
+  host?: { regex: RegExp; replace: string };
+  url?: { regex: RegExp; replace: string };
+}
+
+/** What a rule's transforms made of a request: the Host and the URL (path and query) the target gets. */
+export interface Transformed {
+  /** The rewritten Host, when the host-header-rewrite's regex matched. */
+  host?: string;
+  /** The rewritten URL, when the url-rewrite's regex matched. */
+  url?: string;
+  /** A regex matched but its result is no Host or no origin-form URL: ALB answers 500. */
+  failed?: boolean;
+}
+
+/**
+ * Applies a rule's transforms (AWS, "Transforms for listener rules"): each regex is matched against the Host
+ * (host-header-rewrite) or the URL, path and query (url-rewrite); on a match the first match is replaced, `$1`… naming
+ * the captures; with no match the request goes on unchanged. Rewriting never changes which rule matched.
+ */
+export function applyTransforms(t: CompiledTransforms | undefined, host: string, url: string): Transformed {
+  const out: Transformed = {};
+  if (!t) return out;
+  if (t.host && t.host.regex.test(host)) out.host = host.replace(t.host.regex, t.host.replace);
+  if (t.url && t.url.regex.test(url)) out.url = url.replace(t.url.regex, t.url.replace);
+  // "If there is a pattern match but the transform fails, we return an HTTP 500 error": a Host that is no
+  // host[:port], or a URL that is no origin-form target (RFC 9112 §3.2.1), cannot be sent.
+  if ((out.host !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(out.host)) || (out.url !== undefined && !/^\/[^\s]*$/.test(out.url))) out.failed = true;
+  return out;
 }
 
 /** ALB's wildcards: `*` any run of characters, `?` exactly one (rule condition types). */
@@ -35,16 +68,21 @@ export function wildcard(pattern: string, caseInsensitive: boolean): RegExp {
   return new RegExp(`^${body}$`, caseInsensitive ? 'is' : 's');
 }
 
+/** A condition's patterns: its wildcards, then its regular expressions (`regexValues`); any one matching is a match. */
+function patterns(values: string[] | undefined, regexValues: string[] | undefined, caseInsensitive: boolean): RegExp[] {
+  return [...(values ?? []).map((v) => wildcard(v, caseInsensitive)), ...(regexValues ?? []).map((r) => new RegExp(r, caseInsensitive ? 'i' : ''))];
+}
+
 function compileCondition(c: Condition): Test {
   switch (c.field) {
     case 'host-header': {
       // Not case-sensitive; matched against the host without its port.
-      const res = c.values.map((v) => wildcard(v, true));
+      const res = patterns(c.values, c.regexValues, true);
       return (_req, ctx) => res.some((r) => r.test(ctx.host));
     }
     case 'path-pattern': {
       // Case-sensitive; the path only, never the query.
-      const res = c.values.map((v) => wildcard(v, false));
+      const res = patterns(c.values, c.regexValues, false);
       return (_req, ctx) => res.some((r) => r.test(ctx.path));
     }
     case 'http-request-method': {
@@ -53,7 +91,7 @@ function compileCondition(c: Condition): Test {
     }
     case 'http-header': {
       const name = c.httpHeaderName.toLowerCase();
-      const res = c.values.map((v) => wildcard(v, true));
+      const res = patterns(c.values, c.regexValues, true);
       return (req) => {
         const v = req.headers[name];
         const values = v === undefined ? [] : Array.isArray(v) ? v : [v];
@@ -85,7 +123,14 @@ function compileCondition(c: Condition): Test {
 export function compileRules(listener: ListenerConfig): CompiledRule[] {
   const rules = [...(listener.rules ?? [])].sort((a, b) => a.priority - b.priority).map((r) => {
     const tests = r.conditions.map(compileCondition);
-    return { priority: r.priority, actions: r.actions, test: (req: RuleRequest, ctx: MatchContext) => tests.every((t) => t(req, ctx)) };
+    const transforms: CompiledTransforms = {};
+    for (const t of r.transforms ?? []) transforms[t.type === 'host-header-rewrite' ? 'host' : 'url'] = { regex: new RegExp(t.regex), replace: t.replace };
+    return {
+      priority: r.priority,
+      actions: r.actions,
+      test: (req: RuleRequest, ctx: MatchContext) => tests.every((t) => t(req, ctx)),
+      ...(r.transforms?.length ? { transforms } : {}),
+    };
   });
   rules.push({ priority: 0, actions: listener.defaultActions, test: () => true });
   return rules;

@@ -43,8 +43,6 @@ const SOURCES: Array<[string, () => Imported]> = [
 const NAMED = [
   /strict_transport_security\.header_value = max-age=31536000/,
   /routing\.http2\.enabled = false: HTTP\/2 turned off/,
-  /Transforms: rule transforms/,
-  /RegexValues \(regex matching is not emulated\)/,
   /WAF \(requests are not filtered locally\)/,
 ];
 
@@ -81,6 +79,11 @@ describe('a storefront template nobody here wrote', () => {
         // The CDN's shared secret routes /checkout to the fixed response; without it, the default forward.
         assert.equal((await send('/checkout', { 'x-origin-verify': 'cdn-secret' })).body, 'from the CDN');
         assert.match((await send('/checkout')).body, /"target":"web"/);
+        // RegexValues: /items/ and digits only is the rule's fixed 404; anything else is not.
+        assert.equal((await send('/items/42')).status, 404);
+        assert.match((await send('/items/abc')).body, /"target":"web"/);
+        // url-rewrite: /v1/… reaches the target without its /v1.
+        assert.match((await send('/v1/hello?x=1')).body, /"path":"\/hello\?x=1"/);
         // The production-only rule does not exist in staging (its Condition is false).
         assert.match((await send('/beta')).body, /"target":"web"/);
       } finally {

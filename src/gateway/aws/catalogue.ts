@@ -79,7 +79,7 @@ export const PROPERTIES: Record<string, Record<string, Handling>> = {
     Priority: emulated,
     Conditions: emulated,
     Actions: emulated,
-    Transforms: not('rule transforms (host-header-rewrite, url-rewrite): the target gets the URL and Host unchanged'),
+    Transforms: emulated,
   },
   [TG]: {
     Name: emulated,

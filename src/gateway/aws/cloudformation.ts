@@ -303,7 +303,12 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
       unsupported.push(`${id}: rule skipped`);
       continue;
     }
-    listeners[i]!.rules!.push({ priority: Number(p.Priority), conditions, actions });
+    const transforms = transformsOf(p.Transforms, `${id}.Transforms`);
+    if ('why' in transforms) {
+      unsupported.push(transforms.why, `${id}: rule skipped`);
+      continue;
+    }
+    listeners[i]!.rules!.push({ priority: Number(p.Priority), conditions, actions, ...(transforms.list.length ? { transforms: transforms.list } : {}) });
   }
   for (const l of listeners) {
     if (l.rules!.length === 0) delete l.rules;
@@ -341,21 +346,42 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
 }
 
 /**
+ * A rule's `Transforms` (AWS, "Transforms for listener rules"): host-header-rewrite and url-rewrite, each one regex
+ * and its replacement; undefined (the rule is skipped and named) for a transform the gateway does not know.
+ */
+type RuleTransforms = NonNullable<NonNullable<GatewayConfig['listeners'][number]['rules']>[number]['transforms']>;
+
+function transformsOf(list: ListenerRuleProps['Transforms'], where: string): { list: RuleTransforms } | { why: string } {
+  const out: RuleTransforms = [];
+  for (const [k, t] of (Array.isArray(list) ? list : []).entries()) {
+    const config = t?.Type === 'host-header-rewrite' ? t.HostHeaderRewriteConfig : t?.Type === 'url-rewrite' ? t.UrlRewriteConfig : undefined;
+    const rewrite = config?.Rewrites?.[0];
+    if (!config || !rewrite?.Regex || rewrite.Replace === undefined) return { why: `${where}[${k}]: ${t?.Type ?? 'a transform without Type'} (a transform the gateway does not know)` };
+    out.push({ type: t!.Type as 'host-header-rewrite' | 'url-rewrite', regex: String(rewrite.Regex), replace: String(rewrite.Replace) });
+  }
+  return { list: out };
+}
+
+/**
  * A ListenerRule condition (the `…Config` forms, and the older `Values` form of host-header and path-pattern), or
  * why the gateway cannot evaluate it. Regex match values (`RegexValues`) are not evaluated locally.
  */
 function conditionOf(c: ConditionProps): { condition: Condition } | { why: string } {
-  const regex = c?.RegexValues ?? c?.HostHeaderConfig?.RegexValues ?? c?.PathPatternConfig?.RegexValues ?? c?.HttpHeaderConfig?.RegexValues;
-  if (regex?.length) return { why: `${c.Field} with RegexValues (regex matching is not emulated)` };
+  /** Wildcards and regular expressions of a `…Config`, each only when given. */
+  const both = (config: { Values?: string[]; RegexValues?: string[] } | undefined) => {
+    const values = config?.Values ?? c.Values;
+    const regexValues = config?.RegexValues ?? c.RegexValues;
+    return { ...(values?.length ? { values } : {}), ...(regexValues?.length ? { regexValues } : {}) };
+  };
   switch (c?.Field) {
     case 'host-header':
-      return { condition: { field: 'host-header', values: c.HostHeaderConfig?.Values ?? c.Values ?? [] } };
+      return { condition: { field: 'host-header', ...both(c.HostHeaderConfig) } };
     case 'path-pattern':
-      return { condition: { field: 'path-pattern', values: c.PathPatternConfig?.Values ?? c.Values ?? [] } };
+      return { condition: { field: 'path-pattern', ...both(c.PathPatternConfig) } };
     case 'http-request-method':
       return { condition: { field: 'http-request-method', values: c.HttpRequestMethodConfig?.Values ?? c.Values ?? [] } };
     case 'http-header':
-      return { condition: { field: 'http-header', httpHeaderName: c.HttpHeaderConfig?.HttpHeaderName ?? '', values: c.HttpHeaderConfig?.Values ?? [] } };
+      return { condition: { field: 'http-header', httpHeaderName: c.HttpHeaderConfig?.HttpHeaderName ?? '', ...both(c.HttpHeaderConfig) } };
     case 'query-string':
       return { condition: { field: 'query-string', values: (c.QueryStringConfig?.Values ?? []).map((v) => ({ ...(v.Key !== undefined ? { key: v.Key } : {}), value: String(v.Value) })) } };
     case 'source-ip':

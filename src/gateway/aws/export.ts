@@ -37,16 +37,18 @@ export function toCloudFormation(config: GatewayConfig): Json {
     }
     return { ...base, Type: 'fixed-response', FixedResponseConfig: { StatusCode: a.statusCode, ...(a.contentType ? { ContentType: a.contentType } : {}), ...(a.messageBody !== undefined ? { MessageBody: a.messageBody } : {}) } };
   };
-  const condition = (c: Condition): Json => {
+    const condition = (c: Condition): Json => {
+    /** Wildcards as `Values`, regular expressions as `RegexValues`, each only when the condition has them. */
+    const both = (x: { values?: string[]; regexValues?: string[] }) => ({ ...(x.values ? { Values: x.values } : {}), ...(x.regexValues ? { RegexValues: x.regexValues } : {}) });
     switch (c.field) {
       case 'host-header':
-        return { Field: c.field, HostHeaderConfig: { Values: c.values } };
+        return { Field: c.field, HostHeaderConfig: both(c) };
       case 'path-pattern':
-        return { Field: c.field, PathPatternConfig: { Values: c.values } };
+        return { Field: c.field, PathPatternConfig: both(c) };
       case 'http-request-method':
         return { Field: c.field, HttpRequestMethodConfig: { Values: c.values } };
       case 'http-header':
-        return { Field: c.field, HttpHeaderConfig: { HttpHeaderName: c.httpHeaderName, Values: c.values } };
+        return { Field: c.field, HttpHeaderConfig: { HttpHeaderName: c.httpHeaderName, ...both(c) } };
       case 'query-string':
         return { Field: c.field, QueryStringConfig: { Values: c.values.map((v) => ({ ...(v.key !== undefined ? { Key: v.key } : {}), Value: v.value })) } };
       case 'source-ip':
@@ -131,7 +133,20 @@ export function toCloudFormation(config: GatewayConfig): Json {
     for (const r of l.rules ?? []) {
       resources[`${name}Rule${r.priority}`] = {
         Type: RULE,
-        Properties: { ListenerArn: { Ref: name }, Priority: r.priority, Conditions: r.conditions.map(condition), Actions: r.actions.map((a, k) => action(a, k + 1)) },
+        Properties: {
+          ListenerArn: { Ref: name },
+          Priority: r.priority,
+          Conditions: r.conditions.map(condition),
+          Actions: r.actions.map((a, k) => action(a, k + 1)),
+          ...(r.transforms?.length
+            ? {
+                Transforms: r.transforms.map((t) => ({
+                  Type: t.type,
+                  [t.type === 'host-header-rewrite' ? 'HostHeaderRewriteConfig' : 'UrlRewriteConfig']: { Rewrites: [{ Regex: t.regex, Replace: t.replace }] },
+                })),
+              }
+            : {}),
+        },
       };
     }
   });

@@ -59,7 +59,11 @@ export interface ListenerRuleProps {
   Priority?: number | string;
   Conditions?: ConditionProps[];
   Actions?: ActionProps[];
-  Transforms?: unknown[];
+  Transforms?: Array<{
+    Type?: string;
+    HostHeaderRewriteConfig?: { Rewrites?: Array<{ Regex?: string; Replace?: string }> };
+    UrlRewriteConfig?: { Rewrites?: Array<{ Regex?: string; Replace?: string }> };
+  }>;
   [other: string]: unknown;
 }
 

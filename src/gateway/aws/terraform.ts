@@ -255,7 +255,14 @@ export function terraformToCloudFormation(plan: Json, source = 'plan'): Template
       m.prop('Priority', v.priority);
       m.prop('Conditions', conditions);
       m.prop('Actions', actions(a, 'action', v.action));
-      m.prop('Transforms', v.transform);
+      // transform { type, url_rewrite_config { rewrite { regex, replace } } } → Transforms [{ Type, UrlRewriteConfig: { Rewrites } }].
+      const rewrites = (block: Json) => ({ Rewrites: (first(block)?.rewrite ?? []).map((r: Json) => ({ Regex: r.regex, Replace: r.replace })) });
+      m.prop(
+        'Transforms',
+        (v.transform ?? []).map((t: Json) =>
+          t.type === 'host-header-rewrite' ? { Type: t.type, HostHeaderRewriteConfig: rewrites(t.host_header_rewrite_config) } : t.type === 'url-rewrite' ? { Type: t.type, UrlRewriteConfig: rewrites(t.url_rewrite_config) } : { Type: t.type },
+        ),
+      );
       m.rest(new Set(['listener_arn', 'priority', 'condition', 'action', 'transform', 'tags']));
     } else if (type === LISTENER_CERTIFICATE) {
       const cert = ref(a, 'certificate_arn', v.certificate_arn);
