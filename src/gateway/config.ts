@@ -158,6 +158,8 @@ export const GatewayConfigSchema = Type.Object(
     idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     /** ALB's `client_keep_alive.seconds` (60–604800 s; 3600 when absent), in milliseconds. */
     clientKeepAliveMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** `routing.http2.enabled`: false offers only http/1.1 by ALPN on HTTPS listeners (ALB's default: true). */
+    http2Enabled: Type.Optional(Type.Boolean()),
     connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     /** ALB's `routing.http.desync_mitigation_mode` load-balancer attribute; `defensive` when absent. */
     desyncMitigationMode: Type.Optional(Type.Union([Type.Literal('monitor'), Type.Literal('defensive'), Type.Literal('strictest')])),

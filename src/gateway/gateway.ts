@@ -213,7 +213,7 @@ export class Gateway {
     h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void this.#handle(listener, req, res, 'h2'));
     const sessions = new H2Sessions(h2, { idleMs: this.#idleMs, maxRequests: this.#opts.http2MaxRequests ?? ALB_LIMITS.h2MaxRequests });
     listener.h2 = sessions;
-    listener.server = tls.createServer({ ...tlsOptions(config, this.#opts.tls!), ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
+    listener.server = tls.createServer({ ...tlsOptions(config, this.#opts.tls!), ALPNProtocols: this.#config.http2Enabled === false ? ['http/1.1'] : ['h2', 'http/1.1'] }, (socket) => {
       if (socket.alpnProtocol === 'h2') sessions.accept(socket);
       else h1(socket);
     });

@@ -161,6 +161,13 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     const metrics = (metricsRef.current = new GatewayMetrics(gateway));
     const group = gateway.group('shop');
 
+    // Listening at once: the ports chosen above are free only until something else binds them, and every target
+    // started below binds a port of its own (a test run starts many systems side by side).
+    progress('starting the gateway');
+    await gateway.listen();
+    const closeGateway = () => gateway.close();
+    cleanup.push(closeGateway);
+
     progress(`starting ${config.targets} shop target${config.targets > 1 ? 's' : ''}`);
     const secret = jwtSecret(config.dataDir);
     // The control plane's token also guards each target's /metrics (for the operator's Prometheus).
@@ -244,9 +251,9 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     });
     cleanup.push(() => deployer.settled());
 
-    progress('starting the gateway');
-    await gateway.listen();
-    cleanup.push(() => gateway.close());
+    // Closed before the targets stop (cleanup runs in reverse), so requests in flight finish first.
+    cleanup.splice(cleanup.indexOf(closeGateway), 1);
+    cleanup.push(closeGateway);
 
     progress('starting the control plane');
     const feed = (metricsRef.feed = new DashboardFeed(gateway, controlToken));

@@ -42,7 +42,6 @@ const SOURCES: Array<[string, () => Imported]> = [
 /** Settings of the storefront the gateway cannot be: each source must name every one. */
 const NAMED = [
   /strict_transport_security\.header_value = max-age=31536000/,
-  /routing\.http2\.enabled = false: HTTP\/2 turned off/,
   /WAF \(requests are not filtered locally\)/,
 ];
 
@@ -63,6 +62,7 @@ describe('a storefront template nobody here wrote', () => {
       assert.deepEqual(webGroup.stickiness, { type: 'lb_cookie', durationMs: 86_400_000 });
       assert.equal(imported.config.dropInvalidHeaderFields, true);
       assert.equal(imported.config.preserveHostHeader, true);
+      assert.equal(imported.config.http2Enabled, false);
       assert.equal(webGroup.algorithm, 'weighted_random');
       assert.equal(webGroup.healthCheck?.port, 3001);
       assert.equal(imported.config.targetGroups.find((g) => g.name === 'secure')!.protocol, 'HTTPS');

@@ -108,3 +108,24 @@ describe('load-balancer attributes on the request a target gets', () => {
     assert.equal(headers['x-amzn-tls-version'], undefined, 'plain HTTP has no TLS to name');
   });
 });
+
+describe('routing.http2.enabled', () => {
+  it('false: an HTTPS listener offers only http/1.1 by ALPN, so an HTTP/2 client speaks HTTP/1.1; true (ALB’s default) offers h2 first', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-h2off-'));
+    cleanup.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const tlsMaterial = await loadOrCreateCertificate(dir);
+    const https = (['HTTP', 'HTTPS'] as const).map((protocol) => ({ protocol, port: 0, defaultActions: [{ type: 'forward' as const, targetGroups: [{ name: 'g' }] }] }));
+    const alpn = async (port: number) => {
+      const { connect } = await import('node:tls');
+      const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] });
+      await new Promise((r) => socket.once('secureConnect', r));
+      const chosen = socket.alpnProtocol;
+      socket.destroy();
+      return chosen;
+    };
+    const off = await gateway({ http2Enabled: false }, https, tlsMaterial);
+    assert.equal(await alpn(off.gateway.listener('https')!.port), 'http/1.1');
+    const on = await gateway({}, https, tlsMaterial);
+    assert.equal(await alpn(on.gateway.listener('https')!.port), 'h2');
+  });
+});

@@ -109,7 +109,7 @@ export const LB_ATTRIBUTES: Record<string, Handling> = {
   'idle_timeout.timeout_seconds': emulated,
   'routing.http.desync_mitigation_mode': emulated,
   'client_keep_alive.seconds': emulated,
-  'routing.http2.enabled': at(['true'], 'HTTP/2 turned off'),
+  'routing.http2.enabled': emulated,
   'routing.http.drop_invalid_header_fields.enabled': emulated,
   'routing.http.preserve_host_header.enabled': emulated,
   'routing.http.x_amzn_tls_version_and_cipher_suite.enabled': emulated,

@@ -337,6 +337,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
       targetGroups: groups.length ? groups : [{ name: 'none' }],
       ...(idle ? { idleTimeoutMs: Number(idle) * 1000 } : {}),
       ...(keepAlive ? { clientKeepAliveMs: Number(keepAlive) * 1000 } : {}),
+      ...(lbAttrs['routing.http2.enabled'] === 'false' ? { http2Enabled: false } : {}),
       ...(desync ? { desyncMitigationMode: desync } : {}),
       ...headerAttributes,
     },
