@@ -26,6 +26,7 @@ import { connectionTokens, isHopByHop } from './headers.ts';
 import { DeregistrationDelayElapsed, type Target } from './cluster/target-group.ts';
 import type { Exchange } from './upstream.ts';
 import type { H1Request } from './listener/request.ts';
+import { isHttp2, writeHead } from './respond/answer.ts';
 
 export const BUFFER_LIMIT = 256 * 1024;
 
@@ -112,19 +113,6 @@ function requestHead(method: string, path: string, headers: string[]): string {
   }
   if (BAD_VALUE.test(path) || path.includes(' ')) throw Object.assign(new Error('invalid request target'), { code: 'ERR_INVALID_CHAR' });
   return `${head}\r\n`;
-}
-
-export function isHttp2(res: ClientResponse): res is Http2ServerResponse {
-  return 'stream' in res;
-}
-
-/** writeHead for either protocol: HTTP/2 has no reason phrase (RFC 9113 §8.3.2) and no connection fields. */
-export function writeHead(res: ClientResponse, status: number, headers: http.OutgoingHttpHeaders | string[], phrase?: string): void {
-  if (isHttp2(res)) {
-    if (!Array.isArray(headers)) delete headers.connection;
-    res.writeHead(status, headers as http.OutgoingHttpHeaders);
-  } else if (phrase) res.writeHead(status, phrase, headers);
-  else res.writeHead(status, headers);
 }
 
 /** Adds fields (name, value, …) to an answer's, whichever shape they have; Set-Cookie stays a list. */
