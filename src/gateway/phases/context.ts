@@ -39,7 +39,9 @@ export interface ListenerView {
   readonly rules: CompiledRule[];
 }
 
-const NO_FIELDS: string[] = [];
+// Shared placeholders until measure reads the request: nothing made per request for them.
+const NO_FIELDS = Object.freeze([]) as unknown as string[];
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
 const NO_TARGET: RequestTarget = { ok: false, why: 'not read yet' };
 
 /** The client's address as ALB logs it: an IPv4 client on a dual-stack socket without its `::ffff:` prefix. */
@@ -63,7 +65,7 @@ export class RequestContext {
   url = '';
   httpVersion = '';
   rawHeaders: string[] = NO_FIELDS;
-  headers: IncomingHttpHeaders = {};
+  headers: IncomingHttpHeaders = NO_HEADERS;
   headerBytes = 0;
   oversizeField = false;
   target: RequestTarget = NO_TARGET;
