@@ -24,7 +24,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { classifyUpstreamError, FAILURES, type GatewayFailure } from './failures.ts';
 import { connectionTokens, isHopByHop } from './headers.ts';
 import { DeregistrationDelayElapsed, type Target } from './cluster/target-group.ts';
-import type { Exchange } from './upstream.ts';
+import { requestHead, type Exchange } from './upstream.ts';
 import type { H1Request } from './listener/request.ts';
 import { isHttp2, writeHead } from './respond/answer.ts';
 
@@ -95,24 +95,6 @@ function fieldObject(raw: string[], keep: (lowerName: string) => boolean = () =>
     else out[name] = prior === undefined ? value : `${prior as string}, ${value}`;
   }
   return out;
-}
-
-// A field name is a token (RFC 9110 §5.1); no value may hold CR, LF or NUL (§5.5) — or it would end the line.
-const BAD_NAME = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
-const BAD_VALUE = /[\r\n\0]/;
-
-/** The request line and fields as one string, ending with the blank line (RFC 9112 §3, §5). */
-function requestHead(method: string, path: string, headers: string[]): string {
-  let head = `${method} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    const value = headers[i + 1]!;
-    // The gateway's own failure when it would write a broken request: a 500, never blamed on the target.
-    if (name.length === 0 || BAD_NAME.test(name) || BAD_VALUE.test(value)) throw Object.assign(new Error(`invalid field ${JSON.stringify(name)}`), { code: 'ERR_INVALID_CHAR' });
-    head += `${name}: ${value}\r\n`;
-  }
-  if (BAD_VALUE.test(path) || path.includes(' ')) throw Object.assign(new Error('invalid request target'), { code: 'ERR_INVALID_CHAR' });
-  return `${head}\r\n`;
 }
 
 /** Adds fields (name, value, …) to an answer's, whichever shape they have; Set-Cookie stays a list. */
