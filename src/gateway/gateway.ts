@@ -1,9 +1,9 @@
 /**
  * The gateway: an emulation of AWS's Application Load Balancer in front of the shop targets.
  *
- * Per request, in ALB's order: check the request (sizes, method, framing, target form, Host, desync class), match a
- * listener rule, run its action (fixed-response, redirect, or forward to a target group), proxy, map any upstream
- * failure (failures.ts — the one place a status is decided), and write one access-log line.
+ * This file holds the listeners and the places where requests enter. What happens to a request is not here: it is
+ * the list of phases in phases/pipeline.ts (measure, checks, route, …, forward), run over one context per request
+ * (phases/context.ts), answered through respond/ — the same for HTTP/1.x, HTTP/2 streams and WebSocket upgrades.
  *
  * Listeners: an HTTP listener speaks HTTP/1.x; an HTTPS listener negotiates HTTP/2 or HTTP/1.1 by ALPN (RFC 7301),
  * as ALB does by default, and always speaks HTTP/1.1 to targets. HTTP/1.x — plain, or TLS whose client chose
