@@ -12,7 +12,7 @@
  *    `keep-alive`), for no longer than the client keep-alive duration (ALB's `client_keep_alive.seconds`), and never
  *    after an answer that says `close`, a body whose length could not be known, or during shutdown;
  *  - `Expect: 100-continue` is answered with a 100 when the gateway first reads the body (RFC 9110 §10.1.1);
- *  - a WebSocket upgrade hands the socket over (tunnel.ts); CONNECT is refused.
+ *  - a WebSocket upgrade hands the socket over (to the request phases, which tunnel it); CONNECT is refused.
  *
  * Answers are written by Node's ServerResponse (status line, Date, chunked coding, trailers, 1xx), handed this
  * connection's socket for the one request it answers. It sends no `Keep-Alive` field: that comes from Node's HTTP
