@@ -52,20 +52,37 @@ export function writeHead(res: ClientResponse, status: number, headers: http.Out
   else res.writeHead(status, headers);
 }
 
-function sendOnResponse(to: Answerable, status: number, fields: Record<string, string>, body: string, phrase: string | undefined, close: boolean): number {
-  const res = to.res!;
-  if (res.headersSent || res.destroyed) return -1;
-  const bytes = Buffer.byteLength(body);
-  const headers: http.OutgoingHttpHeaders = { server: 'awselb/2.0', ...fields, 'content-length': bytes };
-  if (close) headers.connection = 'close';
-  writeHead(res, status, headers, phrase);
-  res.end(body);
-  return bytes;
+/** Whether a response object can still take an answer, and the body's length if so (-1 if not). */
+function writable(res: ClientResponse, body: string): number {
+  return res.headersSent || res.destroyed ? -1 : Buffer.byteLength(body);
 }
 
-export const H1_RESPONSE: Responder = { send: sendOnResponse };
-// (writeHead drops the phrase and Connection for HTTP/2: the two share the response object's API.)
-export const H2_STREAM: Responder = { send: sendOnResponse };
+export const H1_RESPONSE: Responder = {
+  send(to, status, fields, body, phrase, close) {
+    const res = to.res as http.ServerResponse;
+    const bytes = writable(res, body);
+    if (bytes < 0) return bytes;
+    const headers: http.OutgoingHttpHeaders = { server: 'awselb/2.0', ...fields, 'content-length': bytes };
+    // RFC 9112 §9.6: the answer says the connection ends with it; the connection handler then closes it.
+    if (close) headers.connection = 'close';
+    if (phrase) res.writeHead(status, phrase, headers);
+    else res.writeHead(status, headers);
+    res.end(body);
+    return bytes;
+  },
+};
+
+export const H2_STREAM: Responder = {
+  // No reason phrase (RFC 9113 §8.3.2), and no Connection field (§8.2.2): a stream ends, its connection goes on.
+  send(to, status, fields, body) {
+    const res = to.res as Http2ServerResponse;
+    const bytes = writable(res, body);
+    if (bytes < 0) return bytes;
+    res.writeHead(status, { server: 'awselb/2.0', ...fields, 'content-length': bytes });
+    res.end(body);
+    return bytes;
+  },
+};
 
 export const RAW_SOCKET: Responder = {
   send(to, status, fields, body) {
