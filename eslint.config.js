@@ -31,13 +31,31 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../http', '!../http/*'], message: 'The gateway imports only src/http/: it fronts any server, not just the shop.' }] }],
     },
   },
-  {
-    // The gateway's folders (cluster/, listener/, wire/) import each other and src/http/, nothing else of the project.
-    files: ['src/gateway/*/*.ts'],
+  // The gateway's folders import each other and src/http/, nothing else of the project; and within the gateway,
+  // each folder only what it stands on (docs/gateway.md): the wire's grammar stands alone; the listener reads
+  // connections and knows no request path; the cluster keeps targets and knows no request; answers know no phase;
+  // nothing below gateway.ts imports it.
+  ...[
+    ['*', [], ''],
+    ['wire', ['../*'], 'wire/ is the grammar of HTTP/1.x bytes: it imports nothing of the gateway outside wire/.'],
+    ['listener', ['../phases/*', '../respond/*', '../cluster/*', '../gateway.ts'], 'listener/ reads connections and hands requests on: it knows no phase, answer or target.'],
+    ['cluster', ['../phases/*', '../respond/*', '../listener/*', '../gateway.ts'], 'cluster/ keeps target groups and targets: it knows no request path.'],
+    ['respond', ['../phases/*', '../listener/*', '../cluster/*', '../gateway.ts'], 'respond/ answers whatever phase asks: it knows none of them.'],
+    ['phases', ['../listener/*', '../gateway.ts'], 'phases/ sees a request through its context, not the connection it came on.'],
+  ].map(([folder, banned, message]) => ({
+    files: [`src/gateway/${folder}/*.ts`],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../../*', '!../../http', '!../../http/*'], message: 'The gateway imports only src/http/: it fronts any server, not just the shop.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../../*', '!../../http', '!../../http/*'], message: 'The gateway imports only src/http/: it fronts any server, not just the shop.' },
+            ...(banned.length ? [{ group: banned, message }] : []),
+          ],
+        },
+      ],
     },
-  },
+  })),
   {
     files: ['src/audit/**/*.ts'],
     rules: {

@@ -3,6 +3,7 @@
  * `Server: awselb/2.0` (as observed from ALB). The contract adds: `application/problem+json` when the request's
  * Accept prefers JSON (RFC 9457), so API clients get a parseable body from the gateway too.
  */
+import { STATUS_CODES } from 'node:http';
 import Negotiator from 'negotiator';
 import { makeProblem, PROBLEM_JSON } from '../http/index.ts';
 
@@ -21,8 +22,9 @@ const ALB_PHRASE: Record<number, string> = {
   504: 'Gateway Time-out',
 };
 
+/** ALB's phrase for its own statuses; RFC 9110's for an action's (a fixed response's 200, a redirect's 301). */
 export function albPhrase(status: number): string {
-  return ALB_PHRASE[status] ?? 'Error';
+  return ALB_PHRASE[status] ?? STATUS_CODES[status] ?? 'Error';
 }
 
 /** The observed template, CRLF line endings: "503 Service Temporarily Unavailable" is exactly 162 bytes. */
@@ -65,21 +67,4 @@ export function errorPage(status: number, accept: string | undefined, requestId:
     return { contentType: PROBLEM_JSON, body: JSON.stringify({ ...problem, request_id: requestId, reason }) };
   }
   return { contentType: 'text/html', body: albHtml(status) };
-}
-
-/**
- * A whole gateway answer as bytes, for a socket that has no response object (a refused parse, CONNECT, an upgrade):
- * ALB's status line and fields, Date, the given fields, then Connection: close (RFC 9112 §9.6) — the socket ends.
- */
-export function rawAnswer(status: number, fields: Record<string, string | number>, body: string): { text: string; bodyBytes: number } {
-  const bodyBytes = Buffer.byteLength(body);
-  let head = `HTTP/1.1 ${status} ${albPhrase(status)}\r\nServer: awselb/2.0\r\nDate: ${new Date().toUTCString()}\r\n`;
-  for (const [k, v] of Object.entries(fields)) if (k !== 'server') head += `${k}: ${v}\r\n`;
-  return { text: `${head}Content-Length: ${bodyBytes}\r\nConnection: close\r\n\r\n${body}`, bodyBytes };
-}
-
-/** A gateway failure as bytes (rawAnswer with ALB's page or a problem). */
-export function rawFailure(status: number, reason: string, accept: string | undefined, requestId: string): { text: string; bodyBytes: number } {
-  const page = errorPage(status, accept, requestId, reason);
-  return rawAnswer(status, { 'Content-Type': page.contentType }, page.body);
 }

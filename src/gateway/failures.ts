@@ -75,9 +75,9 @@ export const FAILURES = {
 } as const satisfies Record<string, GatewayFailure>;
 
 /**
- * Maps what the gateway's upstream clients report to ALB's answer: its own HTTP/1.1 client (upstream.ts: socket errors,
- * its TARGET_*_TIMEOUT codes, and response-parser.ts's errors under llhttp's HPE_* names) and, for WebSockets, the
- * tunnel's node:http request. Only a network or protocol failure of the target is the target's; an error the
+ * Maps what the gateway's one client to targets reports to ALB's answer (upstream.ts, for requests, WebSocket
+ * upgrades and health checks: socket errors, its TARGET_*_TIMEOUT codes, and response-parser.ts's errors under
+ * llhttp's HPE_* names). Only a network or protocol failure of the target is the target's; an error the
  * gateway's own code raised (Node's `ERR_*`: a header it could not write, a bad argument) is the gateway's, and so is
  * anything unrecognised — blaming a target needs evidence.
  */

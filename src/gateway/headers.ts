@@ -110,7 +110,7 @@ const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for'
 export function targetFields(
   req: { httpVersion: string; rawHeaders: string[]; headers: { connection?: string | string[] | undefined; cookie?: string | undefined; host?: string | undefined; 'x-forwarded-for'?: string | string[] | undefined } },
   listener: { protocol: 'http' | 'https'; port: number },
-  route: { forwardHost: string; clientIp: string; clientPort?: number | undefined; trace: string; requestId: string; tls?: { version: string; cipher: string } | undefined },
+  route: { forwardHost: string; clientIp: string; clientPort?: number | undefined; trace: string; requestId: string | undefined; tls?: { version: string; cipher: string } | undefined },
   attrs: HeaderAttributes = ALB_HEADER_ATTRIBUTES,
 ): string[] {
   const tokens = connectionTokens(req.headers.connection);
@@ -141,7 +141,7 @@ export function targetFields(
     'x-forwarded-proto', listener.protocol,
     'x-forwarded-port', String(listener.port),
     'x-amzn-trace-id', route.trace,
-    'x-request-id', route.requestId,
+    'x-request-id', route.requestId ?? traceRoot(route.trace),
   );
   if (attrs.tlsVersionAndCipherSuiteHeaders && route.tls) out.push('x-amzn-tls-version', route.tls.version, 'x-amzn-tls-cipher-suite', route.tls.cipher);
   return out;

@@ -24,8 +24,10 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { classifyUpstreamError, FAILURES, type GatewayFailure } from './failures.ts';
 import { connectionTokens, isHopByHop } from './headers.ts';
 import { DeregistrationDelayElapsed, type Target } from './cluster/target-group.ts';
-import type { Exchange } from './upstream.ts';
+import type { InFlight } from './cluster/target.ts';
+import { requestHead, type Exchange, type ExchangeHandlers } from './upstream.ts';
 import type { H1Request } from './listener/request.ts';
+import { isHttp2, writeHead } from './respond/answer.ts';
 
 export const BUFFER_LIMIT = 256 * 1024;
 
@@ -96,37 +98,6 @@ function fieldObject(raw: string[], keep: (lowerName: string) => boolean = () =>
   return out;
 }
 
-// A field name is a token (RFC 9110 §5.1); no value may hold CR, LF or NUL (§5.5) — or it would end the line.
-const BAD_NAME = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
-const BAD_VALUE = /[\r\n\0]/;
-
-/** The request line and fields as one string, ending with the blank line (RFC 9112 §3, §5). */
-function requestHead(method: string, path: string, headers: string[]): string {
-  let head = `${method} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    const value = headers[i + 1]!;
-    // The gateway's own failure when it would write a broken request: a 500, never blamed on the target.
-    if (name.length === 0 || BAD_NAME.test(name) || BAD_VALUE.test(value)) throw Object.assign(new Error(`invalid field ${JSON.stringify(name)}`), { code: 'ERR_INVALID_CHAR' });
-    head += `${name}: ${value}\r\n`;
-  }
-  if (BAD_VALUE.test(path) || path.includes(' ')) throw Object.assign(new Error('invalid request target'), { code: 'ERR_INVALID_CHAR' });
-  return `${head}\r\n`;
-}
-
-export function isHttp2(res: ClientResponse): res is Http2ServerResponse {
-  return 'stream' in res;
-}
-
-/** writeHead for either protocol: HTTP/2 has no reason phrase (RFC 9113 §8.3.2) and no connection fields. */
-export function writeHead(res: ClientResponse, status: number, headers: http.OutgoingHttpHeaders | string[], phrase?: string): void {
-  if (isHttp2(res)) {
-    if (!Array.isArray(headers)) delete headers.connection;
-    res.writeHead(status, headers as http.OutgoingHttpHeaders);
-  } else if (phrase) res.writeHead(status, phrase, headers);
-  else res.writeHead(status, headers);
-}
-
 /** Adds fields (name, value, …) to an answer's, whichever shape they have; Set-Cookie stays a list. */
 function addFields(headers: http.OutgoingHttpHeaders | string[], added: string[]): void {
   if (Array.isArray(headers)) {
@@ -156,46 +127,46 @@ function forwardInformational(req: ClientRequest, res: ClientResponse, status: n
   else if (status === 102 && !isHttp2(res)) res.writeProcessing();
 }
 
-export function forward(req: ClientRequest, res: ClientResponse, target: Target, fwd: ForwardRequest): Promise<ProxyResult> {
-  return new Promise<ProxyResult>((resolve) => {
-    const t0 = performance.now();
-    let abortReason: Error | undefined;
-    let status = 0;
-    let streaming = false;
-    let sent = 0;
-    let received = 0;
-    let targetTime = -1;
-    let done = false;
-    let reqEnded = !fwd.hasBody;
-    let forwarding = fwd.hasBody;
-    let earlyAnswer = false;
-    let out: string[] | http.OutgoingHttpHeaders = [];
-    let buffered: Buffer[] | undefined;
-    let noBody = false;
+/**
+ * One request forwarded and its answer read back: the upstream exchange's handlers as methods, its state as fields —
+ * made once per request, where a closure per event used to be (docs/performance.md).
+ */
+class Forwarding implements ExchangeHandlers {
+  readonly #t0 = performance.now();
+  readonly #h2: boolean;
+  #exchange!: Exchange;
+  #inFlight!: InFlight;
+  #abortReason: Error | undefined;
+  #status = 0;
+  /** The answer's head went out before its body was read: too late for a status of the gateway's. */
+  #streaming = false;
+  #sent = 0;
+  #received = 0;
+  #targetTime = -1;
+  #done = false;
+  #reqEnded: boolean;
+  /** The client's body still goes to the target (not after an early answer). */
+  #forwarding: boolean;
+  #earlyAnswer = false;
+  #out: string[] | http.OutgoingHttpHeaders = [];
+  /** The answer's body, when it is read whole before anything goes to the client. */
+  #buffered: Buffer[] | undefined;
+  #noBody = false;
 
-    const abort = (reason: Error) => {
-      if (done) return;
-      abortReason ??= reason;
-      exchange.destroy(reason);
-    };
-    const onClose = () => {
-      if (!res.writableFinished) abort(new ClientClosed());
-    };
-    const finish = (r: Omit<ProxyResult, 'receivedBytes' | 'earlyAnswer'>) => {
-      if (done) return;
-      done = true;
-      res.off('close', onClose);
-      target.end(inFlight);
-      resolve({ ...r, receivedBytes: received, earlyAnswer });
-    };
-    const fail = (err: unknown) => {
-      if (done) return;
-      if (abortReason instanceof ClientClosed) return finish({ clientClosed: true, sentBytes: 0, targetTime });
-      const failure = abortReason instanceof DeregistrationDelayElapsed ? FAILURES.deregistrationDelay : classifyUpstreamError(abortReason ?? err);
-      // Too late for a status once the head went out: the client sees its connection cut, as from ALB.
-      if (streaming) res.destroy();
-      finish({ failure, sentBytes: 0, targetTime, ...(streaming ? { targetStatus: status } : {}) });
-    };
+  constructor(
+    private readonly req: ClientRequest,
+    private readonly res: ClientResponse,
+    private readonly target: Target,
+    private readonly fwd: ForwardRequest,
+    private readonly resolve: (r: ProxyResult) => void,
+  ) {
+    this.#h2 = isHttp2(res);
+    this.#reqEnded = !fwd.hasBody;
+    this.#forwarding = fwd.hasBody;
+  }
+
+  start(): void {
+    const { fwd, req, res } = this;
     // The gateway built these fields for this request alone: completed here, not copied.
     const headers = fwd.headers;
     if (fwd.hasBody) {
@@ -208,93 +179,133 @@ export function forward(req: ClientRequest, res: ClientResponse, target: Target,
       head = requestHead(fwd.method, fwd.path, headers);
     } catch (e) {
       // The gateway could not even write this request: its own failure, not the target's (failures.ts).
-      return resolve({ failure: classifyUpstreamError(e), sentBytes: 0, targetTime, receivedBytes: 0, earlyAnswer: false });
+      return this.resolve({ failure: classifyUpstreamError(e), sentBytes: 0, targetTime: -1, receivedBytes: 0, earlyAnswer: false });
     }
-    const h2 = isHttp2(res);
-    res.on('close', onClose);
-    // The exchange's handlers run on later events, never during request(): `exchange` and `inFlight` are set by then.
-    const exchange: Exchange = target.upstream.request(
-      head,
-      { chunked: fwd.hasBody && fwd.contentLength === undefined, headRequest: fwd.method === 'HEAD', close: fwd.closeConnections },
-      {
-        informational: (s, raw) => forwardInformational(req, res, s, raw),
-        head: (s, raw, length) => {
-          status = s;
-          targetTime = (performance.now() - t0) / 1000;
-          out = responseHeaders(raw, h2);
-          const added = fwd.responseFields?.(raw);
-          if (added?.length) addFields(out, added);
-          if (!reqEnded) {
-            // The target answered before the whole body arrived (a 413, a 401 to an upload): stop forwarding, and
-            // close the client's connection after this answer so the unread rest cannot be taken for a new
-            // request (RFC 9112 §9.6). The client is never left waiting.
-            earlyAnswer = true;
-            forwarding = false;
-            closeAfter(out);
-            req.resume();
-          }
-          if (fwd.closeConnections && !earlyAnswer) closeAfter(out);
-          noBody = fwd.method === 'HEAD' || status === 204 || status === 304;
-          buffered = noBody || (length !== undefined && length <= BUFFER_LIMIT) ? [] : undefined;
-          if (!buffered) {
-            streaming = true;
-            writeHead(res, status, out);
-          }
-        },
-        body: (chunk) => {
-          if (buffered) {
-            buffered.push(chunk);
-            return;
-          }
-          sent += chunk.length;
-          if (!(res as http.ServerResponse).write(chunk)) {
-            exchange.pause();
-            res.once('drain', () => exchange.resume());
-          }
-        },
-        end: (trailers) => {
-          if (done) return;
-          if (buffered) {
-            // The target's Content-Length came with the fields: the body was read whole, so it is that long.
-            const body = noBody ? undefined : buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered);
-            writeHead(res, status, out);
-            if (body) res.end(body);
-            else res.end();
-            sent = body?.length ?? 0;
-          } else {
-            if (trailers.length > 0 && !h2 && (res as http.ServerResponse).chunkedEncoding) {
-              const pairs: Array<[string, string]> = [];
-              for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i]!, trailers[i + 1]!]);
-              res.addTrailers(pairs);
-            }
-            res.end();
-          }
-          // (A request whose body was never finished leaves its connection closed: upstream.ts does not reuse it.)
-          if (earlyAnswer && h2) res.once('finish', () => (req as Http2ServerRequest).stream.close());
-          finish({ targetStatus: status, sentBytes: sent, targetTime });
-        },
-        error: fail,
-      },
-    );
-    const inFlight = target.begin(abort);
-
+    res.on('close', this.#onClose);
+    // The exchange's handlers run on later events, never during request(): #exchange and #inFlight are set by then.
+    this.#exchange = this.target.upstream.request(head, { chunked: fwd.hasBody && fwd.contentLength === undefined, headRequest: fwd.method === 'HEAD', close: fwd.closeConnections }, this);
+    this.#inFlight = this.target.begin(this.#abort);
     if (!fwd.hasBody) {
-      exchange.end();
+      this.#exchange.end();
       return;
     }
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (!forwarding) return;
-      if (!exchange.write(chunk)) {
-        req.pause();
-        exchange.onDrain(() => req.resume());
+    req.on('data', this.#onData);
+    req.on('end', this.#onEnd);
+  }
+
+  informational(status: number, raw: string[]): void {
+    forwardInformational(this.req, this.res, status, raw);
+  }
+
+  head(status: number, raw: string[], length: number | undefined): void {
+    const { fwd, res } = this;
+    this.#status = status;
+    this.#targetTime = (performance.now() - this.#t0) / 1000;
+    const out = (this.#out = responseHeaders(raw, this.#h2));
+    const added = fwd.responseFields?.(raw);
+    if (added?.length) addFields(out, added);
+    if (!this.#reqEnded) {
+      // The target answered before the whole body arrived (a 413, a 401 to an upload): stop forwarding, and close
+      // the client's connection after this answer so the unread rest cannot be taken for a new request (RFC 9112
+      // §9.6). The client is never left waiting.
+      this.#earlyAnswer = true;
+      this.#forwarding = false;
+      closeAfter(out);
+      this.req.resume();
+    }
+    if (fwd.closeConnections && !this.#earlyAnswer) closeAfter(out);
+    this.#noBody = fwd.method === 'HEAD' || status === 204 || status === 304;
+    this.#buffered = this.#noBody || (length !== undefined && length <= BUFFER_LIMIT) ? [] : undefined;
+    if (!this.#buffered) {
+      this.#streaming = true;
+      writeHead(res, status, out);
+    }
+  }
+
+  body(chunk: Buffer): void {
+    if (this.#buffered) {
+      this.#buffered.push(chunk);
+      return;
+    }
+    this.#sent += chunk.length;
+    if (!(this.res as http.ServerResponse).write(chunk)) {
+      this.#exchange.pause();
+      this.res.once('drain', this.#resumeTarget);
+    }
+  }
+
+  end(trailers: string[]): void {
+    if (this.#done) return;
+    const res = this.res;
+    const buffered = this.#buffered;
+    if (buffered) {
+      // The target's Content-Length came with the fields: the body was read whole, so it is that long.
+      const body = this.#noBody ? undefined : buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered);
+      writeHead(res, this.#status, this.#out);
+      if (body) res.end(body);
+      else res.end();
+      this.#sent = body?.length ?? 0;
+    } else {
+      if (trailers.length > 0 && !this.#h2 && (res as http.ServerResponse).chunkedEncoding) {
+        const pairs: Array<[string, string]> = [];
+        for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i]!, trailers[i + 1]!]);
+        (res as http.ServerResponse).addTrailers(pairs);
       }
-    });
-    req.on('end', () => {
-      reqEnded = true;
-      if (!forwarding) return;
-      const trailers = req.rawTrailers;
-      exchange.end(fwd.contentLength === undefined && trailers && trailers.length > 0 ? trailers : undefined);
-    });
-  });
+      res.end();
+    }
+    // (A request whose body was never finished leaves its connection closed: upstream.ts does not reuse it.)
+    if (this.#earlyAnswer && this.#h2) res.once('finish', () => (this.req as Http2ServerRequest).stream.close());
+    this.#finish({ targetStatus: this.#status, sentBytes: this.#sent, targetTime: this.#targetTime });
+  }
+
+  error(err: Error): void {
+    if (this.#done) return;
+    const reason = this.#abortReason;
+    if (reason instanceof ClientClosed) return this.#finish({ clientClosed: true, sentBytes: 0, targetTime: this.#targetTime });
+    const failure = reason instanceof DeregistrationDelayElapsed ? FAILURES.deregistrationDelay : classifyUpstreamError(reason ?? err);
+    // Too late for a status once the head went out: the client sees its connection cut, as from ALB.
+    if (this.#streaming) this.res.destroy();
+    this.#finish({ failure, sentBytes: 0, targetTime: this.#targetTime, ...(this.#streaming ? { targetStatus: this.#status } : {}) });
+  }
+
+  #finish(r: Omit<ProxyResult, 'receivedBytes' | 'earlyAnswer'>): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.res.off('close', this.#onClose);
+    this.target.end(this.#inFlight);
+    this.resolve({ ...r, receivedBytes: this.#received, earlyAnswer: this.#earlyAnswer });
+  }
+
+  // Event listeners, bound once per request.
+  #abort = (reason: Error): void => {
+    if (this.#done) return;
+    this.#abortReason ??= reason;
+    this.#exchange.destroy(reason);
+  };
+
+  #onClose = (): void => {
+    if (!this.res.writableFinished) this.#abort(new ClientClosed());
+  };
+
+  #resumeTarget = (): void => this.#exchange.resume();
+
+  #onData = (chunk: Buffer): void => {
+    this.#received += chunk.length;
+    if (!this.#forwarding) return;
+    if (!this.#exchange.write(chunk)) {
+      this.req.pause();
+      this.#exchange.onDrain(() => this.req.resume());
+    }
+  };
+
+  #onEnd = (): void => {
+    this.#reqEnded = true;
+    if (!this.#forwarding) return;
+    const trailers = this.req.rawTrailers;
+    this.#exchange.end(this.fwd.contentLength === undefined && trailers && trailers.length > 0 ? trailers : undefined);
+  };
+}
+
+export function forward(req: ClientRequest, res: ClientResponse, target: Target, fwd: ForwardRequest): Promise<ProxyResult> {
+  return new Promise<ProxyResult>((resolve) => new Forwarding(req, res, target, fwd, resolve).start());
 }

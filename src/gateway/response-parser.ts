@@ -22,6 +22,11 @@ export interface ParserEvents {
   head(status: number, rawHeaders: string[], contentLength: number | undefined): void;
   body(chunk: Buffer): void;
   end(rawTrailers: string[]): void;
+  /**
+   * Only for a request that asked to upgrade: the target switched protocols (101, RFC 9110 §15.2.2). The answer ends
+   * with its head; `rest` is what came after it, already the new protocol's. Without this event a 101 is an error.
+   */
+  switched?(rawHeaders: string[], rest: Buffer): void;
 }
 
 /** A malformed answer, with llhttp's code (the wire's error, under the name this parser's callers know). */
@@ -34,7 +39,7 @@ const LF = 10;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 // eslint-disable-next-line no-control-regex -- a reason phrase holds no control character but HTAB
 const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
-type State = 'head' | 'length' | 'chunked' | 'close' | 'done';
+type State = 'head' | 'length' | 'chunked' | 'close' | 'done' | 'switched';
 
 export class ResponseParser {
   #state: State = 'head';
@@ -42,6 +47,7 @@ export class ResponseParser {
   #remaining = 0;
   #keepAlive = true;
   #chunked: ChunkedDecoder | undefined;
+  #switchedFields: string[] | undefined;
 
   constructor(
     private readonly events: ParserEvents,
@@ -81,6 +87,7 @@ export class ResponseParser {
           }
           this.#onHead(buf.toString('latin1', at, end));
           at = end + 4;
+          if ((this.#state as State) === 'switched') return this.events.switched!(this.#switchedFields!, buf.subarray(at));
           break;
         }
         case 'length':
@@ -100,6 +107,9 @@ export class ResponseParser {
           if (at < buf.length) this.#pending = buf.subarray(at);
           return;
         }
+        case 'switched':
+          // The connection is no longer HTTP's: whoever took it reads it now.
+          return;
         case 'done':
           // Bytes after the end of the answer we asked for: nothing may follow on this connection.
           this.#pending = buf.subarray(at);
@@ -170,8 +180,13 @@ export class ResponseParser {
       else if (lower === 'connection') connection = connection ? `${connection}, ${value}` : value;
     }
     if (status >= 100 && status < 200) {
-      // 101 answers an Upgrade, and this client asks for none (upgrades go through tunnel.ts).
-      if (status === 101) throw new WireError('HPE_INVALID_STATUS', 'Unexpected 101');
+      // 101 answers an Upgrade (RFC 9110 §7.8): an error unless this request asked for one (tunnel.ts).
+      if (status === 101) {
+        if (!this.events.switched) throw new WireError('HPE_INVALID_STATUS', 'Unexpected 101');
+        this.#state = 'switched';
+        this.#switchedFields = raw;
+        return;
+      }
       this.events.informational(status, raw);
       return;
     }

@@ -13,10 +13,13 @@
  * close first (less a second), so the gateway, not the target, ends an idle connection; the other way round is the
  * keep-alive race that makes a load balancer answer 502 (RFC 9112 §9.5). The connect timeout is armed once per new
  * connection; the idle timeout applies to an exchange as ALB's does: no byte either way for that long ends it.
+ *
+ * A WebSocket upgrade (tunnel.ts) goes through the same client on a connection of its own, outside the pool and its
+ * limit: once the target answers 101 the connection carries another protocol and is handed over, never reused.
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { ResponseParser } from './response-parser.ts';
+import { ResponseParser, type ParserEvents } from './response-parser.ts';
 
 export const MAX_CONNECTIONS = 256;
 
@@ -45,14 +48,44 @@ export interface ExchangeHandlers {
   end(rawTrailers: string[]): void;
   /** Once, and never after `end`. `code` says what failed (failures.ts maps it). */
   error(err: Error & { code?: string }): void;
+  /**
+   * An upgrade's answer was 101 (RFC 9110 §15.2.2): the connection is the handler's from now on — its socket, and
+   * the bytes that came after the head. Neither `end` nor `error` follows.
+   */
+  switched?(rawHeaders: string[], socket: net.Socket, rest: Buffer): void;
 }
 
 const codeError = (code: string, message = code) => Object.assign(new Error(message), { code });
 
+// A field name is a token (RFC 9110 §5.1); no value may hold CR, LF or NUL (§5.5) — or it would end the line.
+const BAD_NAME = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const BAD_VALUE = /[\r\n\0]/;
+
+/** The request line and fields as one string, ending with the blank line (RFC 9112 §3, §5). */
+export function requestHead(method: string, path: string, headers: string[]): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const value = headers[i + 1]!;
+    // The gateway's own failure when it would write a broken request: a 500, never blamed on the target.
+    if (name.length === 0 || BAD_NAME.test(name) || BAD_VALUE.test(value)) throw Object.assign(new Error(`invalid field ${JSON.stringify(name)}`), { code: 'ERR_INVALID_CHAR' });
+    head += `${name}: ${value}\r\n`;
+  }
+  if (BAD_VALUE.test(path) || path.includes(' ')) throw Object.assign(new Error('invalid request target'), { code: 'ERR_INVALID_CHAR' });
+  return `${head}\r\n`;
+}
+
+
 class Connection {
   exchange: Exchange | undefined;
+  /** Handed over after a 101: the pool no longer reads, times or reuses it. */
+  detached = false;
   #timeoutMs = 0;
-  constructor(readonly socket: net.Socket) {}
+  constructor(
+    readonly socket: net.Socket,
+    /** One of the pool's connections (counted against its limit), or an upgrade's own. */
+    readonly pooled: boolean,
+  ) {}
 
   /**
    * No byte either way for this long ends the connection's wait. Set only when it changes: each setTimeout() on a
@@ -87,21 +120,19 @@ export class Exchange {
     private readonly closeAfter: boolean,
   ) {
     this.#queued!.push(head);
-    this.#parser = new ResponseParser(
-      {
-        informational: (s, h) => handlers.informational(s, h),
-        head: (s, h, length) => {
-          this.#hintMs = keepAliveHint(h);
-          handlers.head(s, h, length);
-        },
-        body: (c) => handlers.body(c),
-        end: (trailers) => {
-          this.#trailers = trailers;
-        },
+    const events: ParserEvents = {
+      informational: (s, h) => handlers.informational(s, h),
+      head: (s, h, length) => {
+        this.#hintMs = keepAliveHint(h);
+        handlers.head(s, h, length);
       },
-      maxHeadBytes,
-      headRequest,
-    );
+      body: (c) => handlers.body(c),
+      end: (trailers) => {
+        this.#trailers = trailers;
+      },
+    };
+    if (handlers.switched) events.switched = (h, rest) => this.#switched(h, rest);
+    this.#parser = new ResponseParser(events, maxHeadBytes, headRequest);
   }
 
   /** Body bytes; false when the connection's buffer is full (wait for `onDrain`). */
@@ -204,6 +235,14 @@ export class Exchange {
     this.handlers.end(this.#trailers);
   }
 
+  #switched(rawHeaders: string[], rest: Buffer): void {
+    this.#settled = true;
+    const conn = this.#conn!;
+    conn.exchange = undefined;
+    conn.detached = true;
+    this.handlers.switched!(rawHeaders, conn.socket, rest);
+  }
+
   #fail(err: Error): void {
     if (this.#settled) return;
     this.#settled = true;
@@ -237,6 +276,16 @@ export class Upstream {
     return exchange;
   }
 
+  /**
+   * Asks the target to upgrade (RFC 9110 §7.8) on a connection of its own, whatever the pool holds: `head` is the
+   * request (no body); a 101 hands the connection to `handlers.switched`, any other answer comes as an exchange's.
+   */
+  upgrade(head: string, handlers: ExchangeHandlers): Exchange {
+    const exchange = new Exchange(this, head, false, handlers, false, this.options.maxResponseHeaderBytes, true);
+    exchange.assign(this.#connect(false));
+    return exchange;
+  }
+
   /** Closes the idle connections and fails the queued exchanges; running ones finish, then their connections close. */
   destroy(): void {
     this.#closed = true;
@@ -246,7 +295,7 @@ export class Upstream {
 
   /** An exchange is done with its connection: keep it for the next one, or close it. */
   release(conn: Connection, reusable: boolean, hintMs?: number): void {
-    if (!reusable || this.#closed || conn.socket.destroyed) {
+    if (!reusable || !conn.pooled || this.#closed || conn.socket.destroyed) {
       conn.socket.destroy();
       return;
     }
@@ -277,14 +326,14 @@ export class Upstream {
     return undefined;
   }
 
-  #connect(): Connection {
+  #connect(pooled = true): Connection {
     const o = this.options;
     const socket = o.tls
       ? tls.connect({ host: o.host, port: o.port, ALPNProtocols: ['http/1.1'], rejectUnauthorized: false, ...(net.isIP(o.host) ? {} : { servername: o.host }) })
       : net.connect({ host: o.host, port: o.port, noDelay: true });
     if (o.tls) socket.setNoDelay(true);
-    const conn = new Connection(socket);
-    this.#count++;
+    const conn = new Connection(socket, pooled);
+    if (pooled) this.#count++;
     if (o.counts) {
       o.counts.opened++;
       o.counts.open++;
@@ -296,24 +345,28 @@ export class Upstream {
     // Over TLS, connecting ends with the handshake: a target that accepts and never shakes hands is not connected.
     socket.once(o.tls ? 'secureConnect' : 'connect', () => clearTimeout(timer));
     socket.on('data', (chunk: Buffer) => {
+      if (conn.detached) return;
       if (conn.exchange) conn.exchange.data(chunk);
       // Bytes nobody asked for: the connection's state is unknown, so it is not used again.
       else socket.destroy();
     });
     socket.on('end', () => {
+      if (conn.detached) return;
       if (conn.exchange) conn.exchange.closed();
       socket.destroy();
     });
     socket.on('timeout', () => {
+      if (conn.detached) return;
       if (conn.exchange) conn.exchange.timedOut();
       socket.destroy();
     });
     socket.on('error', (err) => conn.exchange?.destroy(err));
     socket.on('close', () => {
       clearTimeout(timer);
-      this.#count--;
       if (o.counts) o.counts.open--;
       conn.exchange?.destroy(codeError('ECONNRESET', 'socket hang up'));
+      if (!pooled) return;
+      this.#count--;
       const i = this.#idle.indexOf(conn);
       if (i >= 0) this.#idle.splice(i, 1);
       // A connection freed a place: a queued exchange gets a new one.

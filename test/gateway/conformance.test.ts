@@ -396,6 +396,28 @@ for (const scheme of ['http', 'https'] as const) {
       assert.ok(closed);
     });
 
+    it('an upgrade takes the phases any request takes: checks, rules and target choice answer it on its socket, then close it', async () => {
+      const type = scheme === 'http' ? 'ws' : 'wss';
+      const xff = Array.from({ length: 31 }, (_, i) => `10.0.0.${i}`).join(', ');
+      const cases: Array<[path: string, head: string, status: number]> = [
+        // checks: more than 30 X-Forwarded-For addresses
+        ['/ws-xff', wsHead('/ws-xff').replace('\r\n\r\n', `\r\nX-Forwarded-For: ${xff}\r\n\r\n`), 463],
+        // own-answer: the fixed response of the rule for this Host
+        ['/ws-own', wsHead('/ws-own').replace('Host: a.example', 'Host: abs.example'), 200],
+        // pick-target: a group with no target
+        ['/empty', wsHead('/empty'), 503],
+      ];
+      for (const [p, head, status] of cases) {
+        const { text, closed } = await rawExchange(port(), head, tlsOpt);
+        const [res] = parseResponses(text);
+        assert.equal(res!.status, status, p);
+        if (status === 200) assert.equal(res!.body, 'matched by the URI host');
+        assert.ok(closed, `${p}: the connection closes after the answer`);
+        const log = await logLine(lines, (f) => byPath(p)(f) && f[FIELD.type] === type);
+        assert.equal(log.elbStatusCode, String(status), p);
+      }
+    });
+
     it('a target refusing the upgrade (403) is answered as it is', async () => {
       const { text, closed } = await rawExchange(port(), wsHead('/ws-refused'), tlsOpt);
       const [res] = parseResponses(text);

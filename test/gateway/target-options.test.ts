@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type net from 'node:net';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -63,6 +63,38 @@ describe('targets as the template configures them', () => {
     assert.equal(res.statusCode, 200);
     assert.deepEqual(await res.body.json(), { target: 'secure', tls: true });
     assert.ok(o.seen.filter((s) => s.url === '/healthz').every((s) => s.tls), 'health checks over TLS too');
+  });
+
+  it('Protocol: HTTPS — a WebSocket upgrade reaches the target over TLS too, through the same client as requests', async () => {
+    // A TLS target that answers an upgrade and echoes what the tunnel carries.
+    let upgradedOverTls: boolean | undefined;
+    const server = https.createServer(cert);
+    server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
+      upgradedOverTls = Boolean((req.socket as { encrypted?: boolean }).encrypted);
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n');
+      socket.pipe(socket);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    const g = await gatewayUnderTest(config({ name: 'secure', protocol: 'HTTPS', healthCheck: { ...HC, enabled: false }, targets: [{ id: 's', host: '127.0.0.1', port }] }));
+    cleanup.push(() => g.close());
+    const opened = g.gateway.connections.targets.opened;
+    const gatewayPort = g.gateway.ports[0]!;
+    const c = net.connect(gatewayPort, '127.0.0.1');
+    cleanup.push(() => void c.destroy());
+    let received = '';
+    c.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    c.write('GET /ws HTTP/1.1\r\nHost: a.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    await eventually(async () => received.includes('\r\n\r\n'), 3000, 'the answer to the upgrade');
+    assert.match(received, /^HTTP\/1\.1 101 /);
+    c.write('echo-over-tls');
+    await eventually(async () => received.includes('echo-over-tls'), 3000, 'bytes back through the tunnel');
+    assert.equal(upgradedOverTls, true, 'the target got the upgrade over TLS');
+    assert.equal(g.gateway.connections.targets.opened, opened + 1, 'the tunnel is one of the connections the gateway counts to its targets');
   });
 
   it('Protocol: HTTPS in front of a target that speaks plain HTTP fails as ALB does: 502, blamed on the target', async () => {

@@ -8,6 +8,7 @@
  *  - the README's configuration table against the variables src/config.ts reads;
  *  - docs/observability.md's alert table against ops/prometheus/alerts.yml (name, side, runbook);
  *  - the decision order in the README, docs/pipeline.md and docs/status-codes.md against DECISION_STEPS;
+ *  - the gateway's phases in docs/gateway.md and docs/architecture.md against PHASES;
  *  - every section of docs/status-codes.md that a rule source or a scenario cites, against the page's headings;
  *  - every link between the pages, to a file that exists and a heading it has.
  */
@@ -18,6 +19,7 @@ import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { RULES } from '../../src/audit/rules.ts';
 import { FAILURES } from '../../src/gateway/failures.ts';
+import { PHASES } from '../../src/gateway/phases/pipeline.ts';
 import { SCENARIOS } from '../../src/scenarios/play.ts';
 import { DECISION_STEPS } from '../../src/shop/decision/pipeline.ts';
 
@@ -54,10 +56,10 @@ function sameSet(page: string, code: string, inPage: Iterable<string>, inCode: I
 }
 
 /** The same names in the same order, or which step is missing, extra or out of place. */
-function sameOrder(page: string, inPage: string[], inCode: string[]): void {
-  sameSet(page, 'src/shop/decision/pipeline.ts', inPage, inCode);
+function sameOrder(page: string, inPage: string[], inCode: string[], code = 'src/shop/decision/pipeline.ts'): void {
+  sameSet(page, code, inPage, inCode);
   const at = inPage.findIndex((name, i) => name !== inCode[i]);
-  assert.ok(at < 0, `${page}: step ${at + 1} is "${inPage[at]}", pipeline.ts has "${inCode[at]}" there (page: ${inPage.join(' → ')}; code: ${inCode.join(' → ')})`);
+  assert.ok(at < 0, `${page}: step ${at + 1} is "${inPage[at]}", ${code} has "${inCode[at]}" there (page: ${inPage.join(' → ')}; code: ${inCode.join(' → ')})`);
 }
 
 const steps = DECISION_STEPS.map(([name]) => name);
@@ -122,6 +124,23 @@ describe('docs/observability.md', () => {
       const runbook = line.split(' ')[2]!;
       assert.ok(fs.existsSync(runbook), `alerts.yml names the runbook ${runbook}, which does not exist`);
     }
+  });
+});
+
+describe("the gateway's phases, wherever a page lists them", () => {
+  const phases = PHASES.map(([name]) => name);
+  const code = 'src/gateway/phases/pipeline.ts';
+
+  it("docs/gateway.md's phase table lists PHASES in order", () => {
+    const rows = tableAfter('docs/gateway.md', "## A request's phases");
+    sameOrder("docs/gateway.md's phase table", rows.map(([name]) => backticked(name!)[0] ?? name!), phases, code);
+  });
+
+  it("docs/architecture.md's request path names PHASES in order", () => {
+    const diagram = read('docs/architecture.md').split("## A request's path")[1]!.split('```')[1]!;
+    const chain = diagram.split('\n').filter((l) => l.includes('─►') && /^\s*│\s+[a-z-]+ ─► [a-z-]+ ─►/.test(l));
+    const inPage = chain.flatMap((l) => l.replace(/^\s*│\s+/, '').split('─►').map((n) => n.trim()).filter(Boolean));
+    sameOrder("docs/architecture.md's request path", inPage, phases, code);
   });
 });
 

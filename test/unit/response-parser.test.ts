@@ -85,6 +85,39 @@ describe('ResponseParser: answers read', () => {
   });
 });
 
+describe('ResponseParser: an upgrade asked for (RFC 9110 §7.8)', () => {
+  /** Feeds `bytes` in pieces of `step` to a parser whose request asked to upgrade. */
+  function switched(bytes: string, step: number) {
+    const seen: { informational: number[]; fields?: string[]; rest: string; head: boolean } = { informational: [], rest: '', head: false };
+    const p = new ResponseParser(
+      {
+        informational: (s) => seen.informational.push(s),
+        head: () => (seen.head = true),
+        body: () => {},
+        end: () => {},
+        switched: (h, rest) => Object.assign(seen, { fields: h, rest: rest.toString('latin1') }),
+      },
+      32 * 1024,
+      false,
+    );
+    const buf = Buffer.from(bytes, 'latin1');
+    for (let i = 0; i < buf.length; i += step) p.execute(buf.subarray(i, i + step));
+    return { ...seen, complete: p.complete, reusable: p.reusable };
+  }
+
+  for (const step of [1, 7, 1000]) {
+    it(`a 101 hands over its fields and the bytes after its head, never read as HTTP (in pieces of ${step})`, () => {
+      const bytes = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi';
+      const r = switched(bytes, step);
+      assert.deepEqual(r.informational, [100]);
+      assert.deepEqual(r.fields, ['Upgrade', 'websocket', 'Connection', 'Upgrade']);
+      // Split into pieces, what follows the head arrives after the handover, on the socket itself.
+      if (step === 1000) assert.equal(r.rest, '\x81\x02hi');
+      assert.deepEqual([r.head, r.complete, r.reusable], [false, false, false]);
+    });
+  }
+});
+
 describe('ResponseParser: answers refused (RFC 9112)', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['a bare LF ending a line', 'HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n', /HPE_LF_EXPECTED/],

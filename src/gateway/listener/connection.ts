@@ -12,7 +12,7 @@
  *    `keep-alive`), for no longer than the client keep-alive duration (ALB's `client_keep_alive.seconds`), and never
  *    after an answer that says `close`, a body whose length could not be known, or during shutdown;
  *  - `Expect: 100-continue` is answered with a 100 when the gateway first reads the body (RFC 9110 §10.1.1);
- *  - a WebSocket upgrade hands the socket over (tunnel.ts); CONNECT is refused.
+ *  - a WebSocket upgrade hands the socket over (to the request phases, which tunnel it); CONNECT is refused.
  *
  * Answers are written by Node's ServerResponse (status line, Date, chunked coding, trailers, 1xx), handed this
  * connection's socket for the one request it answers. It sends no `Keep-Alive` field: that comes from Node's HTTP
@@ -43,10 +43,10 @@ export interface ConnectionHandlers {
   request(req: H1Request, res: http.ServerResponse, expectationFailed: boolean): void;
   /** A WebSocket upgrade: the socket and the bytes after the head are the handler's from now on. */
   upgrade(req: H1Request, socket: net.Socket, head: Buffer): void;
-  /** The answer (whole, as bytes) to a CONNECT; the connection then closes. */
-  connect(req: H1Request, socket: net.Socket): string;
-  /** The answer to bytes that are no request (llhttp's code), or to a head that did not arrive in time. */
-  refuse(socket: net.Socket, code: string, message: string): string;
+  /** Answers a CONNECT on the socket; the connection then closes. */
+  connect(req: H1Request, socket: net.Socket): void;
+  /** Answers bytes that are no request (llhttp's code), or a head that did not arrive in time; the connection then closes. */
+  refuse(socket: net.Socket, code: string, message: string): void;
 }
 
 type Phase = 'head' | 'body' | 'answer' | 'closed' | 'detached';
@@ -139,7 +139,7 @@ export class H1Connection {
 
     if (req.method === 'CONNECT') {
       this.#phase = 'closed';
-      this.socket.write(this.handlers.connect(req, this.socket), 'latin1');
+      this.handlers.connect(req, this.socket);
       return this.#close();
     }
     if (isWebSocketUpgrade(req.headers)) {
@@ -252,7 +252,7 @@ export class H1Connection {
   #refuse(code: string, message: string): void {
     clearTimeout(this.#timer);
     this.#phase = 'closed';
-    this.socket.write(this.handlers.refuse(this.socket, code, message), 'latin1');
+    this.handlers.refuse(this.socket, code, message);
     this.#close();
   }
 
