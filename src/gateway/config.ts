@@ -6,11 +6,29 @@
  * codes HTTP_301/HTTP_302.
  */
 import fs from 'node:fs';
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TOptional, type TString } from 'typebox';
 import { Value } from 'typebox/value';
 import { securityPolicy } from './tls-policy.ts';
 
 const Str = Type.String({ minLength: 1 });
+
+/**
+ * The response headers an ALB listener can add (AWS, "HTTP header modification" → "Add response headers"), by field
+ * name, each with its listener attribute's key: `routing.http.response.<key>.header_value`.
+ */
+export const RESPONSE_HEADERS = {
+  'strict-transport-security': 'strict_transport_security',
+  'access-control-allow-origin': 'access_control_allow_origin',
+  'access-control-allow-methods': 'access_control_allow_methods',
+  'access-control-allow-headers': 'access_control_allow_headers',
+  'access-control-allow-credentials': 'access_control_allow_credentials',
+  'access-control-expose-headers': 'access_control_expose_headers',
+  'access-control-max-age': 'access_control_max_age',
+  'content-security-policy': 'content_security_policy',
+  'x-content-type-options': 'x_content_type_options',
+  'x-frame-options': 'x_frame_options',
+} as const;
+const RESPONSE_HEADER_NAMES = Object.keys(RESPONSE_HEADERS) as Array<keyof typeof RESPONSE_HEADERS>;
 
 const ConditionSchema = Type.Union([
   // `values` are ALB's wildcards; `regexValues` regular expressions (the 2025 RegexValues); a condition has one or both.
@@ -102,6 +120,17 @@ const ListenerSchema = Type.Object(
      * SNI). Each ARN's certificate and key come from the command line; without them the self-signed one stands in.
      */
     certificates: Type.Optional(Type.Array(Type.Object({ arn: Str }, { additionalProperties: false }), { minItems: 1 })),
+    /**
+     * Response headers the listener adds (ALB's header modification, `routing.http.response.*.header_value`): only
+     * the ten ALB offers, by their field names.
+     */
+    responseHeaders: Type.Optional(
+      Type.Object(Object.fromEntries(RESPONSE_HEADER_NAMES.map((n) => [n, Type.Optional(Type.String({ minLength: 1, maxLength: 1000 }))])) as Record<keyof typeof RESPONSE_HEADERS, TOptional<TString>>, {
+        additionalProperties: false,
+      }),
+    ),
+    /** `routing.http.response.server.enabled`: false leaves `Server: awselb/2.0` off the gateway's own answers. */
+    serverHeader: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

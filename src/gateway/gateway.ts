@@ -132,7 +132,16 @@ export class Gateway {
   }
 
   #createListener(config: ListenerConfig, protocol: 'http' | 'https'): Listener {
-    const listener: Listener = { config, protocol, server: undefined as unknown as net.Server, h1: new Set(), rules: compileRules(config), port: config.port };
+    const listener: Listener = {
+      config,
+      protocol,
+      server: undefined as unknown as net.Server,
+      h1: new Set(),
+      rules: compileRules(config),
+      port: config.port,
+      responseHeaders: Object.entries(config.responseHeaders ?? {}).flatMap(([name, value]) => (value === undefined ? [] : [name, value])),
+      serverHeader: config.serverHeader !== false,
+    };
     const h1 = (socket: net.Socket) => this.#serveHttp1(listener, socket);
     if (protocol === 'http') {
       listener.server = net.createServer(h1);

@@ -129,3 +129,49 @@ describe('routing.http2.enabled', () => {
     assert.equal(await alpn(on.gateway.listener('https')!.port), 'h2');
   });
 });
+
+describe('listener attributes on answers (header modification)', () => {
+  it('added response headers on a target’s answers and the gateway’s own; the target’s own value kept; Server off', async () => {
+    const g = await gatewayUnderTest({
+      listeners: [
+        {
+          protocol: 'HTTP',
+          port: 0,
+          responseHeaders: { 'strict-transport-security': 'max-age=63072000', 'x-frame-options': 'DENY', 'content-type': 'x' } as never,
+          defaultActions: [{ type: 'forward', targetGroups: [{ name: 'g' }] }],
+        },
+      ],
+      targetGroups: [{ name: 'g', healthCheck: { enabled: false }, targets: [{ id: 't', host: '127.0.0.1', port: target.port }] }],
+    }).catch((e: Error) => e);
+    assert.ok(g instanceof Error && /responseHeaders/.test(g.message), 'only the ten headers ALB can add are accepted');
+
+    const gw = await gatewayUnderTest({
+      listeners: [
+        {
+          protocol: 'HTTP',
+          port: 0,
+          responseHeaders: { 'strict-transport-security': 'max-age=63072000', 'x-frame-options': 'DENY' },
+          serverHeader: false,
+          rules: [
+            { priority: 1, conditions: [{ field: 'path-pattern', values: ['/fixed'] }], actions: [{ type: 'fixed-response', statusCode: '200', messageBody: 'fixed' }] },
+            { priority: 2, conditions: [{ field: 'path-pattern', values: ['/nobody'] }], actions: [{ type: 'forward', targetGroups: [{ name: 'empty' }] }] },
+          ],
+          defaultActions: [{ type: 'forward', targetGroups: [{ name: 'g' }] }],
+        },
+      ],
+      targetGroups: [
+        { name: 'g', healthCheck: { enabled: false }, targets: [{ id: 't', host: '127.0.0.1', port: target.port }] },
+        { name: 'empty' },
+      ],
+    });
+    cleanup.push(() => gw.close());
+    for (const path of ['/from-target', '/fixed', '/nobody']) {
+      const res = await request(gw.url + path);
+      await res.body.dump();
+      assert.equal(res.headers['strict-transport-security'], 'max-age=63072000', path);
+      assert.equal(res.headers['x-frame-options'], 'DENY', path);
+      if (path !== '/from-target') assert.equal(res.headers.server, undefined, `${path}: no Server on the gateway's own answer`);
+    }
+    assert.equal((await request(gw.url + '/nobody')).statusCode, 503);
+  });
+});

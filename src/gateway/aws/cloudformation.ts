@@ -9,7 +9,7 @@
  * locally (a parameter with no value, an import from a template not given) skips the rule or listener that needs it
  * and names itself with what to pass; it never stops the gateway.
  */
-import { GatewayConfigError, validateGatewayConfig, type Action, type Condition, type GatewayConfig, type TargetGroupSpec } from '../config.ts';
+import { GatewayConfigError, RESPONSE_HEADERS, validateGatewayConfig, type Action, type Condition, type GatewayConfig, type TargetGroupSpec } from '../config.ts';
 import { judge, LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from './catalogue.ts';
 import { DEFAULT_SSL_POLICY, securityPolicy } from '../tls-policy.ts';
 import type { ActionProps, ConditionProps, KeyValue, ListenerCertificateProps, ListenerProps, ListenerRuleProps, LoadBalancerProps, Template, TargetGroupProps } from './shapes.ts';
@@ -259,8 +259,24 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
       unsupported.push(`${id}: no default action the gateway can run — listener skipped`);
       continue;
     }
+    // Header modification: the response headers the listener adds, and the Server header of its own answers.
+    const la = attrs(p.ListenerAttributes);
+    const responseHeaders = Object.fromEntries(
+      Object.entries(RESPONSE_HEADERS).flatMap(([name, key]) => {
+        const value = la[`routing.http.response.${key}.header_value`];
+        return value ? [[name, value]] : [];
+      }),
+    );
     listenerIndex.set(id, listeners.length);
-    listeners.push({ protocol: p.Protocol, port, ...tlsSettings, defaultActions, rules: [] });
+    listeners.push({
+      protocol: p.Protocol,
+      port,
+      ...tlsSettings,
+      defaultActions,
+      rules: [],
+      ...(Object.keys(responseHeaders).length ? { responseHeaders } : {}),
+      ...(la['routing.http.response.server.enabled'] === 'false' ? { serverHeader: false } : {}),
+    });
   }
 
   // A listener's certificate list (ListenerCertificate resources), served by SNI beside its default certificate.

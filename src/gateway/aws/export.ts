@@ -3,7 +3,7 @@
  * is what gets deployed. Property names follow AWS's CloudFormation reference (AWS::ElasticLoadBalancingV2::*).
  */
 import { stringify } from 'yaml';
-import type { Action, Condition, GatewayConfig } from '../config.ts';
+import { RESPONSE_HEADERS, type Action, type Condition, type GatewayConfig } from '../config.ts';
 import { ALB_DEFAULTS } from '../limits.ts';
 import { LB, LISTENER, LISTENER_CERTIFICATE, RULE, TG } from './catalogue.ts';
 import type { Json } from './shapes.ts';
@@ -125,6 +125,14 @@ export function toCloudFormation(config: GatewayConfig): Json {
         // tested locally (TLS 1.2 and 1.3, forward-secret ciphers): the nearest AWS policy is written instead.
         ...(l.protocol === 'HTTPS' ? { SslPolicy: l.sslPolicy ?? NODE_DEFAULTS_POLICY } : {}),
         DefaultActions: l.defaultActions.map((a) => action(a)),
+        ...(l.responseHeaders || l.serverHeader === false
+          ? {
+              ListenerAttributes: [
+                ...Object.entries(l.responseHeaders ?? {}).map(([name, value]) => ({ Key: `routing.http.response.${RESPONSE_HEADERS[name as keyof typeof RESPONSE_HEADERS]}.header_value`, Value: value })),
+                ...(l.serverHeader === false ? [{ Key: 'routing.http.response.server.enabled', Value: 'false' }] : []),
+              ],
+            }
+          : {}),
       },
     };
     // The rest of its certificate list, one ListenerCertificate (AWS takes several per resource; one reads plainer).

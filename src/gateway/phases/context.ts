@@ -39,6 +39,9 @@ export interface ListenerView {
   readonly protocol: 'http' | 'https';
   readonly port: number;
   readonly rules: CompiledRule[];
+  /** The listener's added response headers (name, value, …) and whether its own answers say `Server: awselb/2.0`. */
+  readonly responseHeaders: string[];
+  readonly serverHeader: boolean;
 }
 
 // Shared placeholders until measure reads the request: nothing made per request for them.

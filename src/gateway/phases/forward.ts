@@ -43,6 +43,27 @@ export function frame(ctx: RequestContext): void {
   }
 }
 
+/**
+ * The fields the gateway adds to a target's answer: the sticky-session cookies (pick-target.ts) and the listener's
+ * added response headers — each only where the target's answer does not carry that header itself (AWS's page does not
+ * say which wins; the application's own value is kept). No function at all for a listener that adds nothing.
+ */
+function withListenerHeaders(ctx: RequestContext): ((raw: string[]) => string[]) | undefined {
+  const added = ctx.listener.responseHeaders;
+  const sticky = ctx.responseFields;
+  if (added.length === 0) return sticky;
+  return (raw) => {
+    const out = sticky ? sticky(raw) : [];
+    for (let i = 0; i < added.length; i += 2) {
+      const name = added[i]!;
+      let present = false;
+      for (let k = 0; k < raw.length && !present; k += 2) present = raw[k]!.length === name.length && raw[k]!.toLowerCase() === name;
+      if (!present) out.push(name, added[i + 1]!);
+    }
+    return out;
+  };
+}
+
 export function forward(ctx: RequestContext): Promise<true> {
   return ctx.upgrade ? openTunnel(ctx) : exchange(ctx);
 }
@@ -57,7 +78,7 @@ async function exchange(ctx: RequestContext): Promise<true> {
     contentLength: ctx.hasBody ? ctx.contentLength : undefined,
     codings: ctx.codings && ctx.codings.length > 0 ? ctx.codings : undefined,
     closeConnections: ctx.closeConnections,
-    responseFields: ctx.responseFields,
+    responseFields: withListenerHeaders(ctx),
   });
   ctx.receivedBytes += result.receivedBytes;
   ctx.targetTime = result.targetTime;

@@ -19,6 +19,8 @@ import type { ClientResponse } from '../proxy.ts';
 
 /** What a responder reads of the request it answers (phases/context.ts's RequestContext). */
 export interface Answerable {
+  /** The listener's header modification: fields added to every answer, and whether `Server` is sent. */
+  listener: { readonly responseHeaders: string[]; readonly serverHeader: boolean };
   res: ClientResponse | undefined;
   socket: Duplex | undefined;
   req: { headers: { accept?: string | undefined } } | undefined;
@@ -52,6 +54,17 @@ export function writeHead(res: ClientResponse, status: number, headers: http.Out
   else res.writeHead(status, headers);
 }
 
+/**
+ * The fields of the gateway's own answer: `Server: awselb/2.0` unless the listener turned it off, the listener's
+ * added response headers (ALB's header modification), then the answer's own.
+ */
+function ownFields(to: Answerable, fields: Record<string, string>, bytes: number): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = to.listener.serverHeader ? { server: 'awselb/2.0' } : {};
+  const added = to.listener.responseHeaders;
+  for (let i = 0; i < added.length; i += 2) out[added[i]!] = added[i + 1]!;
+  return Object.assign(out, fields, { 'content-length': bytes });
+}
+
 /** Whether a response object can still take an answer, and the body's length if so (-1 if not). */
 function writable(res: ClientResponse, body: string): number {
   return res.headersSent || res.destroyed ? -1 : Buffer.byteLength(body);
@@ -62,7 +75,7 @@ export const H1_RESPONSE: Responder = {
     const res = to.res as http.ServerResponse;
     const bytes = writable(res, body);
     if (bytes < 0) return bytes;
-    const headers: http.OutgoingHttpHeaders = { server: 'awselb/2.0', ...fields, 'content-length': bytes };
+    const headers = ownFields(to, fields, bytes);
     // RFC 9112 §9.6: the answer says the connection ends with it; the connection handler then closes it.
     if (close) headers.connection = 'close';
     if (phrase) res.writeHead(status, phrase, headers);
@@ -78,7 +91,7 @@ export const H2_STREAM: Responder = {
     const res = to.res as Http2ServerResponse;
     const bytes = writable(res, body);
     if (bytes < 0) return bytes;
-    res.writeHead(status, { server: 'awselb/2.0', ...fields, 'content-length': bytes });
+    res.writeHead(status, ownFields(to, fields, bytes));
     res.end(body);
     return bytes;
   },
@@ -89,7 +102,9 @@ export const RAW_SOCKET: Responder = {
     const socket = to.socket!;
     if (socket.destroyed || !socket.writable) return -1;
     const bytes = Buffer.byteLength(body);
-    let head = `HTTP/1.1 ${status} ${albPhrase(status)}\r\nServer: awselb/2.0\r\nDate: ${new Date().toUTCString()}\r\n`;
+    let head = `HTTP/1.1 ${status} ${albPhrase(status)}\r\n${to.listener.serverHeader ? 'Server: awselb/2.0\r\n' : ''}Date: ${new Date().toUTCString()}\r\n`;
+    const added = to.listener.responseHeaders;
+    for (let i = 0; i < added.length; i += 2) if (!(added[i]! in fields)) head += `${added[i]}: ${added[i + 1]}\r\n`;
     for (const name in fields) head += `${name}: ${fields[name]}\r\n`;
     socket.end(`${head}Content-Length: ${bytes}\r\nConnection: close\r\n\r\n${body}`);
     return bytes;
