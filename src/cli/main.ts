@@ -185,6 +185,7 @@ const gatewayCommand = program
     ),
   )
   .addOption(new Option('--export <format>', 'print the configuration as a template to deploy, and exit').choices(['cloudformation', 'cloudformation-json']))
+  .addOption(new Option('--receipt-extras', "add what Receipt adds for its lessons: problem+json error bodies when the client prefers JSON, X-Request-Id to targets and on the gateway's errors (default: ALB's bytes exactly)"))
   .addOption(new Option('--host <address>', 'address every listener binds').env('HOST').default('127.0.0.1'))
   .addOption(new Option('--port <port>', 'the HTTP listener, with --target').env('PORT').default('8080'))
   .addOption(new Option('--https-port <port>', 'also an HTTPS listener (HTTP/2 by ALPN, self-signed certificate), with --target').env('HTTPS_PORT'))
@@ -247,6 +248,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
     logLevel,
     live,
     certificates,
+    receiptExtras: Boolean(opts.receiptExtras),
   });
   const groups = [...running.gateway.groups.values()].map((g) => `${g.name}: ${g.targets.map((t) => t.address).join(', ') || dim('(no targets)')}`);
   const ctl = `curl -s -H 'authorization: Bearer ${running.controlToken}' ${running.controlUrl}`;

@@ -61,8 +61,12 @@ export interface ErrorPage {
   body: string;
 }
 
-export function errorPage(status: number, accept: string | undefined, requestId: string, reason: string): ErrorPage {
-  if (prefersJson(accept)) {
+/**
+ * The body of a failure the gateway answers itself: ALB's HTML page; or, with Receipt's extras on (`receipt start`),
+ * a problem document when the client prefers JSON — an addition of this project's, which ALB never sends.
+ */
+export function errorPage(status: number, accept: string | undefined, requestId: string, reason: string, extras = false): ErrorPage {
+  if (extras && prefersJson(accept)) {
     const problem = makeProblem(status, { type: `gateway-${reason.replace(/[A-Z]/g, (c, i) => (i ? '-' : '') + c.toLowerCase())}`, detail: DETAIL[status] ?? albPhrase(status) });
     return { contentType: PROBLEM_JSON, body: JSON.stringify({ ...problem, request_id: requestId, reason }) };
   }

@@ -41,6 +41,12 @@ export interface GatewayOptions {
   onRecord?: (r: AccessRecord) => void;
   /** Requests one HTTP/2 connection carries before the gateway sends GOAWAY (ALB: 10,000; lower in tests). */
   http2MaxRequests?: number;
+  /**
+   * Receipt's additions to ALB's bytes, for the shop's lessons (`receipt start` turns them on): a problem document
+   * instead of ALB's HTML page when the client prefers JSON, and X-Request-Id on forwarded requests and on the
+   * gateway's own error answers. Off (ALB's bytes exactly) unless asked for: `receipt gateway --receipt-extras`.
+   */
+  receiptExtras?: boolean;
 }
 
 interface Listener extends ListenerView {
@@ -76,6 +82,7 @@ export class Gateway {
     this.#config = normalizeGatewayConfig(opts.config);
     this.#idleMs = this.#config.idleTimeoutMs;
     this.#site = {
+      extras: opts.receiptExtras ?? false,
       desync: this.#config.desyncMitigationMode,
       headerAttributes: this.#config.headerAttributes,
       hostName: opts.host,

@@ -99,8 +99,8 @@ export function forwardedHost(host: string | undefined, protocol: 'http' | 'http
   return isDefault ? name : `${name}:${port}`;
 }
 
-/** Fields the gateway sets itself on a forwarded request (or leaves to the proxy), whatever the client sent. */
-const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-amzn-trace-id', 'x-request-id']);
+/** Fields the gateway sets itself on a forwarded request (or leaves to the proxy), whatever the client sent (and X-Request-Id, with Receipt's extras). */
+const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-amzn-trace-id']);
 
 /**
  * The fields a target gets (ALB's request rewriting): hop-by-hop out, X-Forwarded-*, the trace id, Host. Built as a
@@ -112,6 +112,11 @@ export function targetFields(
   listener: { protocol: 'http' | 'https'; port: number },
   route: { forwardHost: string; clientIp: string; clientPort?: number | undefined; trace: string; requestId: string | undefined; tls?: { version: string; cipher: string } | undefined },
   attrs: HeaderAttributes = ALB_HEADER_ATTRIBUTES,
+  /**
+   * Receipt's extra: an X-Request-Id on every forwarded request (the client's, else the trace's Root), so the shop's
+   * logs and problem bodies name the request. ALB sets no such field, so without extras the client's passes untouched.
+   */
+  addRequestId = false,
 ): string[] {
   const tokens = connectionTokens(req.headers.connection);
   const h2 = req.httpVersion === '2.0';
@@ -124,7 +129,7 @@ export function targetFields(
     if (lower === ':authority') authority = raw[i + 1];
     // Pseudo-fields are HTTP/2's request line; Expect is answered here; framing is the proxy's to set; the rest
     // is rewritten below.
-    if (lower.charCodeAt(0) === 58 || isHopByHop(lower, tokens) || REWRITTEN.has(lower)) continue;
+    if (lower.charCodeAt(0) === 58 || isHopByHop(lower, tokens) || REWRITTEN.has(lower) || (addRequestId && lower === 'x-request-id')) continue;
     // RFC 9113 §8.2.3: HTTP/2 may split Cookie into crumbs; HTTP/1.1 gets them joined into one field.
     if (h2 && lower === 'cookie') continue;
     if (attrs.dropInvalidHeaderFields && !VALID_NAME.test(name)) continue;
@@ -141,8 +146,8 @@ export function targetFields(
     'x-forwarded-proto', listener.protocol,
     'x-forwarded-port', String(listener.port),
     'x-amzn-trace-id', route.trace,
-    'x-request-id', route.requestId ?? traceRoot(route.trace),
   );
+  if (addRequestId) out.push('x-request-id', route.requestId ?? traceRoot(route.trace));
   if (attrs.tlsVersionAndCipherSuiteHeaders && route.tls) out.push('x-amzn-tls-version', route.tls.version, 'x-amzn-tls-cipher-suite', route.tls.cipher);
   return out;
 }

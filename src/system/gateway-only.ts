@@ -83,6 +83,8 @@ export async function startGatewayOnly(o: {
   live?: LiveLog;
   /** The user's own certificate and key for each certificate ARN (`--certificate`); others get the self-signed one. */
   certificates?: Record<string, KeyPair>;
+  /** Receipt's additions to ALB's bytes (`--receipt-extras`); off by default, so your app sees what ALB sends. */
+  receiptExtras?: boolean;
 }): Promise<GatewayOnly> {
   fs.mkdirSync(o.dataDir, { recursive: true });
   const accessLogFile = path.join(o.dataDir, 'access.log');
@@ -93,6 +95,7 @@ export async function startGatewayOnly(o: {
     host: o.host,
     ...(needsTls ? { tls: { ...(await loadOrCreateCertificate(o.dataDir)), byArn: o.certificates ?? {} } } : {}),
     accessLog: new AccessLog({ file: accessLogFile, json: o.accessLogJson ?? false }),
+    receiptExtras: o.receiptExtras ?? false,
     onRecord: (r) => {
       metricsRef.current?.record(r);
       metricsRef.feed?.record(r);

@@ -151,6 +151,8 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       host: config.host,
       tls: await loadOrCreateCertificate(config.dataDir),
       accessLog: new AccessLog({ file: accessLogFile, json: config.accessLogJson }),
+      // The shop's lessons use Receipt's additions: problem documents from the gateway too, and X-Request-Id end to end.
+      receiptExtras: true,
       onRecord: (r) => {
         metricsRef.current?.record(r);
         metricsRef.feed?.record(r);

@@ -10,6 +10,7 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { FIELD, parseAccessLine } from '../../src/gateway/access-log.ts';
 
 const BIN = path.resolve('bin/receipt.js');
 
@@ -98,8 +99,14 @@ describe('receipt gateway', () => {
     await new Promise<void>((r) => server.close(() => r()));
     const res = await fetch(`${url}/after-stop`, { headers: { accept: 'application/json' } });
     assert.equal(res.status, 502);
-    // Refused on a new connection, or reset on a pooled one the server had just closed: the target's either way.
-    assert.match(((await res.json()) as { reason: string }).reason, /^Target(ConnectionRefused|ClosedConnection)$/);
+    // ALB's bytes by default: its HTML page whatever the Accept, and no X-Request-Id of Receipt's.
+    assert.equal(res.headers.get('content-type'), 'text/html');
+    assert.equal(res.headers.get('x-request-id'), null);
+    assert.match(await res.text(), /<h1>502 Bad Gateway<\/h1>/);
+    // Refused on a new connection, or reset on a pooled one the server had just closed: the target's either way —
+    // as the access log says.
+    const line = await eventuallyLine(path.join(dataDir, 'access.log'), '/after-stop');
+    assert.match(parseAccessLine(line)[FIELD.errorReason]!, /^Target(ConnectionRefused|ClosedConnection)$/);
   });
 
   it('SIGTERM stops it cleanly (exit 0)', async () => {
@@ -108,6 +115,16 @@ describe('receipt gateway', () => {
     assert.equal(code, 0);
   });
 });
+
+/** The access-log line of a request, once the batched log has written it (within 100 ms; waits up to 5 s). */
+async function eventuallyLine(file: string, needle: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const line = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').find((l) => l.includes(needle)) : undefined;
+    if (line) return line;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no access-log line for ${needle} in ${file}`);
+}
 
 describe('receipt gateway refuses what it cannot run', () => {
   it('--help lists every flag and exits 0', async () => {

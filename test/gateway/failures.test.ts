@@ -7,6 +7,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import type { GatewayConfig } from '../../src/gateway/config.ts';
+import { albHtml } from '../../src/gateway/error-page.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
 import { ok, rawTarget, refusedPort, unacceptingTarget, type RawTarget } from '../support/misbehaving.ts';
 
@@ -132,14 +133,32 @@ describe('the gateway answers each documented failure as ALB does', () => {
     assert.equal(log.errorReason, 'NoRegisteredTargets');
   });
 
-  it('Accept preferring JSON: the same failure as application/problem+json', async () => {
+  it('by default ALB’s bytes exactly: its HTML page whatever the Accept, and no X-Request-Id (ALB sends none)', async () => {
     const res = await request(`${gw.url}/refused`, { headers: { accept: 'application/json' } });
     assert.equal(res.statusCode, 502);
-    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-    const p = (await res.body.json()) as Record<string, unknown>;
-    assert.equal(p.status, 502);
-    assert.equal(p.reason, 'TargetConnectionRefused');
-    assert.equal(p.request_id, res.headers['x-request-id']);
+    assert.equal(res.headers['content-type'], 'text/html');
+    assert.equal(res.headers['x-request-id'], undefined);
+    assert.equal(res.headers.server, 'awselb/2.0');
+    assert.equal(await res.body.text(), albHtml(502));
+  });
+
+  it('with Receipt’s extras (as receipt start runs it): Accept preferring JSON gets the same failure as application/problem+json', async () => {
+    const extras = await gatewayUnderTest(
+      { listeners: [{ protocol: 'HTTP', port: 0, defaultActions: [{ type: 'forward', targetGroups: [{ name: 'g' }] }] }], targetGroups: [{ name: 'g', healthCheck: { enabled: false }, targets: [{ id: 'r', host: '127.0.0.1', port: await refusedPort() }] }] },
+      undefined,
+      { receiptExtras: true },
+    );
+    try {
+      const res = await request(`${extras.url}/refused`, { headers: { accept: 'application/json' } });
+      assert.equal(res.statusCode, 502);
+      assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+      const p = (await res.body.json()) as Record<string, unknown>;
+      assert.equal(p.status, 502);
+      assert.equal(p.reason, 'TargetConnectionRefused');
+      assert.equal(p.request_id, res.headers['x-request-id']);
+    } finally {
+      await extras.close();
+    }
   });
 });
 

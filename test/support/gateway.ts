@@ -4,11 +4,12 @@ import { validateGatewayConfig, type GatewayConfig } from '../../src/gateway/con
 import { Gateway } from '../../src/gateway/gateway.ts';
 import type { TlsMaterial } from '../../src/gateway/tls-policy.ts';
 
-export async function gatewayUnderTest(config: GatewayConfig, tls?: TlsMaterial) {
+/** `receiptExtras`: Receipt's additions to ALB's bytes, as `receipt start` runs the gateway; off (ALB's bytes) by default. */
+export async function gatewayUnderTest(config: GatewayConfig, tls?: TlsMaterial, o: { receiptExtras?: boolean } = {}) {
   const lines: string[] = [];
   const accessLog = new AccessLog({});
   accessLog.onLine((line) => lines.push(line));
-  const gateway = new Gateway({ config: validateGatewayConfig(config), host: '127.0.0.1', accessLog, ...(tls ? { tls } : {}) });
+  const gateway = new Gateway({ config: validateGatewayConfig(config), host: '127.0.0.1', accessLog, ...(tls ? { tls } : {}), ...(o.receiptExtras ? { receiptExtras: true } : {}) });
   await gateway.listen();
   const port = gateway.listener('http')!.port;
   return {

@@ -25,6 +25,8 @@ import type { Responder } from '../respond/answer.ts';
 
 /** What the phases need of the gateway: its settings, its target groups, its sticky-cookie key, its log. */
 export interface Site {
+  /** Receipt's additions to ALB's bytes (gateway.ts `receiptExtras`). */
+  readonly extras: boolean;
   readonly desync: DesyncMode;
   readonly headerAttributes: HeaderAttributes;
   /** The gateway's own address: the Host of an HTTP/1.0 request that sent none (ALB puts its name there). */

@@ -14,7 +14,7 @@ import type { RequestContext } from './context.ts';
 const NO_CONTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
 export function rewriteFields(ctx: RequestContext): void {
-  ctx.fields = targetFields(ctx, ctx.listener, ctx, ctx.site.headerAttributes);
+  ctx.fields = targetFields(ctx, ctx.listener, ctx, ctx.site.headerAttributes, ctx.site.extras);
 }
 
 /** The body's framing (RFC 9112 §6.3): chunked wins; then Content-Length; HTTP/2 frames its own. */

@@ -19,6 +19,8 @@ import type { ClientResponse } from '../proxy.ts';
 
 /** What a responder reads of the request it answers (phases/context.ts's RequestContext). */
 export interface Answerable {
+  /** Receipt's additions to ALB's bytes (problem documents, X-Request-Id), on for the shop's lessons only. */
+  site: { readonly extras: boolean };
   /** The listener's header modification: fields added to every answer, and whether `Server` is sent. */
   listener: { readonly responseHeaders: string[]; readonly serverHeader: boolean };
   res: ClientResponse | undefined;
@@ -120,8 +122,10 @@ export function answerFailure(to: Answerable, failure: GatewayFailure): true {
   to.failed(failure);
   if (failure.status === 460) return true;
   const requestId = to.requestId ?? '-';
-  const page = errorPage(failure.status, to.req?.headers.accept, requestId, failure.reason);
-  const sent = to.responder.send(to, failure.status, { 'content-type': page.contentType, 'x-request-id': requestId }, page.body, albPhrase(failure.status), failure.status === 400 || to.closeConnections);
+  const extras = to.site.extras;
+  const page = errorPage(failure.status, to.req?.headers.accept, requestId, failure.reason, extras);
+  const fields: Record<string, string> = extras ? { 'content-type': page.contentType, 'x-request-id': requestId } : { 'content-type': page.contentType };
+  const sent = to.responder.send(to, failure.status, fields, page.body, albPhrase(failure.status), failure.status === 400 || to.closeConnections);
   if (sent >= 0) to.sentBytes = sent;
   return true;
 }
