@@ -114,9 +114,10 @@ export async function auditLive(o: LiveOptions): Promise<AuditReport> {
   const known = new Map<string, string>();
 
   const call = async (probe: Probe, operation: string, method: string, url: string, headers: Record<string, string>, body?: string): Promise<Exchange | undefined> => {
-    const wait = nextAt - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    nextAt = Math.max(Date.now(), nextAt) + interval;
+    // The monotonic clock: the wall clock can be stepped (NTP), and a timer may fire a little early, so wait until
+    // the slot has truly come.
+    for (let wait = nextAt - performance.now(); wait > 0; wait = nextAt - performance.now()) await new Promise((r) => setTimeout(r, Math.ceil(wait)));
+    nextAt = Math.max(performance.now(), nextAt) + interval;
     const request: Exchange['request'] = { method, url, headers, ...(body !== undefined ? { body } : {}) };
     o.onProgress?.(exchanges.length + 1, `${operation} (${probe})`);
     let response: Exchange['response'];
