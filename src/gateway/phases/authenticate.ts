@@ -11,7 +11,7 @@ import type { RequestContext } from './context.ts';
 export function authenticate(ctx: RequestContext): void | Promise<true | void> {
   const check = ctx.jwt;
   if (!check) return;
-  ctx.actionsRun.push('jwt-validation');
+  ctx.preAction = 'jwt-validation';
   return check(ctx.headers.authorization).then((verdict) => {
     if (verdict.ok) return;
     if (verdict.why === 'jwks') return answerFailure(ctx, FAILURES.jwksUnavailable);

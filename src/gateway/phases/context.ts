@@ -126,8 +126,8 @@ export class RequestContext {
   action: Action | undefined;
   /** The rule's jwt-validation, when it has one (phases/authenticate.ts). */
   jwt: JwtCheck | undefined;
-  /** Actions run before the final one, for the log's actions_executed (ALB lists each, in order). */
-  actionsRun: string[] = [];
+  /** The action run before the final one (jwt-validation), for the log's actions_executed (ALB lists each, in order). */
+  preAction: string | undefined;
   /** The Host the target gets (ALB's rewriting). */
   forwardHost = '';
   /** What the target's request line carries: origin-form, or `*`. */
@@ -219,7 +219,7 @@ export class RequestContext {
       traceId: this.trace,
       domainName: this.host,
       requestCreationTime: this.created,
-      actionsExecuted: this.actionType === undefined ? this.actionsRun : [...this.actionsRun, this.actionType],
+      actionsExecuted: [this.preAction, this.actionType].filter((a): a is string => a !== undefined),
     };
     if (this.targetAddress !== undefined) r.target = this.targetAddress;
     if (this.targetStatus !== undefined) r.targetStatusCode = this.targetStatus;
