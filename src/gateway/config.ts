@@ -52,7 +52,7 @@ const ConditionSchema = Type.Union([
   Type.Object({ field: Type.Literal('source-ip'), values: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' }), { minItems: 1 }) }, { additionalProperties: false }),
 ]);
 
-const ActionSchema = Type.Union([
+const FINAL_ACTIONS = [
   Type.Object(
     {
       type: Type.Literal('forward'),
@@ -88,7 +88,38 @@ const ActionSchema = Type.Union([
     },
     { additionalProperties: false },
   ),
-]);
+] as const;
+
+/**
+ * ALB's `jwt-validation` action (AWS, "Verify JWTs using an Application Load Balancer"): it runs before the rule's
+ * final action and lets the request on only with a bearer token signed by a key of `jwksEndpoint`, whose `iss` is
+ * `issuer`, and whose additional claims carry the configured values (at most 10 claims, each at most 10 values).
+ */
+const ClaimSchema = Type.Object(
+  {
+    name: Str,
+    /** How the claim's value is written in the token: one string, space-separated values, or an array of strings. */
+    format: Type.Union([Type.Literal('single-string'), Type.Literal('space-separated-values'), Type.Literal('string-array')]),
+    values: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 10 }),
+  },
+  { additionalProperties: false },
+);
+const JwtValidationSchema = Type.Object(
+  {
+    type: Type.Literal('jwt-validation'),
+    issuer: Str,
+    /** An http(s) URL (checked in checkActions, for a message that names it). */
+    jwksEndpoint: Type.String({ minLength: 1, maxLength: 256 }),
+    additionalClaims: Type.Optional(Type.Array(ClaimSchema, { maxItems: 10 })),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * A rule's actions: its final action, alone or after a jwt-validation (ALB's Order: pre-routing actions first) —
+ * the order is checked in validateGatewayConfig.
+ */
+const RuleActionsSchema = Type.Array(Type.Union([...FINAL_ACTIONS, JwtValidationSchema]), { minItems: 1, maxItems: 2 });
 
 /** A rule transform (AWS, "Transforms for listener rules"): the Host or the URL rewritten by a regex before forwarding. */
 const TransformSchema = Type.Object(
@@ -100,7 +131,7 @@ const RuleSchema = Type.Object(
   {
     priority: Type.Integer({ minimum: 1, maximum: 50000 }),
     conditions: Type.Array(ConditionSchema, { minItems: 1 }),
-    actions: Type.Array(ActionSchema, { minItems: 1, maxItems: 1 }),
+    actions: RuleActionsSchema,
     /** At most one of each type; never on the default rule (ALB has no transforms there). */
     transforms: Type.Optional(Type.Array(TransformSchema, { maxItems: 2 })),
   },
@@ -112,7 +143,7 @@ const ListenerSchema = Type.Object(
     protocol: Type.Union([Type.Literal('HTTP'), Type.Literal('HTTPS')]),
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     rules: Type.Optional(Type.Array(RuleSchema, { maxItems: 100 })),
-    defaultActions: Type.Array(ActionSchema, { minItems: 1, maxItems: 1 }),
+    defaultActions: RuleActionsSchema,
     /** HTTPS only: ALB's `SslPolicy` (tls-policy.ts has AWS's table); Node's TLS defaults when absent. */
     sslPolicy: Type.Optional(Str),
     /**
@@ -205,8 +236,15 @@ export const GatewayConfigSchema = Type.Object(
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;
 export type ListenerConfig = Static<typeof ListenerSchema>;
 export type Condition = Static<typeof ConditionSchema>;
-export type Action = Static<typeof ActionSchema>;
+export type Action = Static<(typeof FINAL_ACTIONS)[number]>;
+export type JwtValidationAction = Static<typeof JwtValidationSchema>;
+export type RuleActions = Static<typeof RuleActionsSchema>;
 export type TargetGroupSpec = Static<typeof TargetGroupSchema>;
+
+/** A rule's final action (forward, redirect, fixed-response): the last, after any jwt-validation (checked at load). */
+export const finalAction = (actions: RuleActions): Action => actions[actions.length - 1] as Action;
+/** A rule's jwt-validation, when it has one. */
+export const jwtValidationOf = (actions: RuleActions): JwtValidationAction | undefined => (actions[0]?.type === 'jwt-validation' ? actions[0] : undefined);
 
 export class GatewayConfigError extends Error {
   override name = 'GatewayConfigError';
@@ -227,6 +265,23 @@ function checkRegex(source: string, where: string): void {
   }
 }
 
+/** A rule's actions in ALB's order — an optional jwt-validation, then one final action — and its claims as AWS allows them. */
+function checkActions(actions: RuleActions, where: string): void {
+  const last = actions[actions.length - 1]!;
+  if (last.type === 'jwt-validation' || (actions.length === 2 && actions[0]!.type !== 'jwt-validation')) {
+    throw new GatewayConfigError(`${where}: a jwt-validation, then one forward, redirect or fixed-response`);
+  }
+  const jwt = jwtValidationOf(actions);
+  // AWS asks for HTTPS; plain HTTP is also taken locally, for an issuer on loopback.
+  if (jwt && !/^https?:\/\/[^/]/.test(jwt.jwksEndpoint)) throw new GatewayConfigError(`${where}[0].jwksEndpoint: ${jwt.jwksEndpoint} is no http(s) URL`);
+  (jwt?.additionalClaims ?? []).forEach((c, k) => {
+    const at = `${where}[0].additionalClaims[${k}]`;
+    // AWS (JwtValidationActionAdditionalClaim): these four are always checked, so never configured.
+    if (['exp', 'iss', 'nbf', 'iat'].includes(c.name)) throw new GatewayConfigError(`${at}.name: ${c.name} is validated by default`);
+    if (c.format === 'space-separated-values' && c.values.some((v) => /\s/.test(v))) throw new GatewayConfigError(`${at}.values: space-separated values cannot contain spaces`);
+  });
+}
+
 const at = (pointer: string) =>
   pointer
     .split('/')
@@ -240,7 +295,8 @@ export function validateGatewayConfig(value: unknown, source = 'gateway configur
   if (!Value.Check(GatewayConfigSchema, value)) {
     // A union reports every branch; the deepest error points at the field that is really wrong.
     const errors = [...Value.Errors(GatewayConfigSchema, value)].filter((e) => e.keyword !== 'boolean' && e.keyword !== 'anyOf');
-    const worst = errors.sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
+    // At equal depth, a branch's `type` that did not match says less than the matching branch's own complaint.
+    const worst = errors.sort((a, b) => b.instancePath.length - a.instancePath.length || Number(a.keyword === 'const') - Number(b.keyword === 'const'))[0];
     const extra = worst?.keyword === 'additionalProperties' ? ` (${(worst.params as { additionalProperties: string[] }).additionalProperties.join(', ')})` : '';
     throw new GatewayConfigError(`${source}: ${worst ? `${at(worst.instancePath)}: ${worst.message}${extra}` : 'invalid'}`);
   }
@@ -254,6 +310,7 @@ export function validateGatewayConfig(value: unknown, source = 'gateway configur
     if (l.sslPolicy !== undefined && !securityPolicy(l.sslPolicy)) {
       throw new GatewayConfigError(`${source}: listeners[${i}].sslPolicy: ${l.sslPolicy} is not one of ALB's security policies (docs/alb.md, "TLS")`);
     }
+    checkActions(l.defaultActions, `${source}: listeners[${i}].defaultActions`);
     const seen = new Set<number>();
     (l.rules ?? []).forEach((r, j) => {
       if (seen.has(r.priority)) throw new GatewayConfigError(`${source}: listeners[${i}].rules[${j}].priority: ${r.priority} is in use (PriorityInUse)`);
@@ -263,6 +320,7 @@ export function validateGatewayConfig(value: unknown, source = 'gateway configur
         if ((c.field === 'host-header' || c.field === 'path-pattern' || c.field === 'http-header') && !c.values && !c.regexValues) throw new GatewayConfigError(`${where}: needs values or regexValues`);
         for (const [m, rx] of ('regexValues' in c ? (c.regexValues ?? []) : []).entries()) checkRegex(rx, `${where}.regexValues[${m}]`);
       });
+      checkActions(r.actions, `${source}: listeners[${i}].rules[${j}].actions`);
       (r.transforms ?? []).forEach((t, k) => {
         const where = `${source}: listeners[${i}].rules[${j}].transforms[${k}]`;
         if ((r.transforms ?? []).filter((x) => x.type === t.type).length > 1) throw new GatewayConfigError(`${where}: one ${t.type} per rule`);
@@ -270,8 +328,8 @@ export function validateGatewayConfig(value: unknown, source = 'gateway configur
       });
     });
     const actions: Array<[string, Action]> = [
-      ...l.defaultActions.map((a, k) => [`listeners[${i}].defaultActions[${k}]`, a] as [string, Action]),
-      ...(l.rules ?? []).flatMap((r, j) => r.actions.map((a, k) => [`listeners[${i}].rules[${j}].actions[${k}]`, a] as [string, Action])),
+      [`listeners[${i}].defaultActions[${l.defaultActions.length - 1}]`, finalAction(l.defaultActions)] as [string, Action],
+      ...(l.rules ?? []).map((r, j) => [`listeners[${i}].rules[${j}].actions[${r.actions.length - 1}]`, finalAction(r.actions)] as [string, Action]),
     ];
     for (const [where, a] of actions) {
       if (a.type === 'forward') {

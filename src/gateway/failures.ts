@@ -16,7 +16,7 @@
 export type Side = 'client' | 'gateway' | 'target';
 
 export interface GatewayFailure {
-  status: 400 | 405 | 408 | 417 | 460 | 463 | 500 | 501 | 502 | 503 | 504;
+  status: 400 | 401 | 405 | 408 | 417 | 460 | 463 | 500 | 501 | 502 | 503 | 504;
   reason: string;
   side: Side;
 }
@@ -45,6 +45,9 @@ export const FAILURES = {
   // 502 — a target group with Protocol HTTPS whose target could not complete a TLS handshake (AWS troubleshooting:
   // "an SSL handshake error … when connecting to a target"; CloudWatch's TargetTLSNegotiationErrorCount).
   tlsNegotiation: { status: 502, reason: 'TargetTLSNegotiationError', side: 'target' },
+  // A jwt-validation action whose issuer's key set could not be fetched (unreachable, not a JWKS): the token cannot
+  // be judged, and the fault is not the client's.
+  jwksUnavailable: { status: 500, reason: 'JwksUnavailable', side: 'gateway' },
   // The gateway could not write the request it meant to forward, or failed in its own code. A 500 — ALB counts its
   // own failures in HTTPCode_ELB_500_Count — never a 502, which would say a target answered badly.
   forwardFailed: { status: 500, reason: 'GatewayForwardFailed', side: 'gateway' },
@@ -61,6 +64,11 @@ export const FAILURES = {
   invalidRequestTarget: { status: 400, reason: 'InvalidRequestTarget', side: 'client' },
   // ALB's desync mitigation refused the request (the classification is in the access log).
   desyncBlocked: { status: 400, reason: 'DesyncMitigationBlocked', side: 'client' },
+  // 401 — a rule's jwt-validation action (AWS, "Verify JWTs using an Application Load Balancer"): no bearer token in
+  // Authorization, or one that does not verify (signature, iss, exp, nbf, iat, the configured claims). The answer
+  // carries RFC 6750 §3's Bearer challenge (phases/authenticate.ts).
+  jwtMissing: { status: 401, reason: 'JwtMissing', side: 'client' },
+  jwtInvalid: { status: 401, reason: 'JwtInvalid', side: 'client' },
   trace: { status: 405, reason: 'TraceNotAllowed', side: 'client' },
   // The gateway is a reverse proxy, not a forward one: it opens no tunnels (RFC 9110 §9.3.6).
   connect: { status: 405, reason: 'ConnectNotAllowed', side: 'client' },

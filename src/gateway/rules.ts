@@ -4,7 +4,8 @@
  */
 import { BlockList, isIPv6 } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Action, Condition, ListenerConfig } from './config.ts';
+import { finalAction, jwtValidationOf, type Action, type Condition, type ListenerConfig } from './config.ts';
+import { compileJwtValidation, type JwtCheck } from './jwt-validation.ts';
 
 /** What a rule reads of a request: the same for HTTP/1.1 and HTTP/2. */
 export interface RuleRequest {
@@ -26,7 +27,10 @@ export interface CompiledRule {
   /** 1–50000; 0 for the default rule (as the access log writes it). */
   priority: number;
   test: Test;
-  actions: Action[];
+  /** The rule's final action (forward, redirect, fixed-response). */
+  action: Action;
+  /** Its jwt-validation, run before the final action (jwt-validation.ts). */
+  jwt?: JwtCheck;
   /** The rule's transforms, compiled (none on the default rule). */
   transforms?: CompiledTransforms;
 }
@@ -121,18 +125,20 @@ function compileCondition(c: Condition): Test {
 }
 
 export function compileRules(listener: ListenerConfig): CompiledRule[] {
-  const rules = [...(listener.rules ?? [])].sort((a, b) => a.priority - b.priority).map((r) => {
+  const rules: CompiledRule[] = [...(listener.rules ?? [])].sort((a, b) => a.priority - b.priority).map((r) => {
     const tests = r.conditions.map(compileCondition);
     const transforms: CompiledTransforms = {};
     for (const t of r.transforms ?? []) transforms[t.type === 'host-header-rewrite' ? 'host' : 'url'] = { regex: new RegExp(t.regex), replace: t.replace };
     return {
       priority: r.priority,
-      actions: r.actions,
+      action: finalAction(r.actions),
+      ...(jwtValidationOf(r.actions) ? { jwt: compileJwtValidation(jwtValidationOf(r.actions)!) } : {}),
       test: (req: RuleRequest, ctx: MatchContext) => tests.every((t) => t(req, ctx)),
       ...(r.transforms?.length ? { transforms } : {}),
     };
   });
-  rules.push({ priority: 0, actions: listener.defaultActions, test: () => true });
+  const jwt = jwtValidationOf(listener.defaultActions);
+  rules.push({ priority: 0, action: finalAction(listener.defaultActions), test: () => true, ...(jwt ? { jwt: compileJwtValidation(jwt) } : {}) });
   return rules;
 }
 

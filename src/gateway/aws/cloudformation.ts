@@ -9,7 +9,7 @@
  * locally (a parameter with no value, an import from a template not given) skips the rule or listener that needs it
  * and names itself with what to pass; it never stops the gateway.
  */
-import { GatewayConfigError, RESPONSE_HEADERS, validateGatewayConfig, type Action, type Condition, type GatewayConfig, type TargetGroupSpec } from '../config.ts';
+import { GatewayConfigError, RESPONSE_HEADERS, validateGatewayConfig, type Action, type Condition, type GatewayConfig, type JwtValidationAction, type RuleActions, type TargetGroupSpec } from '../config.ts';
 import { judge, LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from './catalogue.ts';
 import { DEFAULT_SSL_POLICY, securityPolicy } from '../tls-policy.ts';
 import type { ActionProps, ConditionProps, KeyValue, ListenerCertificateProps, ListenerProps, ListenerRuleProps, LoadBalancerProps, Template, TargetGroupProps } from './shapes.ts';
@@ -214,13 +214,29 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
         return undefined;
     }
   };
-  const actionsOf = (list: ActionProps[] | undefined, where: string): Action[] | undefined => {
+  /** A jwt-validation action (AWS, "Verify JWTs using an Application Load Balancer"): its JwtValidationConfig. */
+  const jwtOf = (a: ActionProps): JwtValidationAction => {
+    const c = (a.JwtValidationConfig ?? {}) as { Issuer?: string; JwksEndpoint?: string; AdditionalClaims?: Array<{ Name?: string; Format?: string; Values?: string[] }> };
+    const claims = Array.isArray(c.AdditionalClaims) ? c.AdditionalClaims : [];
+    // The values are the template's, checked against the gateway's schema by validateGatewayConfig below.
+    return {
+      type: 'jwt-validation',
+      issuer: String(c.Issuer ?? ''),
+      jwksEndpoint: String(c.JwksEndpoint ?? ''),
+      ...(claims.length ? { additionalClaims: claims.map((x) => ({ name: String(x.Name), format: x.Format as 'single-string', values: (x.Values ?? []).map(String) })) } : {}),
+    };
+  };
+  const actionsOf = (list: ActionProps[] | undefined, where: string): RuleActions | undefined => {
     const all = (Array.isArray(list) ? list : []).slice().sort((x, y) => (x.Order ?? 0) - (y.Order ?? 0));
-    // ALB runs authenticate actions first, then the one final action: locally only the final one can run.
-    const final = all.filter((a) => !String(a.Type).startsWith('authenticate'));
+    // ALB runs authenticate and jwt-validation actions first, then the one final action. jwt-validation runs here
+    // (on a rule); the authenticate actions do not, and only the final one runs in their place.
+    const before = (a: ActionProps) => String(a.Type).startsWith('authenticate') || a.Type === 'jwt-validation';
+    const final = all.filter((a) => !before(a));
+    const jwt = all.find((a) => a.Type === 'jwt-validation');
     for (const a of all.filter((x) => String(x.Type).startsWith('authenticate'))) unsupported.push(`${where}: ${a.Type} (requests pass unauthenticated locally)`);
     const mapped = final.map((a, i) => actionOf(a, `${where}[${i}]`));
-    return mapped.length === 1 && mapped[0] ? [mapped[0]] : undefined;
+    if (mapped.length !== 1 || !mapped[0]) return undefined;
+    return jwt ? [jwtOf(jwt), mapped[0]] : [mapped[0]];
   };
   /** The unresolved values inside one resource, as lines, for a skip that names its cause. */
   const holesOf = (id: string) => r.unresolved.filter((u) => u.where.startsWith(`${id}.`)).map(describeUnresolved);

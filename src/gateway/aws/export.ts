@@ -3,7 +3,7 @@
  * is what gets deployed. Property names follow AWS's CloudFormation reference (AWS::ElasticLoadBalancingV2::*).
  */
 import { stringify } from 'yaml';
-import { RESPONSE_HEADERS, type Action, type Condition, type GatewayConfig } from '../config.ts';
+import { RESPONSE_HEADERS, type Action, type Condition, type GatewayConfig, type JwtValidationAction } from '../config.ts';
 import { ALB_DEFAULTS } from '../limits.ts';
 import { LB, LISTENER, LISTENER_CERTIFICATE, RULE, TG } from './catalogue.ts';
 import type { Json } from './shapes.ts';
@@ -18,8 +18,12 @@ const NODE_DEFAULTS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
  */
 export function toCloudFormation(config: GatewayConfig): Json {
   const id = (name: string) => `${name.replace(/[^A-Za-z0-9]/g, '')}TargetGroup`;
-  const action = (a: Action, order?: number): Json => {
+  const action = (a: Action | JwtValidationAction, order?: number): Json => {
     const base = order !== undefined ? { Order: order } : {};
+    if (a.type === 'jwt-validation') {
+      const claims = a.additionalClaims?.length ? { AdditionalClaims: a.additionalClaims.map((c) => ({ Name: c.name, Format: c.format, Values: c.values })) } : {};
+      return { ...base, Type: 'jwt-validation', JwtValidationConfig: { Issuer: a.issuer, JwksEndpoint: a.jwksEndpoint, ...claims } };
+    }
     if (a.type === 'forward') {
       const stickiness = a.stickinessDurationMs !== undefined ? { TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: Math.round(a.stickinessDurationMs / 1000) } } : {};
       return a.targetGroups.length === 1 && a.targetGroups[0]!.weight === undefined && a.stickinessDurationMs === undefined
@@ -124,7 +128,7 @@ export function toCloudFormation(config: GatewayConfig): Json {
         // Without one, AWS would apply ELBSecurityPolicy-2016-08 (TLS 1.0, no TLS 1.3), far from the Node defaults
         // tested locally (TLS 1.2 and 1.3, forward-secret ciphers): the nearest AWS policy is written instead.
         ...(l.protocol === 'HTTPS' ? { SslPolicy: l.sslPolicy ?? NODE_DEFAULTS_POLICY } : {}),
-        DefaultActions: l.defaultActions.map((a) => action(a)),
+        DefaultActions: l.defaultActions.map((a, k) => action(a, l.defaultActions.length > 1 ? k + 1 : undefined)),
         ...(l.responseHeaders || l.serverHeader === false
           ? {
               ListenerAttributes: [

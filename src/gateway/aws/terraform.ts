@@ -116,7 +116,13 @@ export function terraformToCloudFormation(plan: Json, source = 'plan'): Template
         const c = first(a.fixed_response) ?? {};
         return { Type: 'fixed-response', Order: a.order, FixedResponseConfig: { StatusCode: c.status_code, ContentType: c.content_type, MessageBody: c.message_body } };
       }
-      // authenticate-oidc, authenticate-cognito, jwt-validation: named by the reader as actions it cannot run.
+      if (type === 'jwt-validation') {
+        // The provider's `jwt_validation` block: issuer, jwks_endpoint, and repeatable `additional_claim` blocks.
+        const c = first(a.jwt_validation) ?? {};
+        const claims = (c.additional_claim ?? []).map((x: Json) => ({ Name: x.name, Format: x.format, Values: x.values }));
+        return { Type: type, Order: a.order, JwtValidationConfig: { Issuer: c.issuer, JwksEndpoint: c.jwks_endpoint, ...(claims.length ? { AdditionalClaims: claims } : {}) } };
+      }
+      // authenticate-oidc, authenticate-cognito: named by the reader as actions it cannot run.
       return { Type: type, Order: a.order };
     });
 

@@ -22,6 +22,7 @@ import type { TargetGroup } from '../cluster/target-group.ts';
 import type { RequestHead } from '../wire/head.ts';
 import type { Framing } from '../wire/framing.ts';
 import type { Responder } from '../respond/answer.ts';
+import type { JwtCheck } from '../jwt-validation.ts';
 
 /** What the phases need of the gateway: its settings, its target groups, its sticky-cookie key, its log. */
 export interface Site {
@@ -123,6 +124,10 @@ export class RequestContext {
   path = '';
   query = '';
   action: Action | undefined;
+  /** The rule's jwt-validation, when it has one (phases/authenticate.ts). */
+  jwt: JwtCheck | undefined;
+  /** The action run before the final one (jwt-validation), for the log's actions_executed (ALB lists each, in order). */
+  preAction: string | undefined;
   /** The Host the target gets (ALB's rewriting). */
   forwardHost = '';
   /** What the target's request line carries: origin-form, or `*`. */
@@ -214,7 +219,7 @@ export class RequestContext {
       traceId: this.trace,
       domainName: this.host,
       requestCreationTime: this.created,
-      actionsExecuted: this.actionType === undefined ? [] : [this.actionType],
+      actionsExecuted: [this.preAction, this.actionType].filter((a): a is string => a !== undefined),
     };
     if (this.targetAddress !== undefined) r.target = this.targetAddress;
     if (this.targetStatus !== undefined) r.targetStatusCode = this.targetStatus;

@@ -29,7 +29,8 @@ export function route(ctx: RequestContext): true | void {
   // The rule's transforms rewrite what the target gets, never which rule matched (AWS, "Transforms for listener rules").
   const transformed = rule.transforms ? (ctx.transformed = applyTransforms(rule.transforms, ctx.host, ctx.requestPath)) : undefined;
   if (transformed?.failed) return answerFailure(ctx, FAILURES.transformFailed);
-  ctx.action = rule.actions[rule.actions.length - 1]!;
+  ctx.action = rule.action;
+  ctx.jwt = rule.jwt;
   const { protocol, port } = ctx.listener;
   // HTTP/1.0 without Host: ALB puts its own name there; this gateway's is its listener address.
   ctx.forwardHost = transformed?.host ?? forwardedHost(ctx.hostWithPort || `${ctx.site.hostName}:${port}`, protocol, port)!;
