@@ -10,7 +10,7 @@
  * in `X-Amzn-Mtls-Clientcert`, URL-encoded PEM.
  */
 import crypto from 'node:crypto';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 
 export type MtlsMode = 'off' | 'verify' | 'passthrough';
 
@@ -115,4 +115,16 @@ export function clientCertificateFields(socket: unknown, mode: MtlsMode | undefi
   }
   cache.set(s, fields);
   return fields;
+}
+
+/** A trust store's files checked: a one-line reason when the bundle holds no certificate or OpenSSL cannot read them. */
+export function checkTrustStore(store: TrustStoreMaterial): string | undefined {
+  try {
+    if (bundle(store.ca).length === 0) return 'no PEM certificate in the CA bundle';
+    if (store.crl !== undefined && !/-----BEGIN X509 CRL-----/.test(store.crl)) return 'the revocation list is not a PEM CRL';
+    tls.createSecureContext({ ca: store.ca, ...(store.crl ? { crl: store.crl } : {}) });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }

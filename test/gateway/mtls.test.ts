@@ -7,14 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type http from 'node:http';
+import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig, ListenerConfig } from '../../src/gateway/config.ts';
 import type { KeyPair } from '../../src/gateway/tls-policy.ts';
+import { formatTemplate, fromCloudFormation, parseTemplate, toCloudFormation } from '../../src/gateway/aws/index.ts';
 import { certificateFor } from '../support/certificates.ts';
 import { clientCa, type ClientCa, type ClientCert } from '../support/client-ca.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
+import { runGatewayCommand } from '../support/gateway-command.ts';
 import { httpTarget, type HttpTarget } from '../support/http-target.ts';
 
 const STORE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:truststore/clients/0123456789abcdef';
@@ -146,5 +150,63 @@ describe('passthrough mode', () => {
     assert.equal(none.status, 'HTTP/1.1 200 OK');
     assert.equal(none.seen['x-amzn-mtls-clientcert'], undefined);
     assert.equal(g.gateway.connections.tlsNegotiationErrors, 0);
+  });
+});
+
+describe('from a CloudFormation template: MutualAuthentication and TrustStore', () => {
+  const FIXTURE = 'test/fixtures/aws/mtls.yaml';
+
+  it('reads verify and passthrough, the trust store by the id its ARN resolves to, and writes them back', () => {
+    const imported = fromCloudFormation(parseTemplate(fs.readFileSync(FIXTURE, 'utf8'), 'mtls.yaml'), { map: {} }, 'mtls.yaml');
+    const [verified, passthrough] = imported.config.listeners;
+    assert.deepEqual(verified!.mutualAuthentication, { mode: 'verify', trustStore: 'ClientTrustStore', ignoreClientCertificateExpiry: false });
+    assert.deepEqual(passthrough!.mutualAuthentication, { mode: 'passthrough' });
+    assert.deepEqual(imported.unsupported, [], 'mutual TLS and trust stores are emulated');
+    assert.ok(imported.awsOnly.includes('ClientTrustStore.CaCertificatesBundleS3Bucket'), imported.awsOnly.join(', '));
+    const again = fromCloudFormation(parseTemplate(formatTemplate(toCloudFormation(imported.config)), 'export'), { map: {} }, 'export');
+    assert.deepEqual(again.config.listeners.map((l) => l.mutualAuthentication), [verified!.mutualAuthentication, passthrough!.mutualAuthentication]);
+  });
+
+  it('receipt gateway --trust-store ID=ca.pem,crl.pem: verify refuses at the handshake, forwards the fields; passthrough forwards the PEM', async () => {
+    const alice = trusted.issue('alice-cmd');
+    const revoked = trusted.issue('revoked-cmd');
+    trusted.revoke(revoked);
+    const r = await runGatewayCommand(
+      ['--cloudformation', FIXTURE, '--map', `Web=127.0.0.1:${target.port}`, '--listen', '443=0', '--listen', '9443=0', '--trust-store', `ClientTrustStore=${trusted.caFile},${trusted.crlFile}`, '--control-port', '0', '--data-dir', path.join(trusted.dir, 'data')],
+      /control +http/,
+    );
+    try {
+      assert.doesNotMatch(r.err, /not emulated/, r.err);
+      const [verify, pass] = [...(/listeners +(.+)/.exec(r.out)![1]!.matchAll(/https:\/\/127\.0\.0\.1:(\d+)/g))].map((m) => Number(m[1])) as [number, number];
+      await assert.rejects(request(verify));
+      await assert.rejects(request(verify, revoked));
+      await assert.rejects(request(verify, other.issue('mallory-cmd')));
+      const ok = await request(verify, alice);
+      assert.equal(ok.status, 'HTTP/1.1 200 OK');
+      assert.equal(ok.seen['x-amzn-mtls-clientcert-subject'], 'O=Receipt\\, Inc.,CN=alice-cmd');
+      const passed = await request(pass, other.issue('stranger-cmd'));
+      assert.equal(passed.status, 'HTTP/1.1 200 OK');
+      assert.match(String(passed.seen['x-amzn-mtls-clientcert']), /^-----BEGIN%20CERTIFICATE-----%0A/);
+      const control = /control +(http:\/\/\S+) +token (\S+)/.exec(r.out)!;
+      const metrics = await (await fetch(`${control[1]}/metrics`, { headers: { authorization: `Bearer ${control[2]}` } })).text();
+      assert.match(metrics, /^receipt_alb_client_tls_negotiation_error_count_total 3$/m);
+    } finally {
+      r.kill();
+    }
+  });
+
+  it('a trust store file that cannot be read or is no CA bundle, or a verify listener without --trust-store: one line, exit 1', async () => {
+    const base = ['--cloudformation', FIXTURE, '--map', 'Web=127.0.0.1:1', '--listen', '443=0', '--listen', '9443=0', '--control-port', '0', '--data-dir', path.join(trusted.dir, 'data2')];
+    const missing = await runGatewayCommand([...base, '--trust-store', `ClientTrustStore=${path.join(trusted.dir, 'nope.pem')}`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err.trim(), /^receipt: --trust-store ClientTrustStore: ENOENT: no such file or directory, open '.*nope\.pem'$/);
+    const notCa = path.join(trusted.dir, 'not-a-ca.pem');
+    fs.writeFileSync(notCa, 'hello\n');
+    const bad = await runGatewayCommand([...base, '--trust-store', `ClientTrustStore=${notCa}`]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err.trim(), /^receipt: --trust-store ClientTrustStore: .*not-a-ca\.pem: no PEM certificate in the CA bundle$/);
+    const none = await runGatewayCommand(base);
+    assert.equal(none.code, 1);
+    assert.match(none.err.trim(), /^receipt: listener \d+: mutual TLS verify needs the trust store's CA bundle: --trust-store ClientTrustStore=ca\.pem\[,crl\.pem\]$/);
   });
 });
