@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig, ListenerConfig } from '../../src/gateway/config.ts';
 import type { KeyPair } from '../../src/gateway/tls-policy.ts';
-import { formatTemplate, fromCloudFormation, parseTemplate, toCloudFormation } from '../../src/gateway/aws/index.ts';
+import { formatTemplate, fromCloudFormation, parseTemplate, terraformToCloudFormation, toCloudFormation } from '../../src/gateway/aws/index.ts';
 import { certificateFor } from '../support/certificates.ts';
 import { clientCa, type ClientCa, type ClientCert } from '../support/client-ca.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
@@ -165,6 +165,38 @@ describe('from a CloudFormation template: MutualAuthentication and TrustStore', 
     assert.ok(imported.awsOnly.includes('ClientTrustStore.CaCertificatesBundleS3Bucket'), imported.awsOnly.join(', '));
     const again = fromCloudFormation(parseTemplate(formatTemplate(toCloudFormation(imported.config)), 'export'), { map: {} }, 'export');
     assert.deepEqual(again.config.listeners.map((l) => l.mutualAuthentication), [verified!.mutualAuthentication, passthrough!.mutualAuthentication]);
+  });
+
+  it('a Terraform plan: mutual_authentication with a trust store made in the plan, by its address', () => {
+    const fixed = { type: 'fixed-response', fixed_response: [{ status_code: '200', content_type: 'text/plain' }] };
+    const byStore = { trust_store_arn: { references: ['aws_lb_trust_store.clients.arn', 'aws_lb_trust_store.clients'] } };
+    const plan = {
+      planned_values: {
+        root_module: {
+          resources: [
+            { address: 'aws_lb.shop', type: 'aws_lb', values: { name: 'shop', load_balancer_type: 'application' } },
+            { address: 'aws_lb_trust_store.clients', type: 'aws_lb_trust_store', values: { name: 'clients', ca_certificates_bundle_s3_bucket: 'shop-trust', ca_certificates_bundle_s3_key: 'ca.pem' } },
+            { address: 'aws_lb_trust_store_revocation.crl', type: 'aws_lb_trust_store_revocation', values: { trust_store_arn: null, revocations_s3_bucket: 'shop-trust', revocations_s3_key: 'crl.pem' } },
+            {
+              address: 'aws_lb_listener.https',
+              type: 'aws_lb_listener',
+              values: { port: 443, protocol: 'HTTPS', default_action: [fixed], mutual_authentication: [{ mode: 'verify', trust_store_arn: null, ignore_client_certificate_expiry: true }] },
+            },
+          ],
+        },
+      },
+      configuration: {
+        root_module: {
+          resources: [
+            { address: 'aws_lb_listener.https', expressions: { mutual_authentication: [byStore] } },
+            { address: 'aws_lb_trust_store_revocation.crl', expressions: byStore },
+          ],
+        },
+      },
+    };
+    const imported = fromCloudFormation(terraformToCloudFormation(plan, 'plan.json'), { map: {} }, 'plan.json');
+    assert.deepEqual(imported.config.listeners[0]!.mutualAuthentication, { mode: 'verify', trustStore: 'aws_lb_trust_store.clients', ignoreClientCertificateExpiry: true });
+    assert.deepEqual(imported.unsupported, []);
   });
 
   it('receipt gateway --trust-store ID=ca.pem,crl.pem: verify refuses at the handshake, forwards the fields; passthrough forwards the PEM', async () => {
