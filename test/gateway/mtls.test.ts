@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
+import http2 from 'node:http2';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
@@ -103,6 +104,26 @@ describe('verify mode with a trust store', () => {
     assert.equal(new crypto.X509Certificate(decodePem(leaf)).fingerprint256, x.fingerprint256);
     assert.equal(seen['x-amzn-mtls-clientcert'], undefined);
     assert.equal(g.gateway.connections.tlsNegotiationErrors, 0);
+  });
+
+  it('gives the same fields to a request over HTTP/2', async () => {
+    const { port } = await start({ mode: 'verify', trustStore: STORE }, { ca: trusted.ca });
+    const dave = trusted.issue('dave');
+    const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, ...dave });
+    try {
+      target.lastHeaders = undefined;
+      const status = await new Promise<number>((resolve, reject) => {
+        const r = session.request({ ':path': '/h2' });
+        r.on('response', (h) => resolve(Number(h[':status'])));
+        r.on('error', reject);
+        r.resume();
+      });
+      assert.equal(status, 200);
+      assert.equal(target.lastHeaders!['x-amzn-mtls-clientcert-subject'], 'O=Receipt\\, Inc.,CN=dave');
+      assert.equal(target.lastHeaders!['x-amzn-mtls-clientcert-serial-number'], new crypto.X509Certificate(dave.cert).serialNumber.toUpperCase());
+    } finally {
+      session.close();
+    }
   });
 
   it('refuses a certificate the revocation list names, and still accepts another', async () => {
