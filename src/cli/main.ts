@@ -185,7 +185,7 @@ const gatewayCommand = program
     ),
   )
   .addOption(
-    new Option('--trust-store <arn=ca.pem[,crl.pem]>', "a trust store's CA bundle (PEM) and optional revocation list (PEM) for a TrustStore ARN a mutual-TLS listener names; repeat for more").argParser(
+    new Option('--trust-store <arn=ca.pem[,crl.pem]>', "a trust store's CA bundle (PEM) and optional revocation list (PEM) for the trust store a mutual-TLS listener names (its ARN, or the TrustStore's logical id / Terraform address); repeat for more").argParser(
       (v: string, prev: string[] = []) => [...prev, v],
     ),
   )
