@@ -184,6 +184,11 @@ const gatewayCommand = program
       (v: string, prev: string[] = []) => [...prev, v],
     ),
   )
+  .addOption(
+    new Option('--trust-store <arn=ca.pem[,crl.pem]>', "a trust store's CA bundle (PEM) and optional revocation list (PEM) for the trust store a mutual-TLS listener names (its ARN, or the TrustStore's logical id / Terraform address); repeat for more").argParser(
+      (v: string, prev: string[] = []) => [...prev, v],
+    ),
+  )
   .addOption(new Option('--export <format>', 'print the configuration as a template to deploy, and exit').choices(['cloudformation', 'cloudformation-json']))
   .addOption(new Option('--receipt-extras', "add what Receipt adds for its lessons: problem+json error bodies when the client prefers JSON, X-Request-Id to targets and on the gateway's errors (default: ALB's bytes exactly)"))
   .addOption(new Option('--host <address>', 'address every listener binds').env('HOST').default('127.0.0.1'))
@@ -229,6 +234,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
     return;
   }
   const certificates = await certificateFlags(opts.certificate as string[] | undefined, config);
+  const trustStores = await trustStoreFlags(opts.trustStore as string[] | undefined, config);
   // What the template asks for and the gateway cannot do is said at start, not silently left out.
   for (const n of imported?.notes ?? []) console.error(dim(`note: ${n}`));
   for (const arn of new Set(config.listeners.flatMap((l) => (l.certificates ?? []).map((c) => c.arn)))) {
@@ -248,6 +254,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
     logLevel,
     live,
     certificates,
+    trustStores,
     receiptExtras: Boolean(opts.receiptExtras),
   });
   const groups = [...running.gateway.groups.values()].map((g) => `${g.name}: ${g.targets.map((t) => t.address).join(', ') || dim('(no targets)')}`);
@@ -296,6 +303,41 @@ async function certificateFlags(flags: string[] | undefined, config: GatewayConf
     const bad = checkKeyPair(pair);
     if (bad) throw new ConfigError(`--certificate ${arn}: ${certFile}, ${keyFile}: ${bad}`);
     out[arn] = pair;
+  }
+  return out;
+}
+
+/**
+ * `--trust-store ARN=ca.pem[,crl.pem]` flags, read and checked: each ARN one a listener names, the bundle holding
+ * certificates and the CRL one OpenSSL reads. A verify-mode listener whose trust store has none cannot start.
+ */
+async function trustStoreFlags(flags: string[] | undefined, config: GatewayConfig) {
+  const fs = await import('node:fs');
+  const { checkTrustStore } = await import('../gateway/mtls.ts');
+  const named = new Set(config.listeners.flatMap((l) => (l.mutualAuthentication?.trustStore ? [l.mutualAuthentication.trustStore] : [])));
+  const out: Record<string, { ca: string; crl?: string }> = {};
+  for (const flag of flags ?? []) {
+    const m = /^(.+)=([^,]+)(?:,([^,]+))?$/.exec(flag);
+    if (!m) throw new ConfigError(`--trust-store ${flag}: expected ARN=ca.pem or ARN=ca.pem,crl.pem`);
+    const [, arn, caFile, crlFile] = m as unknown as [string, string, string, string | undefined];
+    if (!named.has(arn)) throw new ConfigError(`--trust-store ${arn}: no listener's mutual TLS names this trust store${named.size ? ` (they name ${[...named].join(', ')})` : ''}`);
+    const read = (file: string) => {
+      try {
+        return fs.readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new ConfigError(`--trust-store ${arn}: ${(e as Error).message}`);
+      }
+    };
+    const store = { ca: read(caFile), ...(crlFile ? { crl: read(crlFile) } : {}) };
+    const bad = checkTrustStore(store);
+    if (bad) throw new ConfigError(`--trust-store ${arn}: ${[caFile, crlFile].filter(Boolean).join(', ')}: ${bad}`);
+    out[arn] = store;
+  }
+  for (const l of config.listeners) {
+    const mtls = l.mutualAuthentication;
+    if (mtls?.mode === 'verify' && mtls.trustStore && !out[mtls.trustStore]) {
+      throw new ConfigError(`listener ${l.port}: mutual TLS verify needs the trust store's CA bundle: --trust-store ${mtls.trustStore}=ca.pem[,crl.pem]`);
+    }
   }
   return out;
 }

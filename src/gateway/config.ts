@@ -152,6 +152,21 @@ const ListenerSchema = Type.Object(
      */
     certificates: Type.Optional(Type.Array(Type.Object({ arn: Str }, { additionalProperties: false }), { minItems: 1 })),
     /**
+     * HTTPS only: ALB's mutual TLS (`MutualAuthentication`, mtls.ts). `verify` checks the client's certificate against
+     * the trust store (an ARN whose CA bundle and revocation list come from the command line); `passthrough` asks
+     * for one and forwards it unverified.
+     */
+    mutualAuthentication: Type.Optional(
+      Type.Object(
+        {
+          mode: Type.Union([Type.Literal('off'), Type.Literal('verify'), Type.Literal('passthrough')]),
+          trustStore: Type.Optional(Str),
+          ignoreClientCertificateExpiry: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
      * Response headers the listener adds (ALB's header modification, `routing.http.response.*.header_value`): only
      * the ten ALB offers, by their field names.
      */
@@ -306,6 +321,12 @@ export function validateGatewayConfig(value: unknown, source = 'gateway configur
   config.listeners.forEach((l, i) => {
     if (l.protocol === 'HTTP' && (l.sslPolicy !== undefined || l.certificates !== undefined)) {
       throw new GatewayConfigError(`${source}: listeners[${i}]: an HTTP listener has no sslPolicy or certificates`);
+    }
+    if (l.protocol === 'HTTP' && l.mutualAuthentication !== undefined && l.mutualAuthentication.mode !== 'off') {
+      throw new GatewayConfigError(`${source}: listeners[${i}].mutualAuthentication: mutual TLS needs an HTTPS listener`);
+    }
+    if (l.mutualAuthentication?.mode === 'verify' && !l.mutualAuthentication.trustStore) {
+      throw new GatewayConfigError(`${source}: listeners[${i}].mutualAuthentication: verify mode needs a trustStore`);
     }
     if (l.sslPolicy !== undefined && !securityPolicy(l.sslPolicy)) {
       throw new GatewayConfigError(`${source}: listeners[${i}].sslPolicy: ${l.sslPolicy} is not one of ALB's security policies (docs/alb.md, "TLS")`);

@@ -26,6 +26,7 @@ import { StickyCookies } from './cluster/stickiness.ts';
 import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
 import { H2Sessions } from './listener/h2-sessions.ts';
+import { admits } from './mtls.ts';
 import { tlsOptions, type TlsMaterial } from './tls-policy.ts';
 import { RequestContext, type ListenerView, type Site } from './phases/context.ts';
 import { runPhases } from './phases/pipeline.ts';
@@ -148,6 +149,7 @@ export class Gateway {
       port: config.port,
       responseHeaders: Object.entries(config.responseHeaders ?? {}).flatMap(([name, value]) => (value === undefined ? [] : [name, value])),
       serverHeader: config.serverHeader !== false,
+      mtlsMode: config.mutualAuthentication?.mode,
     };
     const h1 = (socket: net.Socket) => this.#serveHttp1(listener, socket);
     if (protocol === 'http') {
@@ -159,7 +161,15 @@ export class Gateway {
     h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.#request(listener, req, res, 'h2', false));
     const sessions = new H2Sessions(h2, { idleMs: this.#idleMs, maxRequests: this.#opts.http2MaxRequests ?? ALB_LIMITS.h2MaxRequests });
     listener.h2 = sessions;
+    const mtls = config.mutualAuthentication;
+    const store = mtls?.mode === 'verify' && mtls.ignoreClientCertificateExpiry && mtls.trustStore ? this.#opts.tls!.trustStores?.[mtls.trustStore] : undefined;
     listener.server = tls.createServer({ ...tlsOptions(config, this.#opts.tls!), ALPNProtocols: this.#config.http2Enabled === false ? ['http/1.1'] : ['h2', 'http/1.1'] }, (socket) => {
+      // IgnoreClientCertificateExpiry: OpenSSL let the handshake finish; any fault but the dates still refuses it.
+      if (store && !admits(socket, store)) {
+        this.connections.tlsNegotiationErrors++;
+        socket.destroy();
+        return;
+      }
       if (socket.alpnProtocol === 'h2') sessions.accept(socket);
       else h1(socket);
     });

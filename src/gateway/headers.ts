@@ -110,7 +110,7 @@ const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for'
 export function targetFields(
   req: { httpVersion: string; rawHeaders: string[]; headers: { connection?: string | string[] | undefined; cookie?: string | undefined; host?: string | undefined; 'x-forwarded-for'?: string | string[] | undefined } },
   listener: { protocol: 'http' | 'https'; port: number },
-  route: { forwardHost: string; clientIp: string; clientPort?: number | undefined; trace: string; requestId: string | undefined; tls?: { version: string; cipher: string } | undefined },
+  route: { forwardHost: string; clientIp: string; clientPort?: number | undefined; trace: string; requestId: string | undefined; tls?: { version: string; cipher: string } | undefined; clientCert?: string[] | undefined },
   attrs: HeaderAttributes = ALB_HEADER_ATTRIBUTES,
   /**
    * Receipt's extra: an X-Request-Id on every forwarded request (the client's, else the trace's Root), so the shop's
@@ -133,6 +133,8 @@ export function targetFields(
     // RFC 9113 §8.2.3: HTTP/2 may split Cookie into crumbs; HTTP/1.1 gets them joined into one field.
     if (h2 && lower === 'cookie') continue;
     if (attrs.dropInvalidHeaderFields && !VALID_NAME.test(name)) continue;
+    // With mutual TLS on, the certificate fields are the load balancer's to write: a client cannot forge them.
+    if (route.clientCert && lower.startsWith('x-amzn-mtls-')) continue;
     out.push(name, raw[i + 1]!);
   }
   if (h2 && req.headers.cookie) out.push('cookie', req.headers.cookie);
@@ -148,6 +150,7 @@ export function targetFields(
     'x-amzn-trace-id', route.trace,
   );
   if (addRequestId) out.push('x-request-id', route.requestId ?? traceRoot(route.trace));
+  if (route.clientCert) for (const f of route.clientCert) out.push(f);
   if (attrs.tlsVersionAndCipherSuiteHeaders && route.tls) out.push('x-amzn-tls-version', route.tls.version, 'x-amzn-tls-cipher-suite', route.tls.cipher);
   return out;
 }

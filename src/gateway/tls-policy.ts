@@ -17,6 +17,7 @@
  */
 import crypto from 'node:crypto';
 import tls from 'node:tls';
+import { mtlsOptions, type MutualAuthentication, type TrustStoreMaterial } from './mtls.ts';
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
@@ -42,12 +43,15 @@ export interface KeyPair {
  */
 export interface TlsMaterial extends KeyPair {
   byArn?: Record<string, KeyPair>;
+  /** Each trust store's CA bundle and revocation list, by its ARN (`--trust-store ARN=ca.pem[,crl.pem]`). */
+  trustStores?: Record<string, TrustStoreMaterial>;
 }
 
 /** The listener settings this file reads (config.ts's listener). */
 export interface ListenerTls {
   sslPolicy?: string | undefined;
   certificates?: Array<{ arn: string }> | undefined;
+  mutualAuthentication?: MutualAuthentication | undefined;
 }
 
 /** ALB's default for listeners made by CloudFormation, the CLI and the CDK (the console's differs). */
@@ -162,13 +166,17 @@ function best(list: Candidate[]): Candidate | undefined {
  */
 export function tlsOptions(listener: ListenerTls, material: TlsMaterial): tls.TlsOptions {
   const named = listener.sslPolicy ? securityPolicy(listener.sslPolicy) : undefined;
-  const policy = named ? policyOptions(named.policy) : {};
+  const mtls = listener.mutualAuthentication;
+  const clientAuth = mtlsOptions(mtls, mtls?.trustStore ? material.trustStores?.[mtls.trustStore] : undefined);
+  // The CA list and CRL belong to the secure context, so every SNI context carries them too.
+  const policy = { ...(named ? policyOptions(named.policy) : {}), ...(clientAuth.ca ? { ca: clientAuth.ca } : {}), ...(clientAuth.crl ? { crl: clientAuth.crl } : {}) };
+  const server = { ...policy, ...(clientAuth.requestCert ? { requestCert: true, rejectUnauthorized: clientAuth.rejectUnauthorized } : {}) };
   const pairs = (listener.certificates ?? []).map((c) => material.byArn?.[c.arn] ?? { key: material.key, cert: material.cert });
   const [first = { key: material.key, cert: material.cert }, ...rest] = pairs;
-  if (rest.length === 0) return { ...policy, key: first.key, cert: first.cert };
+  if (rest.length === 0) return { ...server, key: first.key, cert: first.cert };
   const candidates: Candidate[] = [first, ...rest].map((pair) => ({ context: tls.createSecureContext({ ...policy, ...pair }), x509: new crypto.X509Certificate(pair.cert) }));
   return {
-    ...policy,
+    ...server,
     key: first.key,
     cert: first.cert,
     SNICallback: (servername, cb) => cb(null, (best(candidates.filter((c) => c.x509.checkHost(servername) !== undefined)) ?? candidates[0]!).context),

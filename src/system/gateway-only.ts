@@ -15,6 +15,7 @@ import { GatewayConfigError, validateGatewayConfig, type GatewayConfig } from '.
 import { Gateway } from '../gateway/gateway.ts';
 import { loadOrCreateCertificate } from '../gateway/tls.ts';
 import type { KeyPair } from '../gateway/tls-policy.ts';
+import type { TrustStoreMaterial } from '../gateway/mtls.ts';
 import { createLogger } from '../log.ts';
 import type { LiveLog } from './live-log.ts';
 
@@ -83,6 +84,8 @@ export async function startGatewayOnly(o: {
   live?: LiveLog;
   /** The user's own certificate and key for each certificate ARN (`--certificate`); others get the self-signed one. */
   certificates?: Record<string, KeyPair>;
+  /** Each mutual-TLS trust store's CA bundle and revocation list, by ARN (`--trust-store`). */
+  trustStores?: Record<string, TrustStoreMaterial>;
   /** Receipt's additions to ALB's bytes (`--receipt-extras`); off by default, so your app sees what ALB sends. */
   receiptExtras?: boolean;
 }): Promise<GatewayOnly> {
@@ -93,7 +96,7 @@ export async function startGatewayOnly(o: {
   const gateway = new Gateway({
     config: o.config,
     host: o.host,
-    ...(needsTls ? { tls: { ...(await loadOrCreateCertificate(o.dataDir)), byArn: o.certificates ?? {} } } : {}),
+    ...(needsTls ? { tls: { ...(await loadOrCreateCertificate(o.dataDir)), byArn: o.certificates ?? {}, trustStores: o.trustStores ?? {} } } : {}),
     accessLog: new AccessLog({ file: accessLogFile, json: o.accessLogJson ?? false }),
     receiptExtras: o.receiptExtras ?? false,
     onRecord: (r) => {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { formatTemplate, fromCloudFormation, parseTemplate, terraformToCloudFormation, toCloudFormation, type Imported } from '../../src/gateway/aws/index.ts';
-import { LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from '../../src/gateway/aws/catalogue.ts';
+import { LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, PROPERTIES, RULE, TG, TG_ATTRIBUTES, TRUST_STORE, TRUST_STORE_REVOCATION, type Handling } from '../../src/gateway/aws/catalogue.ts';
 import { catalogueTable, TABLE_END, TABLE_START } from '../../src/gateway/aws/table.ts';
 import { GatewayConfigError } from '../../src/gateway/config.ts';
 import { normalizeGatewayConfig } from '../../src/gateway/limits.ts';
@@ -153,9 +153,19 @@ describe('the catalogue: every setting emulated or named', () => {
       // An HTTPS listener with a certificate list: ALB's default policy and the self-signed stand-in say nothing.
       Secure: { Type: LISTENER, Properties: { LoadBalancerArn: { Ref: 'LoadBalancer' }, Protocol: 'HTTPS', Port: 443, Certificates: [{ CertificateArn: 'arn:aws:acm:eu-west-1:1:certificate/a' }], DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: 'Group' } }] } as Record<string, unknown> },
       Certs: { Type: LISTENER_CERTIFICATE, Properties: { ListenerArn: { Ref: 'Secure' }, Certificates: [{ CertificateArn: 'arn:aws:acm:eu-west-1:1:certificate/b' }] } as Record<string, unknown> },
+      Store: { Type: TRUST_STORE, Properties: {} as Record<string, unknown> },
+      Revocations: { Type: TRUST_STORE_REVOCATION, Properties: {} as Record<string, unknown> },
     },
   });
-  const ids: Record<string, 'LoadBalancer' | 'Group' | 'Listener' | 'Rule' | 'Certs'> = { [LB]: 'LoadBalancer', [TG]: 'Group', [LISTENER]: 'Listener', [RULE]: 'Rule', [LISTENER_CERTIFICATE]: 'Certs' };
+  const ids: Record<string, 'LoadBalancer' | 'Group' | 'Listener' | 'Rule' | 'Certs' | 'Store' | 'Revocations'> = {
+    [LB]: 'LoadBalancer',
+    [TG]: 'Group',
+    [LISTENER]: 'Listener',
+    [RULE]: 'Rule',
+    [LISTENER_CERTIFICATE]: 'Certs',
+    [TRUST_STORE]: 'Store',
+    [TRUST_STORE_REVOCATION]: 'Revocations',
+  };
   /** Everything a user is told about a template: the lines, or the refusal's message when nothing can run. */
   const told = (t: ReturnType<typeof base>): { lines: string; awsOnly: string[] } => {
     try {

@@ -35,8 +35,6 @@ export const WAF_ASSOCIATION = 'AWS::WAFv2::WebACLAssociation';
 
 /** Resource types that configure a load balancer but that the gateway does not read: each is named at start. */
 export const OTHER_TYPES: Record<string, string> = {
-  [TRUST_STORE]: 'trust stores (mutual TLS is not emulated)',
-  [TRUST_STORE_REVOCATION]: 'trust store revocation lists (mutual TLS is not emulated)',
   [WAF_ASSOCIATION]: 'WAF (requests are not filtered locally)',
 };
 
@@ -67,12 +65,26 @@ export const PROPERTIES: Record<string, Record<string, Handling>> = {
     // Each name is looked up in AWS's table (tls-policy.ts); an unknown one is named (cloudformation.ts).
     SslPolicy: emulated,
     AlpnPolicy: not('ALPN policies (network load balancers)'),
-    MutualAuthentication: at(['off'], 'mutual TLS'),
+    // Mode off, verify or passthrough (mtls.ts); the trust store's CA bundle and CRL come from `--trust-store`.
+    MutualAuthentication: at(['off', 'verify', 'passthrough'], 'a mutual TLS mode ALB does not have'),
     ListenerAttributes: emulated, // each attribute is looked up in LISTENER_ATTRIBUTES
   },
   [LISTENER_CERTIFICATE]: {
     ListenerArn: emulated,
     Certificates: emulated, // the listener's certificate list, chosen by SNI
+  },
+  // A trust store is read from S3 in AWS; locally its CA bundle (and revocation list) are files given with
+  // `--trust-store ID=ca.pem[,crl.pem]`, by the ARN or logical id the listener's TrustStoreArn names.
+  [TRUST_STORE]: {
+    CaCertificatesBundleS3Bucket: aws('the CA bundle is read from S3 in AWS: locally from --trust-store'),
+    CaCertificatesBundleS3Key: aws('the CA bundle is read from S3 in AWS: locally from --trust-store'),
+    CaCertificatesBundleS3ObjectVersion: aws('the CA bundle is read from S3 in AWS: locally from --trust-store'),
+    Name: aws('the trust store’s name in AWS'),
+    Tags: aws('tags'),
+  },
+  [TRUST_STORE_REVOCATION]: {
+    TrustStoreArn: aws('the revocation list is given locally as --trust-store ID=ca.pem,crl.pem'),
+    RevocationContents: aws('revocation lists are read from S3 in AWS: locally the CRL of --trust-store'),
   },
   [RULE]: {
     ListenerArn: emulated,

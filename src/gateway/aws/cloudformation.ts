@@ -10,7 +10,7 @@
  * and names itself with what to pass; it never stops the gateway.
  */
 import { GatewayConfigError, RESPONSE_HEADERS, validateGatewayConfig, type Action, type Condition, type GatewayConfig, type JwtValidationAction, type RuleActions, type TargetGroupSpec } from '../config.ts';
-import { judge, LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from './catalogue.ts';
+import { judge, LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, TRUST_STORE, TRUST_STORE_REVOCATION, type Handling } from './catalogue.ts';
 import { DEFAULT_SSL_POLICY, securityPolicy } from '../tls-policy.ts';
 import type { ActionProps, ConditionProps, KeyValue, ListenerCertificateProps, ListenerProps, ListenerRuleProps, LoadBalancerProps, Template, TargetGroupProps } from './shapes.ts';
 import { describeUnresolved, hasHole, Resolver } from './template.ts';
@@ -254,6 +254,19 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
     const arn = (Array.isArray(p.Certificates) ? p.Certificates : []).map((c) => c?.CertificateArn).find((a): a is string => typeof a === 'string' && a !== '');
     return { ...(known ? { sslPolicy: name } : {}), certificates: arn ? [{ arn }] : [] };
   };
+  /** ALB's mutual TLS from `MutualAuthentication` (mode off is left out); the trust store by what its ARN resolves to. */
+  const mutualAuthenticationOf = (p: ListenerProps) => {
+    const m = p.MutualAuthentication;
+    const mode = m?.Mode;
+    if (mode !== 'verify' && mode !== 'passthrough') return {};
+    return {
+      mutualAuthentication: {
+        mode,
+        ...(mode === 'verify' && m?.TrustStoreArn ? { trustStore: String(m.TrustStoreArn) } : {}),
+        ...(mode === 'verify' && m?.IgnoreClientCertificateExpiry !== undefined ? { ignoreClientCertificateExpiry: String(m.IgnoreClientCertificateExpiry) === 'true' } : {}),
+      },
+    } as const;
+  };
   const listeners: GatewayConfig['listeners'] = [];
   const listenerIndex = new Map<string, number>();
   for (const [id, p] of of(LISTENER) as Array<[string, ListenerProps]>) {
@@ -292,6 +305,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
       rules: [],
       ...(Object.keys(responseHeaders).length ? { responseHeaders } : {}),
       ...(la['routing.http.response.server.enabled'] === 'false' ? { serverHeader: false } : {}),
+      ...(p.Protocol === 'HTTPS' ? mutualAuthenticationOf(p) : {}),
     });
   }
 
@@ -358,6 +372,10 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
   }
   for (const [id, res] of Object.entries(resources)) {
     const type = res?.Type;
+    if (type === TRUST_STORE || type === TRUST_STORE_REVOCATION) {
+      checkProperties(id, type, (res?.Properties ?? {}) as Record<string, unknown>);
+      continue;
+    }
     if (typeof type !== 'string' || [LB, LISTENER, LISTENER_CERTIFICATE, RULE, TG].includes(type)) continue;
     if (type in OTHER_TYPES) unsupported.push(`${id}: ${OTHER_TYPES[type]}`);
     else if (type.startsWith('AWS::ElasticLoadBalancingV2::')) unsupported.push(`${id}: ${type}, a resource type this gateway does not know`);

@@ -5,7 +5,7 @@
 import { stringify } from 'yaml';
 import { RESPONSE_HEADERS, type Action, type Condition, type GatewayConfig, type JwtValidationAction } from '../config.ts';
 import { ALB_DEFAULTS } from '../limits.ts';
-import { LB, LISTENER, LISTENER_CERTIFICATE, RULE, TG } from './catalogue.ts';
+import { LB, LISTENER, LISTENER_CERTIFICATE, RULE, TG, TRUST_STORE } from './catalogue.ts';
 import type { Json } from './shapes.ts';
 
 /** The AWS policy nearest to Node's TLS defaults, for an HTTPS listener configured without a policy. */
@@ -129,6 +129,16 @@ export function toCloudFormation(config: GatewayConfig): Json {
         // tested locally (TLS 1.2 and 1.3, forward-secret ciphers): the nearest AWS policy is written instead.
         ...(l.protocol === 'HTTPS' ? { SslPolicy: l.sslPolicy ?? NODE_DEFAULTS_POLICY } : {}),
         DefaultActions: l.defaultActions.map((a, k) => action(a, l.defaultActions.length > 1 ? k + 1 : undefined)),
+        ...(l.mutualAuthentication && l.mutualAuthentication.mode !== 'off'
+          ? {
+              MutualAuthentication: {
+                Mode: l.mutualAuthentication.mode,
+                // A trust store named by a template's logical id is made by the stack (below), its bundle in S3.
+                ...(l.mutualAuthentication.trustStore ? { TrustStoreArn: l.mutualAuthentication.trustStore.startsWith('arn:') ? l.mutualAuthentication.trustStore : { Ref: trustStoreId(l.mutualAuthentication.trustStore) } } : {}),
+                ...(l.mutualAuthentication.ignoreClientCertificateExpiry !== undefined ? { IgnoreClientCertificateExpiry: l.mutualAuthentication.ignoreClientCertificateExpiry } : {}),
+              },
+            }
+          : {}),
         ...(l.responseHeaders || l.serverHeader === false
           ? {
               ListenerAttributes: [
@@ -163,6 +173,10 @@ export function toCloudFormation(config: GatewayConfig): Json {
       };
     }
   });
+  const stores = [...new Set(config.listeners.flatMap((l) => (l.mutualAuthentication?.trustStore && !l.mutualAuthentication.trustStore.startsWith('arn:') ? [l.mutualAuthentication.trustStore] : [])))];
+  for (const id of stores) {
+    resources[trustStoreId(id)] = { Type: TRUST_STORE, Properties: { CaCertificatesBundleS3Bucket: { Ref: 'TrustStoreBucket' }, CaCertificatesBundleS3Key: { Ref: 'TrustStoreKey' } } };
+  }
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: 'An Application Load Balancer exported by `receipt gateway --export cloudformation`: the configuration tested locally.',
@@ -171,10 +185,19 @@ export function toCloudFormation(config: GatewayConfig): Json {
       Subnets: { Type: 'List<AWS::EC2::Subnet::Id>' },
       SecurityGroups: { Type: 'List<AWS::EC2::SecurityGroup::Id>' },
       ...(config.listeners.some((l) => l.protocol === 'HTTPS' && !l.certificates?.length) ? { CertificateArn: { Type: 'String', Description: 'ACM certificate for the HTTPS listener' } } : {}),
+      ...(stores.length
+        ? {
+            TrustStoreBucket: { Type: 'String', Description: 'the S3 bucket of the mutual-TLS trust store’s CA bundle' },
+            TrustStoreKey: { Type: 'String', Description: 'the S3 key of the CA bundle (the file given locally with --trust-store)' },
+          }
+        : {}),
     },
     Resources: resources,
   };
 }
+
+/** A trust store's logical id in the exported template. */
+const trustStoreId = (name: string) => name.replace(/[^A-Za-z0-9]/g, '') || 'TrustStore';
 
 /** The template as YAML (long-form intrinsics, readable by every CloudFormation tool). */
 export function formatTemplate(template: Json, format: 'yaml' | 'json' = 'yaml'): string {

@@ -3,7 +3,7 @@
  * the page cannot drift from what the importer does: a test compares the two, and `scripts/catalogue-table.ts
  * --write` rewrites the page's table.
  */
-import { LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, type Handling } from './catalogue.ts';
+import { LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, TRUST_STORE, TRUST_STORE_REVOCATION, type Handling } from './catalogue.ts';
 
 const short = (type: string) => type.replace('AWS::ElasticLoadBalancingV2::', '');
 
@@ -31,7 +31,7 @@ export function catalogueTable(): string {
   const attrs = (type: string, prop: string, table: Record<string, Handling>) => {
     for (const [key, h] of Object.entries(table)) rows.push(`| ${short(type)} | \`${prop}\` \`${key}\` | ${cell(h)} |`);
   };
-  for (const type of [LB, LISTENER, LISTENER_CERTIFICATE, RULE, TG]) props(type);
+  for (const type of [LB, LISTENER, LISTENER_CERTIFICATE, TRUST_STORE, TRUST_STORE_REVOCATION, RULE, TG]) props(type);
   attrs(LB, 'LoadBalancerAttributes', LB_ATTRIBUTES);
   attrs(TG, 'TargetGroupAttributes', TG_ATTRIBUTES);
   attrs(LISTENER, 'ListenerAttributes', LISTENER_ATTRIBUTES);

@@ -234,7 +234,7 @@ export function terraformToCloudFormation(plan: Json, source = 'plan'): Template
       m.prop('Certificates', cert ? [{ CertificateArn: cert }] : undefined);
       m.prop('DefaultActions', actions(a, 'default_action', v.default_action));
       const mtls = first(v.mutual_authentication);
-      if (mtls) m.prop('MutualAuthentication', { Mode: mtls.mode, TrustStoreArn: mtls.trust_store_arn, IgnoreClientCertificateExpiry: mtls.ignore_client_certificate_expiry });
+      if (mtls) m.prop('MutualAuthentication', { Mode: mtls.mode, TrustStoreArn: ref(a, 'mutual_authentication[0].trust_store_arn', mtls.trust_store_arn), IgnoreClientCertificateExpiry: mtls.ignore_client_certificate_expiry });
       // routing_http_response_server_enabled → routing.http.response.server.enabled, and the same for every
       // header-modification argument: the provider spells the listener attribute's key with underscores.
       const listenerAttrs = Object.keys(v).filter((k) => /^routing_http_(response|request)_/.test(k));
@@ -275,6 +275,17 @@ export function terraformToCloudFormation(plan: Json, source = 'plan'): Template
       m.prop('ListenerArn', ref(a, 'listener_arn', v.listener_arn));
       m.prop('Certificates', cert ? [{ CertificateArn: cert }] : undefined);
       m.rest(new Set(['listener_arn', 'certificate_arn']));
+    } else if (type === TRUST_STORE) {
+      // Its CA bundle is in S3 for AWS; locally it is a file given with --trust-store (by this address).
+      m.prop('CaCertificatesBundleS3Bucket', v.ca_certificates_bundle_s3_bucket);
+      m.prop('CaCertificatesBundleS3Key', v.ca_certificates_bundle_s3_key);
+      m.prop('CaCertificatesBundleS3ObjectVersion', v.ca_certificates_bundle_s3_object_version);
+      m.prop('Name', v.name);
+      m.rest(new Set(['ca_certificates_bundle_s3_bucket', 'ca_certificates_bundle_s3_key', 'ca_certificates_bundle_s3_object_version', 'name', 'name_prefix', 'tags', 'tags_all']));
+    } else if (type === TRUST_STORE_REVOCATION) {
+      m.prop('TrustStoreArn', ref(a, 'trust_store_arn', v.trust_store_arn));
+      m.prop('RevocationContents', [{ S3Bucket: v.revocations_s3_bucket, S3Key: v.revocations_s3_key, S3ObjectVersion: v.revocations_s3_object_version }]);
+      m.rest(new Set(['trust_store_arn', 'revocations_s3_bucket', 'revocations_s3_key', 'revocations_s3_object_version']));
     } else {
       // Resource types the reader names as a whole (certificates, trust stores, WAF): their arguments are theirs.
       m.prop('Terraform', v);

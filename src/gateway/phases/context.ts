@@ -15,6 +15,7 @@ import type { HeaderAttributes } from '../headers.ts';
 import type { ClientRequest, ClientResponse } from '../proxy.ts';
 import type { RequestTarget } from '../request-target.ts';
 import type { CompiledRule, Transformed } from '../rules.ts';
+import { clientCertificateFields, type MtlsMode } from '../mtls.ts';
 import { negotiated } from '../tls-policy.ts';
 import type { StickyCookies } from '../cluster/stickiness.ts';
 import type { Target } from '../cluster/target.ts';
@@ -45,6 +46,8 @@ export interface ListenerView {
   /** The listener's added response headers (name, value, …) and whether its own answers say `Server: awselb/2.0`. */
   readonly responseHeaders: string[];
   readonly serverHeader: boolean;
+  /** The listener's mutual TLS mode (mtls.ts); off when absent. */
+  readonly mtlsMode?: MtlsMode | undefined;
 }
 
 // Shared placeholders until measure reads the request: nothing made per request for them.
@@ -145,6 +148,8 @@ export class RequestContext {
   readonly connTraceId: string;
   /** The TLS version and cipher the client's connection negotiated, for the log (tls-policy.ts). */
   readonly negotiated: { sslCipher: string; sslProtocol: string } | undefined;
+  /** With mutual TLS on, the client certificate's fields for the target (empty without one); undefined when off. */
+  readonly clientCert: string[] | undefined;
 
   // Where it went (pick target), and what it carries there (rewrite fields, frame).
   targetGroup = '-';
@@ -183,6 +188,7 @@ export class RequestContext {
     this.clientPort = socket.remotePort;
     this.connTraceId = connTraceId(socket);
     this.negotiated = negotiated(socket);
+    this.clientCert = listener.mtlsMode && listener.mtlsMode !== 'off' ? clientCertificateFields(socket, listener.mtlsMode) : undefined;
   }
 
   /** A WebSocket upgrade: the same phases, then a tunnel instead of an exchange. */
