@@ -110,7 +110,7 @@ const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for'
 export function targetFields(
   req: { httpVersion: string; rawHeaders: string[]; headers: { connection?: string | string[] | undefined; cookie?: string | undefined; host?: string | undefined; 'x-forwarded-for'?: string | string[] | undefined } },
   listener: { protocol: 'http' | 'https'; port: number },
-  route: { forwardHost: string; clientIp: string; clientPort?: number | undefined; trace: string; requestId: string | undefined; tls?: { version: string; cipher: string } | undefined; clientCert?: string[] | undefined },
+  route: { forwardHost: string; clientIp: string; clientPort?: number | undefined; trace: string; requestId: string | undefined; negotiated?: { sslCipher: string; sslProtocol: string } | undefined; clientCert?: string[] | undefined },
   attrs: HeaderAttributes = ALB_HEADER_ATTRIBUTES,
   /**
    * Receipt's extra: an X-Request-Id on every forwarded request (the client's, else the trace's Root), so the shop's
@@ -151,6 +151,6 @@ export function targetFields(
   );
   if (addRequestId) out.push('x-request-id', route.requestId ?? traceRoot(route.trace));
   if (route.clientCert) for (const f of route.clientCert) out.push(f);
-  if (attrs.tlsVersionAndCipherSuiteHeaders && route.tls) out.push('x-amzn-tls-version', route.tls.version, 'x-amzn-tls-cipher-suite', route.tls.cipher);
+  if (attrs.tlsVersionAndCipherSuiteHeaders && route.negotiated) out.push('x-amzn-tls-version', route.negotiated.sslProtocol, 'x-amzn-tls-cipher-suite', route.negotiated.sslCipher);
   return out;
 }

@@ -135,8 +135,6 @@ export class RequestContext {
   forwardHost = '';
   /** What the target's request line carries: origin-form, or `*`. */
   targetPath = '';
-  /** The client's TLS version and cipher (OpenSSL's names), on HTTPS. */
-  tls: { version: string; cipher: string } | undefined;
   /** 1–50000 for a rule, 0 for the default rule, -1 for an error while evaluating. */
   rulePriority: number | undefined;
   /** The action run: forward, fixed-response or redirect. */
@@ -146,7 +144,7 @@ export class RequestContext {
   transformed: Transformed | undefined;
   /** ALB's connection traceability id: the same for every request of one client connection. */
   readonly connTraceId: string;
-  /** The TLS version and cipher the client's connection negotiated, for the log (tls-policy.ts). */
+  /** The TLS version and cipher the client's connection negotiated (tls-policy.ts): for the log and X-Amzn-Tls-*. */
   readonly negotiated: { sslCipher: string; sslProtocol: string } | undefined;
   /** With mutual TLS on, the client certificate's fields for the target (empty without one); undefined when off. */
   readonly clientCert: string[] | undefined;

@@ -2,21 +2,11 @@
  * The listener's rules decide what happens to a request (rules.ts), and the actions the gateway answers itself —
  * fixed-response, redirect — answer here, the same for a plain request, an HTTP/2 stream and an upgrade.
  */
-import type tls from 'node:tls';
 import { FAILURES } from '../failures.ts';
 import { forwardedHost, traceRoot } from '../headers.ts';
 import { answerFailure, answerOwn } from '../respond/answer.ts';
 import { applyTransforms, matchRule, redirectUrl } from '../rules.ts';
 import type { RequestContext } from './context.ts';
-
-/** The TLS version and cipher of a client's connection (an HTTP/2 stream's socket stands for its session's). */
-function tlsOf(socket: unknown): { version: string; cipher: string } | undefined {
-  const s = socket as Partial<Pick<tls.TLSSocket, 'getProtocol' | 'getCipher'>> | undefined;
-  if (typeof s?.getProtocol !== 'function' || typeof s.getCipher !== 'function') return undefined;
-  const version = s.getProtocol();
-  const cipher = s.getCipher()?.name;
-  return version && cipher ? { version, cipher } : undefined;
-}
 
 export function route(ctx: RequestContext): true | void {
   const target = ctx.target;
@@ -37,7 +27,6 @@ export function route(ctx: RequestContext): true | void {
   // The id the target's logs will carry: kept for the log line, so the terminal's line for the request names it too.
   ctx.requestId = (ctx.headers['x-request-id'] as string | undefined) ?? traceRoot(ctx.trace);
   ctx.targetPath = transformed?.url ?? (target.form === 'asterisk' ? '*' : ctx.requestPath);
-  ctx.tls = tlsOf(ctx.req!.socket);
 }
 
 /** RFC 9110 §10.1.1: an expectation other than 100-continue cannot be met (417), once the request is routed. */
