@@ -10,7 +10,7 @@
  * http/1.1 — is read by the gateway's own connection handler (listener/connection.ts), so the desync classifier
  * judges the bytes as they came; HTTP/2 is node:http2's.
  */
-import http2 from 'node:http2';
+import http2, { type Http2ServerRequest } from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -210,7 +210,10 @@ export class Gateway {
    * on its response object.
    */
   #request(listener: Listener, req: ClientRequest, res: ClientResponse, type: ConnectionType, expectationFailed: boolean): void {
-    const ctx = new RequestContext(this.#site, listener, type, req.socket);
+    // The connection's own socket: an HTTP/2 stream's `req.socket` is a new proxy per stream, and what is kept per
+    // connection (conn_trace_id, the client certificate's fields) must be the same for every stream of it.
+    const socket = isHttp2(res) ? (req as Http2ServerRequest).stream.session?.socket ?? req.socket : req.socket;
+    const ctx = new RequestContext(this.#site, listener, type, socket);
     ctx.req = req;
     ctx.res = res;
     ctx.responder = isHttp2(res) ? H2_STREAM : H1_RESPONSE;

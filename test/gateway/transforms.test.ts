@@ -107,3 +107,47 @@ describe('transforms', () => {
     }
   });
 });
+
+describe('conn_trace_id over HTTP/2', () => {
+  it('every stream of one HTTP/2 connection carries the connection’s id; another connection another', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const http2 = await import('node:http2');
+    const { loadOrCreateCertificate } = await import('../../src/gateway/tls.ts');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'receipt-h2-tid-'));
+    const forwardAll = [{ type: 'forward' as const, targetGroups: [{ name: 'g' }] }];
+    const g = await gatewayUnderTest(
+      {
+        listeners: (['HTTP', 'HTTPS'] as const).map((protocol) => ({ protocol, port: 0, defaultActions: forwardAll })),
+        targetGroups: [{ name: 'g', healthCheck: { enabled: false }, targets: [{ id: 't', host: '127.0.0.1', port: target.port }] }],
+      },
+      await loadOrCreateCertificate(dir),
+    );
+    const get = (session: import('node:http2').ClientHttp2Session, p: string) =>
+      new Promise<void>((resolve, reject) => {
+        const s = session.request({ ':path': p });
+        s.on('response', () => s.resume());
+        s.on('end', () => resolve());
+        s.on('error', reject);
+        s.end();
+      });
+    try {
+      const url = `https://127.0.0.1:${g.gateway.listener('https')!.port}`;
+      const one = http2.connect(url, { rejectUnauthorized: false });
+      await get(one, '/h2-a');
+      await get(one, '/h2-b');
+      one.close();
+      const two = http2.connect(url, { rejectUnauthorized: false });
+      await get(two, '/h2-c');
+      two.close();
+      const [a, b, c] = [await g.logFor('/h2-a'), await g.logFor('/h2-b'), await g.logFor('/h2-c')];
+      assert.equal(a.type, 'h2');
+      assert.equal(b.connTraceId, a.connTraceId);
+      assert.notEqual(c.connTraceId, a.connTraceId);
+    } finally {
+      await g.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
