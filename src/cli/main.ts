@@ -281,28 +281,39 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
   stopOnSignals(() => running.stop(), 'stopping');
 });
 
-/** `--certificate ARN=cert.pem,key.pem` flags, read and checked: each ARN one a listener names, each pair usable. */
-async function certificateFlags(flags: string[] | undefined, config: GatewayConfig) {
+/**
+ * `--FLAG ID=file[,file]` flags, read: each ID one the listeners name (`what` says which kind), each with `count`
+ * files read whole. A bad shape, an ID nobody names, or a file that cannot be read is a one-line error.
+ */
+async function fileFlags(flag: string, list: string[] | undefined, named: ReadonlySet<string>, what: string, usage: string, count: { min: number; max: number }) {
   const fs = await import('node:fs');
-  const { checkKeyPair } = await import('../gateway/tls-policy.ts');
-  const named = new Set(config.listeners.flatMap((l) => (l.certificates ?? []).map((c) => c.arn)));
-  const out: Record<string, { key: string; cert: string }> = {};
-  for (const flag of flags ?? []) {
-    const m = /^(.+)=([^,]+),([^,]+)$/.exec(flag);
-    if (!m) throw new ConfigError(`--certificate ${flag}: expected ARN=cert.pem,key.pem`);
-    const [, arn, certFile, keyFile] = m as unknown as [string, string, string, string];
-    if (!named.has(arn)) throw new ConfigError(`--certificate ${arn}: no HTTPS listener names this certificate${named.size ? ` (they name ${[...named].join(', ')})` : ''}`);
-    const read = (file: string) => {
+  return (list ?? []).map((item) => {
+    const at = item.indexOf('=');
+    const paths = at > 0 ? item.slice(at + 1).split(',') : [];
+    if (at < 1 || paths.length < count.min || paths.length > count.max || paths.some((p) => !p)) throw new ConfigError(`--${flag} ${item}: expected ${usage}`);
+    const id = item.slice(0, at);
+    if (!named.has(id)) throw new ConfigError(`--${flag} ${id}: ${what}${named.size ? ` (they name ${[...named].join(', ')})` : ''}`);
+    const texts = paths.map((file) => {
       try {
         return fs.readFileSync(file, 'utf8');
       } catch (e) {
-        throw new ConfigError(`--certificate ${arn}: ${(e as Error).message}`);
+        throw new ConfigError(`--${flag} ${id}: ${(e as Error).message}`);
       }
-    };
-    const pair = { cert: read(certFile), key: read(keyFile) };
+    });
+    return { id, paths, texts };
+  });
+}
+
+/** `--certificate ARN=cert.pem,key.pem` flags, read and checked: each ARN one a listener names, each pair usable. */
+async function certificateFlags(flags: string[] | undefined, config: GatewayConfig) {
+  const { checkKeyPair } = await import('../gateway/tls-policy.ts');
+  const named = new Set(config.listeners.flatMap((l) => (l.certificates ?? []).map((c) => c.arn)));
+  const out: Record<string, { key: string; cert: string }> = {};
+  for (const { id, paths, texts } of await fileFlags('certificate', flags, named, 'no HTTPS listener names this certificate', 'ARN=cert.pem,key.pem', { min: 2, max: 2 })) {
+    const pair = { cert: texts[0]!, key: texts[1]! };
     const bad = checkKeyPair(pair);
-    if (bad) throw new ConfigError(`--certificate ${arn}: ${certFile}, ${keyFile}: ${bad}`);
-    out[arn] = pair;
+    if (bad) throw new ConfigError(`--certificate ${id}: ${paths.join(', ')}: ${bad}`);
+    out[id] = pair;
   }
   return out;
 }
@@ -312,26 +323,14 @@ async function certificateFlags(flags: string[] | undefined, config: GatewayConf
  * certificates and the CRL one OpenSSL reads. A verify-mode listener whose trust store has none cannot start.
  */
 async function trustStoreFlags(flags: string[] | undefined, config: GatewayConfig) {
-  const fs = await import('node:fs');
   const { checkTrustStore } = await import('../gateway/mtls.ts');
   const named = new Set(config.listeners.flatMap((l) => (l.mutualAuthentication?.trustStore ? [l.mutualAuthentication.trustStore] : [])));
   const out: Record<string, { ca: string; crl?: string }> = {};
-  for (const flag of flags ?? []) {
-    const m = /^(.+)=([^,]+)(?:,([^,]+))?$/.exec(flag);
-    if (!m) throw new ConfigError(`--trust-store ${flag}: expected ARN=ca.pem or ARN=ca.pem,crl.pem`);
-    const [, arn, caFile, crlFile] = m as unknown as [string, string, string, string | undefined];
-    if (!named.has(arn)) throw new ConfigError(`--trust-store ${arn}: no listener's mutual TLS names this trust store${named.size ? ` (they name ${[...named].join(', ')})` : ''}`);
-    const read = (file: string) => {
-      try {
-        return fs.readFileSync(file, 'utf8');
-      } catch (e) {
-        throw new ConfigError(`--trust-store ${arn}: ${(e as Error).message}`);
-      }
-    };
-    const store = { ca: read(caFile), ...(crlFile ? { crl: read(crlFile) } : {}) };
+  for (const { id, paths, texts } of await fileFlags('trust-store', flags, named, "no listener's mutual TLS names this trust store", 'ARN=ca.pem or ARN=ca.pem,crl.pem', { min: 1, max: 2 })) {
+    const store = { ca: texts[0]!, ...(texts[1] !== undefined ? { crl: texts[1] } : {}) };
     const bad = checkTrustStore(store);
-    if (bad) throw new ConfigError(`--trust-store ${arn}: ${[caFile, crlFile].filter(Boolean).join(', ')}: ${bad}`);
-    out[arn] = store;
+    if (bad) throw new ConfigError(`--trust-store ${id}: ${paths.join(', ')}: ${bad}`);
+    out[id] = store;
   }
   for (const l of config.listeners) {
     const mtls = l.mutualAuthentication;
