@@ -39,7 +39,7 @@ export function writeControlFile(dataDir: string, c: Omit<ControlFile, 'pid' | '
 export function removeControlFile(dataDir: string): void {
   const file = controlFilePath(dataDir);
   try {
-    if ((JSON.parse(fs.readFileSync(file, 'utf8')) as ControlFile).pid === process.pid) fs.rmSync(file, { force: true });
+    if (readControlFile(dataDir)?.pid === process.pid) fs.rmSync(file, { force: true });
   } catch {
     // Already gone, or not ours to judge: nothing to remove.
   }

@@ -129,10 +129,11 @@ export function compileRules(listener: ListenerConfig): CompiledRule[] {
     const tests = r.conditions.map(compileCondition);
     const transforms: CompiledTransforms = {};
     for (const t of r.transforms ?? []) transforms[t.type === 'host-header-rewrite' ? 'host' : 'url'] = { regex: new RegExp(t.regex), replace: t.replace };
+    const jwt = jwtValidationOf(r.actions);
     return {
       priority: r.priority,
       action: finalAction(r.actions),
-      ...(jwtValidationOf(r.actions) ? { jwt: compileJwtValidation(jwtValidationOf(r.actions)!) } : {}),
+      ...(jwt ? { jwt: compileJwtValidation(jwt) } : {}),
       test: (req: RuleRequest, ctx: MatchContext) => tests.every((t) => t(req, ctx)),
       ...(r.transforms?.length ? { transforms } : {}),
     };

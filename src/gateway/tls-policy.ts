@@ -114,9 +114,8 @@ export const SECURITY_POLICIES: Readonly<Record<string, SecurityPolicy>> = {
   'ELBSecurityPolicy-FS-1-2-Res-2020-10': p('TLSv1.2', 'TLSv1.2', gcm(fs(ALL_2016))),
 };
 
-/** The ciphers ALB lists that this process's OpenSSL does not have (DES-CBC3-SHA on OpenSSL 3). */
+/** The ciphers this process's OpenSSL has: ALB lists some it does not (DES-CBC3-SHA on OpenSSL 3), left out of the list. */
 const available = new Set(tls.getCiphers().map((c) => c.toUpperCase()));
-export const missingCiphers = (policy: SecurityPolicy): string[] => policy.ciphers.filter((c) => !available.has(c));
 
 /**
  * A policy by name: one of the table, or a post-quantum one (`…-PQ-2025-09`), which is its classical namesake

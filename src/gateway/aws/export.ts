@@ -69,7 +69,7 @@ export function toCloudFormation(config: GatewayConfig): Json {
         SecurityGroups: { Ref: 'SecurityGroups' },
         LoadBalancerAttributes: [
           { Key: 'idle_timeout.timeout_seconds', Value: String(Math.max(1, Math.round((config.idleTimeoutMs ?? ALB_DEFAULTS.idleTimeoutMs) / 1000))) },
-          { Key: 'routing.http.desync_mitigation_mode', Value: config.desyncMitigationMode ?? 'defensive' },
+          { Key: 'routing.http.desync_mitigation_mode', Value: config.desyncMitigationMode ?? ALB_DEFAULTS.desyncMitigationMode },
           ...(config.http2Enabled === false ? [{ Key: 'routing.http2.enabled', Value: 'false' }] : []),
           ...(config.xffHeaderProcessingMode ? [{ Key: 'routing.http.xff_header_processing.mode', Value: config.xffHeaderProcessingMode }] : []),
           ...(config.xffClientPort ? [{ Key: 'routing.http.xff_client_port.enabled', Value: 'true' }] : []),

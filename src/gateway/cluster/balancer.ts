@@ -70,7 +70,8 @@ function roundRobin<T extends Candidate>(slowStartMs: number): Balancer<T> {
   const score = new WeakMap<T, number>();
   return {
     pick(candidates, now) {
-      const warm = candidates.some((c) => slowStartShare(c, slowStartMs, now) === 1 && c.healthySince !== undefined);
+      // Without slow start (the usual case) every share is 1: nothing to work out per candidate.
+      const warm = slowStartMs > 0 && candidates.some((c) => slowStartShare(c, slowStartMs, now) === 1 && c.healthySince !== undefined);
       let total = 0;
       let best: T | undefined;
       let bestScore = -Infinity;
