@@ -5,6 +5,7 @@
  * the gateway; and the regex features ALB does not support refused when the configuration is read.
  */
 import assert from 'node:assert/strict';
+import type { ClientHttp2Session } from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
@@ -124,7 +125,7 @@ describe('conn_trace_id over HTTP/2', () => {
       },
       await loadOrCreateCertificate(dir),
     );
-    const get = (session: import('node:http2').ClientHttp2Session, p: string) =>
+    const get = (session: ClientHttp2Session, p: string) =>
       new Promise<void>((resolve, reject) => {
         const s = session.request({ ':path': p });
         s.on('response', () => s.resume());
