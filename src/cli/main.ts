@@ -189,6 +189,17 @@ const gatewayCommand = program
       (v: string, prev: string[] = []) => [...prev, v],
     ),
   )
+  .addOption(
+    new Option('--oidc-client-secret <client_id=secret>', "the client secret of an authenticate-oidc action's client (a template keeps it in Secrets Manager or a NoEcho parameter), or of an authenticate-cognito app client; repeat for more").argParser(
+      (v: string, prev: string[] = []) => [...prev, v],
+    ),
+  )
+  .addOption(
+    new Option('--cognito-issuer <user_pool_arn=url>', "the local OpenID provider that stands in for an authenticate-cognito action's user pool (its endpoints at the user pool domain's paths: /oauth2/authorize, /oauth2/token, /oauth2/userInfo); repeat for more").argParser(
+      (v: string, prev: string[] = []) => [...prev, v],
+    ),
+  )
+  .addOption(new Option('--public-key-port <port>', 'where the public key of x-amzn-oidc-data is served, by kid, as ALB’s public-key endpoint serves it (default: a free port, printed at start)'))
   .addOption(new Option('--export <format>', 'print the configuration as a template to deploy, and exit').choices(['cloudformation', 'cloudformation-json']))
   .addOption(new Option('--receipt-extras', "add what Receipt adds for its lessons: problem+json error bodies when the client prefers JSON, X-Request-Id to targets and on the gateway's errors (default: ALB's bytes exactly)"))
   .addOption(new Option('--host <address>', 'address every listener binds').env('HOST').default('127.0.0.1'))
@@ -233,6 +244,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
     process.stdout.write(formatTemplate(toCloudFormation(config), opts.export === 'cloudformation-json' ? 'json' : 'yaml'));
     return;
   }
+  await signInFlags(opts.oidcClientSecret as string[] | undefined, opts.cognitoIssuer as string[] | undefined, config);
   const certificates = await certificateFlags(opts.certificate as string[] | undefined, config);
   const trustStores = await trustStoreFlags(opts.trustStore as string[] | undefined, config);
   // What the template asks for and the gateway cannot do is said at start, not silently left out.
@@ -256,6 +268,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
     certificates,
     trustStores,
     receiptExtras: Boolean(opts.receiptExtras),
+    ...(opts.publicKeyPort !== undefined ? { publicKeyPort: port('public-key-port', opts.publicKeyPort as string) } : {}),
   });
   const groups = [...running.gateway.groups.values()].map((g) => `${g.name}: ${g.targets.map((t) => t.address).join(', ') || dim('(no targets)')}`);
   const ctl = `curl -s -H 'authorization: Bearer ${running.controlToken}' ${running.controlUrl}`;
@@ -268,6 +281,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
       `  dashboard  ${bold(dashboardUrl(running.controlUrl, running.controlToken))}`,
       `  control    ${running.controlUrl}   token ${running.controlTokenGenerated ? running.controlToken + dim(' (generated; set CONTROL_TOKEN to choose)') : dim('(CONTROL_TOKEN)')}`,
       `  access log ${running.accessLogFile}`,
+      ...(running.gateway.publicKeysUrl ? [`  sign-in    x-amzn-oidc-data's public key: ${running.gateway.publicKeysUrl}<kid> ${dim('(PEM, as https://public-keys.auth.elb.<region>.amazonaws.com/<kid>)')}`] : []),
       '',
       bold('Try'),
       `  curl -i ${running.urls[0]}/`,
@@ -282,17 +296,32 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
 });
 
 /**
+ * `--FLAG ID=value` flags, split: each ID one the configuration names (`what` says which kind). A bad shape or an ID
+ * nobody names is a one-line error. Split at the first `=`: an id or ARN holds none, a secret or URL may.
+ */
+function idFlags(flag: string, list: string[] | undefined, named: ReadonlySet<string>, what: string, usage: string, valid: (value: string) => boolean = (v) => v !== '') {
+  return (list ?? []).map((item) => {
+    const at = item.indexOf('=');
+    const value = at > 0 ? item.slice(at + 1) : '';
+    if (at < 1 || !valid(value)) throw new ConfigError(`--${flag} ${item}: expected ${usage}`);
+    const id = item.slice(0, at);
+    if (!named.has(id)) throw new ConfigError(`--${flag} ${id}: ${what}${named.size ? ` (they name ${[...named].join(', ')})` : ''}`);
+    return { id, value };
+  });
+}
+
+/**
  * `--FLAG ID=file[,file]` flags, read: each ID one the listeners name (`what` says which kind), each with `count`
  * files read whole. A bad shape, an ID nobody names, or a file that cannot be read is a one-line error.
  */
 async function fileFlags(flag: string, list: string[] | undefined, named: ReadonlySet<string>, what: string, usage: string, count: { min: number; max: number }) {
   const fs = await import('node:fs');
-  return (list ?? []).map((item) => {
-    const at = item.indexOf('=');
-    const paths = at > 0 ? item.slice(at + 1).split(',') : [];
-    if (at < 1 || paths.length < count.min || paths.length > count.max || paths.some((p) => !p)) throw new ConfigError(`--${flag} ${item}: expected ${usage}`);
-    const id = item.slice(0, at);
-    if (!named.has(id)) throw new ConfigError(`--${flag} ${id}: ${what}${named.size ? ` (they name ${[...named].join(', ')})` : ''}`);
+  const fits = (v: string) => {
+    const paths = v.split(',');
+    return paths.length >= count.min && paths.length <= count.max && paths.every((p) => p !== '');
+  };
+  return idFlags(flag, list, named, what, usage, fits).map(({ id, value }) => {
+    const paths = value.split(',');
     const texts = paths.map((file) => {
       try {
         return fs.readFileSync(file, 'utf8');
@@ -302,6 +331,32 @@ async function fileFlags(flag: string, list: string[] | undefined, named: Readon
     });
     return { id, paths, texts };
   });
+}
+
+/**
+ * `--oidc-client-secret CLIENT_ID=SECRET` and `--cognito-issuer USER_POOL_ARN=URL`, written into the configuration's
+ * authenticate actions: each client id / user pool one an action names. A sign-in action still without its secret
+ * or issuer is a one-line error naming the flag to give.
+ */
+async function signInFlags(secrets: string[] | undefined, issuers: string[] | undefined, config: GatewayConfig): Promise<void> {
+  const { resolveAuthenticate } = await import('../gateway/authenticate-oidc.ts');
+  const actions = config.listeners.flatMap((l) => [l.defaultActions, ...(l.rules ?? []).map((r) => r.actions)]).flatMap((list) => list.filter((a) => a.type === 'authenticate-oidc' || a.type === 'authenticate-cognito'));
+  const clients = new Set(actions.map((a) => (a.type === 'authenticate-oidc' ? a.clientId : a.userPoolClientId)));
+  const pools = new Set(actions.flatMap((a) => (a.type === 'authenticate-cognito' ? [a.userPoolArn] : [])));
+  for (const { id, value } of idFlags('oidc-client-secret', secrets, clients, 'no authenticate action names this client id', 'CLIENT_ID=SECRET')) {
+    for (const a of actions) if ((a.type === 'authenticate-oidc' ? a.clientId : a.userPoolClientId) === id) a.clientSecret = value;
+  }
+  const url = (v: string) => /^https?:\/\/[^/]/.test(v);
+  for (const { id, value } of idFlags('cognito-issuer', issuers, pools, 'no authenticate-cognito action names this user pool', 'USER_POOL_ARN=http(s)://…', url)) {
+    for (const a of actions) if (a.type === 'authenticate-cognito' && a.userPoolArn === id) a.issuer = value;
+  }
+  for (const a of actions) {
+    try {
+      resolveAuthenticate(a);
+    } catch (e) {
+      throw new ConfigError((e as Error).message);
+    }
+  }
 }
 
 /** `--certificate ARN=cert.pem,key.pem` flags, read and checked: each ARN one a listener names, each pair usable. */

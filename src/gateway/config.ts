@@ -351,7 +351,7 @@ const HTTP_URL = /^https?:\/\/[^/]/;
 function checkActions(actions: RuleActions, where: string, protocol: 'HTTP' | 'HTTPS'): void {
   const order = actions.map((a) => (isAuthenticate(a.type) ? 0 : a.type === 'jwt-validation' ? 1 : 2));
   if (order[order.length - 1] !== 2 || order.slice(0, -1).some((o) => o === 2) || order.some((o, i) => i > 0 && o <= order[i - 1]!)) {
-    throw new GatewayConfigError(`${where}: an authenticate action and a jwt-validation (each optional, in that order), then one forward, redirect or fixed-response`);
+    throw new GatewayConfigError(`${where}: an authenticate action, a jwt-validation, then one forward, redirect or fixed-response (the first two optional, at most one each)`);
   }
   const auth = authenticateOf(actions);
   if (auth) {

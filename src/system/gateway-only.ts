@@ -88,6 +88,8 @@ export async function startGatewayOnly(o: {
   trustStores?: Record<string, TrustStoreMaterial>;
   /** Receipt's additions to ALB's bytes (`--receipt-extras`); off by default, so your app sees what ALB sends. */
   receiptExtras?: boolean;
+  /** Where x-amzn-oidc-data's public key is served (`--public-key-port`); a free port when absent. */
+  publicKeyPort?: number;
 }): Promise<GatewayOnly> {
   fs.mkdirSync(o.dataDir, { recursive: true });
   const accessLogFile = path.join(o.dataDir, 'access.log');
@@ -99,6 +101,7 @@ export async function startGatewayOnly(o: {
     ...(needsTls ? { tls: { ...(await loadOrCreateCertificate(o.dataDir)), byArn: o.certificates ?? {}, trustStores: o.trustStores ?? {} } } : {}),
     accessLog: new AccessLog({ file: accessLogFile, json: o.accessLogJson ?? false }),
     receiptExtras: o.receiptExtras ?? false,
+    ...(o.publicKeyPort !== undefined ? { auth: { publicKeyPort: o.publicKeyPort } } : {}),
     onRecord: (r) => {
       metricsRef.current?.record(r);
       metricsRef.feed?.record(r);

@@ -18,6 +18,7 @@ import { gatewayUnderTest } from '../support/gateway.ts';
 import { httpTarget, type HttpTarget } from '../support/http-target.ts';
 
 const HOST = 'app.test';
+const POOL = 'arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Example';
 const CALLBACK = `https://${HOST}/oauth2/idpresponse`;
 const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 
@@ -119,6 +120,12 @@ before(async () => {
           // A token endpoint nobody listens on (port 1 on loopback refuses).
           rule(4, '/down/*', oidc({ tokenEndpoint: 'http://127.0.0.1:1/oauth2/token' })),
           rule(5, '/short/*', oidc({ sessionTimeout: 1, sessionCookieName: 'Short' })),
+          {
+            priority: 6,
+            conditions: [{ field: 'path-pattern', values: ['/pool/*'] }],
+            // A user pool for which the local provider stands in (its endpoints at Cognito's paths).
+            actions: [{ type: 'authenticate-cognito', userPoolArn: POOL, userPoolClientId: 'shop-admin', userPoolDomain: 'shop-auth', issuer: idp.issuer, clientSecret: 'shop-admin-secret' }, forward],
+          },
         ],
         defaultActions: [forward],
       },
@@ -174,6 +181,14 @@ describe('authenticate-oidc against a real provider', () => {
     assert.equal(payload.sub, 'ana');
     assert.equal(payload.email, 'ana@example.com');
     assert.equal((await gw.logFor('/admin/orders?page=2')).actionsExecuted, 'authenticate,forward');
+  });
+
+  it('authenticate-cognito: the user pool is the local issuer, its endpoints at the user pool domain’s paths', async () => {
+    const { jar, first, callback } = await signIn('/pool/reports');
+    assert.ok(first.location!.startsWith(`${idp.issuer}/oauth2/authorize?`));
+    assert.equal(callback.location, `https://${HOST}/pool/reports`);
+    assert.equal((await get('/pool/reports', jar)).status, 200);
+    assert.equal(target.lastHeaders!['x-amzn-oidc-identity'], 'ana');
   });
 
   it('splits a session over 4 KB into AWSELBAuthSessionCookie-0, -1, … and joins them again', async () => {

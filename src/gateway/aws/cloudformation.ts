@@ -9,10 +9,10 @@
  * locally (a parameter with no value, an import from a template not given) skips the rule or listener that needs it
  * and names itself with what to pass; it never stops the gateway.
  */
-import { GatewayConfigError, RESPONSE_HEADERS, validateGatewayConfig, type Action, type Condition, type GatewayConfig, type JwtValidationAction, type RuleActions, type TargetGroupSpec } from '../config.ts';
+import { GatewayConfigError, RESPONSE_HEADERS, validateGatewayConfig, type Action, type AuthenticateAction, type Condition, type GatewayConfig, type JwtValidationAction, type RuleActions, type TargetGroupSpec } from '../config.ts';
 import { judge, LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, TRUST_STORE, TRUST_STORE_REVOCATION, type Handling } from './catalogue.ts';
 import { DEFAULT_SSL_POLICY, securityPolicy } from '../tls-policy.ts';
-import type { ActionProps, ConditionProps, KeyValue, ListenerCertificateProps, ListenerProps, ListenerRuleProps, LoadBalancerProps, Template, TargetGroupProps } from './shapes.ts';
+import type { ActionProps, AuthenticateCommonProps, ConditionProps, KeyValue, ListenerCertificateProps, ListenerProps, ListenerRuleProps, LoadBalancerProps, Template, TargetGroupProps } from './shapes.ts';
 import { describeUnresolved, hasHole, Resolver } from './template.ts';
 
 export interface ImportOptions {
@@ -226,17 +226,59 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
       ...(claims.length ? { additionalClaims: claims.map((x) => ({ name: String(x.Name), format: x.Format as 'single-string', values: (x.Values ?? []).map(String) })) } : {}),
     };
   };
+  /**
+   * An authenticate action (AWS, "Authenticate users using an Application Load Balancer"): AuthenticateOidcConfig or
+   * AuthenticateCognitoConfig. The values are the template's, checked by validateGatewayConfig below; what a local
+   * run needs beyond the template — a client secret kept in Secrets Manager, Cognito's user pool — comes from the
+   * command line (`--oidc-client-secret`, `--cognito-issuer`).
+   */
+  const authOf = (a: ActionProps): AuthenticateAction => {
+    const common = (c: AuthenticateCommonProps) => ({
+      ...(c.SessionCookieName !== undefined ? { sessionCookieName: String(c.SessionCookieName) } : {}),
+      ...(c.SessionTimeout !== undefined ? { sessionTimeout: Number(c.SessionTimeout) } : {}),
+      ...(c.Scope !== undefined ? { scope: String(c.Scope) } : {}),
+      ...(c.OnUnauthenticatedRequest !== undefined ? { onUnauthenticatedRequest: c.OnUnauthenticatedRequest as 'authenticate' } : {}),
+      ...(c.AuthenticationRequestExtraParams !== undefined ? { authenticationRequestExtraParams: Object.fromEntries(Object.entries(c.AuthenticationRequestExtraParams).map(([k, v]) => [k, String(v)])) } : {}),
+    });
+    if (a.Type === 'authenticate-cognito') {
+      const c = a.AuthenticateCognitoConfig ?? {};
+      return { type: 'authenticate-cognito', userPoolArn: String(c.UserPoolArn ?? ''), userPoolClientId: String(c.UserPoolClientId ?? ''), userPoolDomain: String(c.UserPoolDomain ?? ''), ...common(c) };
+    }
+    const c = a.AuthenticateOidcConfig ?? {};
+    // A `{{resolve:secretsmanager:…}}` dynamic reference is read by CloudFormation in the account: locally, no secret.
+    const secret = typeof c.ClientSecret === 'string' && !c.ClientSecret.startsWith('{{resolve:') ? { clientSecret: c.ClientSecret } : {};
+    return {
+      type: 'authenticate-oidc',
+      issuer: String(c.Issuer ?? ''),
+      authorizationEndpoint: String(c.AuthorizationEndpoint ?? ''),
+      tokenEndpoint: String(c.TokenEndpoint ?? ''),
+      userInfoEndpoint: String(c.UserInfoEndpoint ?? ''),
+      clientId: String(c.ClientId ?? ''),
+      ...secret,
+      ...common(c),
+    };
+  };
+  const isAuth = (a: ActionProps) => a.Type === 'authenticate-oidc' || a.Type === 'authenticate-cognito';
   const actionsOf = (list: ActionProps[] | undefined, where: string): RuleActions | undefined => {
     const all = (Array.isArray(list) ? list : []).slice().sort((x, y) => (x.Order ?? 0) - (y.Order ?? 0));
-    // ALB runs authenticate and jwt-validation actions first, then the one final action. jwt-validation runs here
-    // (on a rule); the authenticate actions do not, and only the final one runs in their place.
-    const before = (a: ActionProps) => String(a.Type).startsWith('authenticate') || a.Type === 'jwt-validation';
+    // ALB runs an authenticate action and a jwt-validation first, in that order, then the one final action.
+    const before = (a: ActionProps) => isAuth(a) || a.Type === 'jwt-validation';
     const final = all.filter((a) => !before(a));
     const jwt = all.find((a) => a.Type === 'jwt-validation');
-    for (const a of all.filter((x) => String(x.Type).startsWith('authenticate'))) unsupported.push(`${where}: ${a.Type} (requests pass unauthenticated locally)`);
+    const auth = all.find(isAuth);
     const mapped = final.map((a, i) => actionOf(a, `${where}[${i}]`));
     if (mapped.length !== 1 || !mapped[0]) return undefined;
-    return jwt ? [jwtOf(jwt), mapped[0]] : [mapped[0]];
+    return [...(auth ? [authOf(auth)] : []), ...(jwt ? [jwtOf(jwt)] : []), mapped[0]];
+  };
+  /**
+   * A client secret the template cannot give locally (a parameter without a value, NoEcho as secrets are) is left out
+   * rather than skipping its rule: `--oidc-client-secret` gives it, and the gateway refuses to start without it.
+   */
+  const dropSecretHoles = (list: unknown) => {
+    for (const a of Array.isArray(list) ? (list as ActionProps[]) : []) {
+      const c = a?.AuthenticateOidcConfig;
+      if (c && 'ClientSecret' in c && c.ClientSecret === undefined) delete c.ClientSecret;
+    }
   };
   /** The unresolved values inside one resource, as lines, for a skip that names its cause. */
   const holesOf = (id: string) => r.unresolved.filter((u) => u.where.startsWith(`${id}.`)).map(describeUnresolved);
@@ -274,6 +316,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
     checkAttributes(id, 'ListenerAttributes', p.ListenerAttributes, LISTENER_ATTRIBUTES);
     if (p.MutualAuthentication?.Mode !== undefined) check(`${id}.MutualAuthentication.Mode`, PROPERTIES[LISTENER]!.MutualAuthentication, p.MutualAuthentication.Mode);
     if (p.Protocol !== 'HTTP' && p.Protocol !== 'HTTPS') continue; // named by the catalogue
+    dropSecretHoles(p.DefaultActions);
     if (hasHole(p.DefaultActions) || hasHole(p.Port)) {
       for (const line of holesOf(id)) reported.add(line);
       unsupported.push(...holesOf(id), `${id}: listener skipped (a value it needs cannot be resolved)`);
@@ -324,6 +367,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
 
   for (const [id, p] of of(RULE) as Array<[string, ListenerRuleProps]>) {
     checkProperties(id, RULE, p);
+    dropSecretHoles(p.Actions);
     if (hasHole(p.Conditions) || hasHole(p.Actions) || hasHole(p.Priority) || hasHole(p.ListenerArn)) {
       for (const line of holesOf(id)) reported.add(line);
       unsupported.push(...holesOf(id), `${id}: rule skipped (a value it needs cannot be resolved)`);
@@ -363,6 +407,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
 
   // Unresolved values in settings the gateway reads; those in AWS-only settings change nothing locally.
   for (const u of r.unresolved) {
+    if (/\.ClientSecret$/.test(u.where)) continue; // given by --oidc-client-secret (above)
     const line = describeUnresolved(u);
     if (reported.has(line)) continue;
     const m = /^(.+?)\.Properties\.(\w+)/.exec(u.where);

@@ -96,7 +96,26 @@ export interface ActionProps {
   };
   RedirectConfig?: { Protocol?: string; Host?: string; Port?: string | number; Path?: string; Query?: string; StatusCode?: string };
   FixedResponseConfig?: { StatusCode?: string | number; ContentType?: string; MessageBody?: string };
+  AuthenticateOidcConfig?: AuthenticateCommonProps & {
+    Issuer?: string;
+    AuthorizationEndpoint?: string;
+    TokenEndpoint?: string;
+    UserInfoEndpoint?: string;
+    ClientId?: string;
+    ClientSecret?: string;
+    UseExistingClientSecret?: boolean | string;
+  };
+  AuthenticateCognitoConfig?: AuthenticateCommonProps & { UserPoolArn?: string; UserPoolClientId?: string; UserPoolDomain?: string };
   [other: string]: unknown;
+}
+
+/** What AuthenticateOidcConfig and AuthenticateCognitoConfig share (AWS's CloudFormation reference). */
+export interface AuthenticateCommonProps {
+  SessionCookieName?: string;
+  SessionTimeout?: number | string;
+  Scope?: string;
+  OnUnauthenticatedRequest?: string;
+  AuthenticationRequestExtraParams?: Record<string, string>;
 }
 
 interface ValuesConfig {

@@ -122,7 +122,33 @@ export function terraformToCloudFormation(plan: Json, source = 'plan'): Template
         const claims = (c.additional_claim ?? []).map((x: Json) => ({ Name: x.name, Format: x.format, Values: x.values }));
         return { Type: type, Order: a.order, JwtValidationConfig: { Issuer: c.issuer, JwksEndpoint: c.jwks_endpoint, ...(claims.length ? { AdditionalClaims: claims } : {}) } };
       }
-      // authenticate-oidc, authenticate-cognito: named by the reader as actions it cannot run.
+      if (type === 'authenticate-oidc' || type === 'authenticate-cognito') {
+        // The provider's `authenticate_oidc` / `authenticate_cognito` blocks: the same settings in snake case.
+        const c = first(type === 'authenticate-oidc' ? a.authenticate_oidc : a.authenticate_cognito) ?? {};
+        const common = {
+          SessionCookieName: c.session_cookie_name,
+          SessionTimeout: c.session_timeout,
+          Scope: c.scope,
+          OnUnauthenticatedRequest: c.on_unauthenticated_request,
+          AuthenticationRequestExtraParams: c.authentication_request_extra_params,
+        };
+        return type === 'authenticate-oidc'
+          ? {
+              Type: type,
+              Order: a.order,
+              AuthenticateOidcConfig: {
+                Issuer: c.issuer,
+                AuthorizationEndpoint: c.authorization_endpoint,
+                TokenEndpoint: c.token_endpoint,
+                UserInfoEndpoint: c.user_info_endpoint,
+                ClientId: c.client_id,
+                // Sensitive in the plan: present when the plan shows it, else given by --oidc-client-secret.
+                ...(typeof c.client_secret === 'string' ? { ClientSecret: c.client_secret } : {}),
+                ...common,
+              },
+            }
+          : { Type: type, Order: a.order, AuthenticateCognitoConfig: { UserPoolArn: c.user_pool_arn, UserPoolClientId: c.user_pool_client_id, UserPoolDomain: c.user_pool_domain, ...common } };
+      }
       return { Type: type, Order: a.order };
     });
 
