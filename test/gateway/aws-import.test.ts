@@ -97,7 +97,7 @@ describe('CloudFormation', () => {
   it('what the gateway cannot emulate is listed, each with where it is; the rest still runs', () => {
     const imported = fromCloudFormation(parseTemplate(read('unsupported.yaml'), 'unsupported.yaml'), { map: { web: ['127.0.0.1:1'] } });
     const text = imported.unsupported.join('\n');
-    for (const expected of [/authenticate-oidc/, /lambda targets/, /WAF/, /ImportValue/, /LambdaRule: rule skipped/]) assert.match(text, expected);
+    for (const expected of [/AuthRule\.Actions: authenticate-oidc on an HTTP listener/, /AuthRule: rule skipped/, /lambda targets/, /WAF/, /ImportValue/, /LambdaRule: rule skipped/]) assert.match(text, expected);
     // The X-Forwarded-For mode is emulated now: read into the configuration, not listed.
     assert.doesNotMatch(text, /xff_header_processing/);
     assert.equal(imported.config.xffHeaderProcessingMode, 'remove');
@@ -149,7 +149,7 @@ describe('receipt gateway --cloudformation (the command)', () => {
       /control +http/,
     );
     try {
-      assert.match(r.err, /not emulated: Listener\.DefaultActions: authenticate-oidc/);
+      assert.match(r.err, /not emulated: AuthRule\.Actions: authenticate-oidc on an HTTP listener/);
       const url = /listeners +(http:\/\/\S+)/.exec(r.out)![1]!;
       assert.match(await (await request(url + '/hello')).body.text(), /"target":"api"/);
     } finally {

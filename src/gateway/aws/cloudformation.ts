@@ -259,8 +259,15 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
     };
   };
   const isAuth = (a: ActionProps) => a.Type === 'authenticate-oidc' || a.Type === 'authenticate-cognito';
-  const actionsOf = (list: ActionProps[] | undefined, where: string): RuleActions | undefined => {
+  const actionsOf = (list: ActionProps[] | undefined, where: string, protocol: string | undefined): RuleActions | undefined => {
     const all = (Array.isArray(list) ? list : []).slice().sort((x, y) => (x.Order ?? 0) - (y.Order ?? 0));
+    // ALB refuses an authenticate action on an HTTP listener (its cookie is Secure, its callback https://…): a
+    // template cannot hold one that deployed, so it is named and its rule skipped — never run unauthenticated.
+    const refused = protocol !== 'HTTPS' ? all.find(isAuth) : undefined;
+    if (refused) {
+      unsupported.push(`${where}: ${refused.Type} on an HTTP listener (ALB accepts authenticate actions only on HTTPS listeners)`);
+      return undefined;
+    }
     // ALB runs an authenticate action and a jwt-validation first, in that order, then the one final action.
     const before = (a: ActionProps) => isAuth(a) || a.Type === 'jwt-validation';
     const final = all.filter((a) => !before(a));
@@ -326,7 +333,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
     ports[Number(p.Port)] = port;
     if (port !== Number(p.Port)) notes.push(`${id}: port ${p.Port} listens on ${port} locally`);
     const tlsSettings = p.Protocol === 'HTTPS' ? listenerTls(id, p) : {};
-    const defaultActions = actionsOf(p.DefaultActions, `${id}.DefaultActions`);
+    const defaultActions = actionsOf(p.DefaultActions, `${id}.DefaultActions`, p.Protocol);
     if (!defaultActions) {
       unsupported.push(`${id}: no default action the gateway can run — listener skipped`);
       continue;
@@ -388,7 +395,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
         skip = true;
       }
     }
-    const actions = actionsOf(p.Actions, `${id}.Actions`);
+    const actions = actionsOf(p.Actions, `${id}.Actions`, listeners[i]!.protocol);
     if (skip || !actions) {
       unsupported.push(`${id}: rule skipped`);
       continue;
