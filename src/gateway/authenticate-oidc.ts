@@ -31,7 +31,7 @@ import { FAILURES, type GatewayFailure } from './failures.ts';
 
 /** Where the provider sends the browser back: ALB's own path on every host it serves. */
 export const CALLBACK_PATH = '/oauth2/idpresponse';
-/** How long the gateway waits for the token and user-info endpoints. */
+/** How long the gateway waits for the token and user-info endpoints (ALB's 5 s; shorter only in tests). */
 export const ENDPOINT_TIMEOUT_MS = 5_000;
 /** The largest user-info answer ALB takes (AuthUserinfoResponseSizeExceeded: "exceeded 11K bytes"). */
 export const MAX_USERINFO_BYTES = 11 * 1024;
@@ -95,9 +95,14 @@ export class AuthKeys {
   readonly sealKey = new Uint8Array(crypto.randomBytes(32));
   readonly kid = crypto.randomUUID();
   readonly publicPem: string;
+  /** The load balancer's ARN, x-amzn-oidc-data's `signer`. */
+  readonly signer: string;
+  readonly endpointTimeoutMs: number;
   readonly #signing: crypto.KeyObject;
 
-  constructor(readonly signer = LOCAL_LB_ARN) {
+  constructor(o: { signer?: string | undefined; endpointTimeoutMs?: number | undefined } = {}) {
+    this.signer = o.signer ?? LOCAL_LB_ARN;
+    this.endpointTimeoutMs = o.endpointTimeoutMs ?? ENDPOINT_TIMEOUT_MS;
     const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     this.#signing = privateKey;
     this.publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -147,9 +152,9 @@ const fail = (failure: GatewayFailure): AuthOutcome => ({ kind: 'fail', failure 
 const seconds = () => Math.floor(Date.now() / 1000);
 
 /** One call to a provider's endpoint: its status and body text, or which failure a dead or slow endpoint is. */
-async function call(url: string, init: RequestInit, timeout: GatewayFailure, unreachable: GatewayFailure): Promise<{ status: number; text: string } | GatewayFailure> {
+async function call(url: string, init: RequestInit, ms: number, timeout: GatewayFailure, unreachable: GatewayFailure): Promise<{ status: number; text: string } | GatewayFailure> {
   try {
-    const res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(ENDPOINT_TIMEOUT_MS) });
+    const res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(ms) });
     return { status: res.status, text: await res.text() };
   } catch (e) {
     return (e as Error).name === 'TimeoutError' ? timeout : unreachable;
@@ -234,6 +239,7 @@ export class AuthFlow {
         headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri }).toString(),
       },
+      this.keys.endpointTimeoutMs,
       FAILURES.authTokenTimeout,
       FAILURES.authTokenConnection,
     );
@@ -247,6 +253,7 @@ export class AuthFlow {
     const info = await call(
       c.userInfoEndpoint,
       { headers: { authorization: `Bearer ${tokens.access_token}`, accept: 'application/json' } },
+      this.keys.endpointTimeoutMs,
       FAILURES.authUserinfoTimeout,
       FAILURES.authUserinfoConnection,
     );

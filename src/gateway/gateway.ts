@@ -53,7 +53,7 @@ export interface GatewayOptions {
    * Sign-in (authenticate-oidc / -cognito rules): the ARN x-amzn-oidc-data names as its `signer` (a local one when
    * absent), and the port of the public-key endpoint (`publicKeysUrl`; a free port when absent).
    */
-  auth?: { loadBalancerArn?: string; publicKeyPort?: number };
+  auth?: { loadBalancerArn?: string; publicKeyPort?: number; /** ALB's 5 s unless a test needs less. */ endpointTimeoutMs?: number };
 }
 
 interface Listener extends ListenerView {
@@ -163,7 +163,7 @@ export class Gateway {
       protocol,
       server: undefined as unknown as net.Server,
       h1: new Set(),
-      rules: compileRules(config, () => (this.#authKeys ??= new AuthKeys(this.#opts.auth?.loadBalancerArn))),
+      rules: compileRules(config, () => (this.#authKeys ??= new AuthKeys({ signer: this.#opts.auth?.loadBalancerArn, endpointTimeoutMs: this.#opts.auth?.endpointTimeoutMs }))),
       port: config.port,
       responseHeaders: Object.entries(config.responseHeaders ?? {}).flatMap(([name, value]) => (value === undefined ? [] : [name, value])),
       serverHeader: config.serverHeader !== false,

@@ -12,6 +12,7 @@
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration } from 'oidc-provider';
@@ -56,17 +57,27 @@ async function formOf(req: http.IncomingMessage): Promise<URLSearchParams> {
 }
 
 /**
- * Starts the provider on `host:port` (127.0.0.1 and a free port unless said). Its issuer is `http://host:port` unless
- * `issuer` names the URL it is reached by (an HTTPS front, say).
+ * Starts the provider on `host:port` (127.0.0.1 and a free port unless said), over HTTPS when given a certificate and
+ * key. Its issuer is `http(s)://<issuerHost or host>:port`, or `issuer` when given (the URL it is reached by).
  */
-export async function startLocalProvider(o: { clients: LocalClient[]; users: LocalUser[]; host?: string; port?: number; issuer?: string }): Promise<LocalProvider> {
-  const server = http.createServer();
-  const host = o.host ?? '127.0.0.1';
+export async function startLocalProvider(o: {
+  clients: LocalClient[];
+  users: LocalUser[];
+  host?: string;
+  port?: number;
+  issuer?: string;
+  /** The name in the issuer URL when it is not `host` (`localhost`, for a certificate made for that name). */
+  issuerHost?: string;
+  tls?: { key: string; cert: string };
+}): Promise<LocalProvider> {
+  const server = o.tls ? https.createServer(o.tls) : http.createServer();
+  // Named by `issuerHost` alone, it listens on every address: `localhost` may resolve to either family.
+  const host = o.host ?? (o.issuerHost ? undefined : '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 0, host, () => resolve());
   });
-  const issuer = o.issuer ?? `http://${host}:${(server.address() as AddressInfo).port}`;
+  const issuer = o.issuer ?? `${o.tls ? 'https' : 'http'}://${o.issuerHost ?? host}:${(server.address() as AddressInfo).port}`;
   const users = new Map(o.users.map((u) => [u.sub ?? u.username, u]));
   // The ID token's signing key (RS256, OIDC Core §15.1's mandatory algorithm), made per start.
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -101,7 +112,7 @@ export async function startLocalProvider(o: { clients: LocalClient[]; users: Loc
     },
   };
   const provider = new Provider(issuer, configuration);
-  // Over plain HTTP on loopback: no proxy in front, so the request's own scheme is the truth.
+  // No proxy in front: the request's own scheme is the truth.
   provider.proxy = false;
   const callback = provider.callback();
 

@@ -1,15 +1,15 @@
 /** A gateway built in-process on loopback, with its access-log lines collected for assertions. */
 import { AccessLog, FIELD, parseAccessLine } from '../../src/gateway/access-log.ts';
 import { validateGatewayConfig, type GatewayConfig } from '../../src/gateway/config.ts';
-import { Gateway } from '../../src/gateway/gateway.ts';
+import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.ts';
 import type { TlsMaterial } from '../../src/gateway/tls-policy.ts';
 
 /** `receiptExtras`: Receipt's additions to ALB's bytes, as `receipt start` runs the gateway; off (ALB's bytes) by default. */
-export async function gatewayUnderTest(config: GatewayConfig, tls?: TlsMaterial, o: { receiptExtras?: boolean } = {}) {
+export async function gatewayUnderTest(config: GatewayConfig, tls?: TlsMaterial, o: { receiptExtras?: boolean; auth?: GatewayOptions['auth'] } = {}) {
   const lines: string[] = [];
   const accessLog = new AccessLog({});
   accessLog.onLine((line) => lines.push(line));
-  const gateway = new Gateway({ config: validateGatewayConfig(config), host: '127.0.0.1', accessLog, ...(tls ? { tls } : {}), ...(o.receiptExtras ? { receiptExtras: true } : {}) });
+  const gateway = new Gateway({ config: validateGatewayConfig(config), host: '127.0.0.1', accessLog, ...(tls ? { tls } : {}), ...(o.receiptExtras ? { receiptExtras: true } : {}), ...(o.auth ? { auth: o.auth } : {}) });
   await gateway.listen();
   const port = gateway.listener('http')!.port;
   return {
