@@ -136,6 +136,8 @@ start.action(async (target: string | undefined, opts: Record<string, string | un
       `  payments   ${system.paymentUrl}   ${dim("(the payment provider's sandbox)")}`,
       `  database   ${db}`,
       `  access log ${system.accessLogFile}`,
+      // A configuration with a sign-in rule (--gateway-config): where apps fetch x-amzn-oidc-data's key.
+      ...(system.gateway.publicKeysUrl ? [`  sign-in    x-amzn-oidc-data's public key: ${system.gateway.publicKeysUrl}<kid>`] : []),
       ...(system.prometheusUrl ? [`  prometheus ${system.prometheusUrl}   alerts ${system.prometheusUrl}/alerts`] : []),
       '',
       bold('Demo users') + '  ' + DEMO_USERS.map((x) => `${x.username} / ${x.password} (${x.role})`).join(' · '),
