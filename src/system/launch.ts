@@ -16,6 +16,7 @@ import { startPrometheus } from './prometheus.ts';
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../db/embedded.ts';
 import { ensureDatabase, migrate } from '../db/migrate.ts';
 import { AccessLog } from '../gateway/access-log.ts';
+import { ConnectionLog } from '../gateway/connection-log.ts';
 import { defaultGatewayConfig, loadGatewayConfigFile, type GatewayConfig } from '../gateway/config.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { loadOrCreateCertificate } from '../gateway/tls.ts';
@@ -47,6 +48,8 @@ export interface RunningSystem {
   databaseUrl: string;
   database: { embedded: boolean; port: number; dataDir?: string };
   accessLogFile: string;
+  /** ALB's connection log: one line per client connection (gateway/connection-log.ts). */
+  connectionLogFile: string;
   /** Prometheus's address, when started with it. */
   prometheusUrl?: string;
   gateway: Gateway;
@@ -145,12 +148,14 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
         ? loadGatewayConfigFile(config.gatewayConfigFile)
         : defaultGatewayConfig({ http, https }, config.gatewayIdleTimeoutMs);
     const accessLogFile = path.join(config.dataDir, 'access.log');
+    const connectionLogFile = path.join(config.dataDir, 'connection.log');
     const metricsRef: { current?: GatewayMetrics; feed?: DashboardFeed } = {};
     const gateway = new Gateway({
       config: gatewayConfig,
       host: config.host,
       tls: await loadOrCreateCertificate(config.dataDir),
       accessLog: new AccessLog({ file: accessLogFile, json: config.accessLogJson }),
+      connectionLog: new ConnectionLog({ file: connectionLogFile }),
       // The shop's lessons use Receipt's additions: problem documents from the gateway too, and X-Request-Id end to end.
       receiptExtras: true,
       onRecord: (r) => {
@@ -298,6 +303,7 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       databaseUrl,
       database: embedded ? { embedded: true, port: embedded.port, dataDir: path.join(config.dataDir, 'pg') } : { embedded: false, port: Number(new URL(databaseUrl).port || 5432) },
       accessLogFile,
+      connectionLogFile,
       gateway,
       targets,
       deployer,
