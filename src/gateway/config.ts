@@ -116,10 +116,63 @@ const JwtValidationSchema = Type.Object(
 );
 
 /**
- * A rule's actions: its final action, alone or after a jwt-validation (ALB's Order: pre-routing actions first) —
- * the order is checked in validateGatewayConfig.
+ * What ALB's two authenticate actions share (AuthenticateOidcActionConfig / AuthenticateCognitoActionConfig, AWS's
+ * Elastic Load Balancing API reference): the session cookie's name and lifetime, the scope asked for, what an
+ * unauthenticated request gets, and up to 10 extra query parameters for the authorization request. ALB's defaults
+ * are filled in where the action is compiled (authenticate-oidc.ts).
  */
-const RuleActionsSchema = Type.Array(Type.Union([...FINAL_ACTIONS, JwtValidationSchema]), { minItems: 1, maxItems: 2 });
+const authenticateCommon = {
+  /** Default `AWSELBAuthSessionCookie`; the cookie is sent as `<name>-0`, `<name>-1`, … */
+  sessionCookieName: Type.Optional(Str),
+  /** Seconds, 1–604800 (7 days, the default). */
+  sessionTimeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800 })),
+  /** Space-separated OAuth scopes; default `openid`. */
+  scope: Type.Optional(Str),
+  onUnauthenticatedRequest: Type.Optional(Type.Union([Type.Literal('authenticate'), Type.Literal('allow'), Type.Literal('deny')])),
+  authenticationRequestExtraParams: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String())),
+};
+/**
+ * `authenticate-oidc`: the provider's endpoints and the client it knows the load balancer as. `clientSecret` may
+ * come from the command line (`--oidc-client-secret CLIENT_ID=SECRET`); the gateway refuses to start without one.
+ */
+const AuthenticateOidcSchema = Type.Object(
+  {
+    type: Type.Literal('authenticate-oidc'),
+    issuer: Str,
+    authorizationEndpoint: Str,
+    tokenEndpoint: Str,
+    userInfoEndpoint: Str,
+    clientId: Str,
+    clientSecret: Type.Optional(Str),
+    ...authenticateCommon,
+  },
+  { additionalProperties: false },
+);
+/**
+ * `authenticate-cognito`: a user pool, its app client and its domain. A local run has no Cognito, so `issuer` names
+ * the OIDC provider that stands in for the user pool (`--cognito-issuer USER_POOL_ARN=URL`): its endpoints are taken
+ * at the user pool domain's paths (/oauth2/authorize, /oauth2/token, /oauth2/userInfo) under that URL.
+ */
+const AuthenticateCognitoSchema = Type.Object(
+  {
+    type: Type.Literal('authenticate-cognito'),
+    userPoolArn: Str,
+    userPoolClientId: Str,
+    userPoolDomain: Str,
+    /** The local stand-in for the user pool: an issuer URL (not part of ALB's configuration). */
+    issuer: Type.Optional(Str),
+    /** The app client's secret, which ALB reads from Cognito itself; given locally. */
+    clientSecret: Type.Optional(Str),
+    ...authenticateCommon,
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * A rule's actions in ALB's Order (pre-routing actions first): an optional authenticate action, an optional
+ * jwt-validation, then the final action — the order is checked in validateGatewayConfig.
+ */
+const RuleActionsSchema = Type.Array(Type.Union([...FINAL_ACTIONS, JwtValidationSchema, AuthenticateOidcSchema, AuthenticateCognitoSchema]), { minItems: 1, maxItems: 3 });
 
 /** A rule transform (AWS, "Transforms for listener rules"): the Host or the URL rewritten by a regex before forwarding. */
 const TransformSchema = Type.Object(
@@ -253,13 +306,19 @@ export type ListenerConfig = Static<typeof ListenerSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type Action = Static<(typeof FINAL_ACTIONS)[number]>;
 export type JwtValidationAction = Static<typeof JwtValidationSchema>;
+export type AuthenticateOidcAction = Static<typeof AuthenticateOidcSchema>;
+export type AuthenticateCognitoAction = Static<typeof AuthenticateCognitoSchema>;
+export type AuthenticateAction = AuthenticateOidcAction | AuthenticateCognitoAction;
 export type RuleActions = Static<typeof RuleActionsSchema>;
 export type TargetGroupSpec = Static<typeof TargetGroupSchema>;
 
-/** A rule's final action (forward, redirect, fixed-response): the last, after any jwt-validation (checked at load). */
+/** A rule's final action (forward, redirect, fixed-response): the last, after any pre-routing action (checked at load). */
 export const finalAction = (actions: RuleActions): Action => actions[actions.length - 1] as Action;
 /** A rule's jwt-validation, when it has one. */
-export const jwtValidationOf = (actions: RuleActions): JwtValidationAction | undefined => (actions[0]?.type === 'jwt-validation' ? actions[0] : undefined);
+export const jwtValidationOf = (actions: RuleActions): JwtValidationAction | undefined => actions.find((a): a is JwtValidationAction => a.type === 'jwt-validation');
+/** A rule's authenticate-oidc or authenticate-cognito, when it has one. */
+export const authenticateOf = (actions: RuleActions): AuthenticateAction | undefined =>
+  actions.find((a): a is AuthenticateAction => a.type === 'authenticate-oidc' || a.type === 'authenticate-cognito');
 
 export class GatewayConfigError extends Error {
   override name = 'GatewayConfigError';
@@ -280,17 +339,36 @@ function checkRegex(source: string, where: string): void {
   }
 }
 
-/** A rule's actions in ALB's order — an optional jwt-validation, then one final action — and its claims as AWS allows them. */
-function checkActions(actions: RuleActions, where: string): void {
-  const last = actions[actions.length - 1]!;
-  if (last.type === 'jwt-validation' || (actions.length === 2 && actions[0]!.type !== 'jwt-validation')) {
-    throw new GatewayConfigError(`${where}: a jwt-validation, then one forward, redirect or fixed-response`);
+const isAuthenticate = (type: string) => type === 'authenticate-oidc' || type === 'authenticate-cognito';
+// AWS asks for HTTPS; plain HTTP is also taken locally, for a provider on loopback.
+const HTTP_URL = /^https?:\/\/[^/]/;
+
+/**
+ * A rule's actions in ALB's order — an optional authenticate action, an optional jwt-validation, then one final
+ * action — with their values as AWS allows them. Authenticate actions only on HTTPS listeners: ALB refuses them on
+ * HTTP (the session cookie is Secure and the callback is https://…/oauth2/idpresponse), and so does the gateway.
+ */
+function checkActions(actions: RuleActions, where: string, protocol: 'HTTP' | 'HTTPS'): void {
+  const order = actions.map((a) => (isAuthenticate(a.type) ? 0 : a.type === 'jwt-validation' ? 1 : 2));
+  if (order[order.length - 1] !== 2 || order.slice(0, -1).some((o) => o === 2) || order.some((o, i) => i > 0 && o <= order[i - 1]!)) {
+    throw new GatewayConfigError(`${where}: an authenticate action and a jwt-validation (each optional, in that order), then one forward, redirect or fixed-response`);
+  }
+  const auth = authenticateOf(actions);
+  if (auth) {
+    if (protocol !== 'HTTPS') throw new GatewayConfigError(`${where}[0]: ${auth.type} needs an HTTPS listener (ALB refuses authenticate actions on HTTP)`);
+    if (auth.type === 'authenticate-oidc') {
+      for (const k of ['issuer', 'authorizationEndpoint', 'tokenEndpoint', 'userInfoEndpoint'] as const) {
+        if (!HTTP_URL.test(auth[k])) throw new GatewayConfigError(`${where}[0].${k}: ${auth[k]} is no http(s) URL`);
+      }
+    } else if (auth.issuer !== undefined && !HTTP_URL.test(auth.issuer)) throw new GatewayConfigError(`${where}[0].issuer: ${auth.issuer} is no http(s) URL`);
+    // AWS (AuthenticateOidcActionConfig): at most 10 extra parameters.
+    if (Object.keys(auth.authenticationRequestExtraParams ?? {}).length > 10) throw new GatewayConfigError(`${where}[0].authenticationRequestExtraParams: at most 10`);
   }
   const jwt = jwtValidationOf(actions);
-  // AWS asks for HTTPS; plain HTTP is also taken locally, for an issuer on loopback.
-  if (jwt && !/^https?:\/\/[^/]/.test(jwt.jwksEndpoint)) throw new GatewayConfigError(`${where}[0].jwksEndpoint: ${jwt.jwksEndpoint} is no http(s) URL`);
+  const j = actions.findIndex((a) => a.type === 'jwt-validation');
+  if (jwt && !HTTP_URL.test(jwt.jwksEndpoint)) throw new GatewayConfigError(`${where}[${j}].jwksEndpoint: ${jwt.jwksEndpoint} is no http(s) URL`);
   (jwt?.additionalClaims ?? []).forEach((c, k) => {
-    const at = `${where}[0].additionalClaims[${k}]`;
+    const at = `${where}[${j}].additionalClaims[${k}]`;
     // AWS (JwtValidationActionAdditionalClaim): these four are always checked, so never configured.
     if (['exp', 'iss', 'nbf', 'iat'].includes(c.name)) throw new GatewayConfigError(`${at}.name: ${c.name} is validated by default`);
     if (c.format === 'space-separated-values' && c.values.some((v) => /\s/.test(v))) throw new GatewayConfigError(`${at}.values: space-separated values cannot contain spaces`);
@@ -331,7 +409,7 @@ export function validateGatewayConfig(value: unknown, source = 'gateway configur
     if (l.sslPolicy !== undefined && !securityPolicy(l.sslPolicy)) {
       throw new GatewayConfigError(`${source}: listeners[${i}].sslPolicy: ${l.sslPolicy} is not one of ALB's security policies (docs/alb.md, "TLS")`);
     }
-    checkActions(l.defaultActions, `${source}: listeners[${i}].defaultActions`);
+    checkActions(l.defaultActions, `${source}: listeners[${i}].defaultActions`, l.protocol);
     const seen = new Set<number>();
     (l.rules ?? []).forEach((r, j) => {
       if (seen.has(r.priority)) throw new GatewayConfigError(`${source}: listeners[${i}].rules[${j}].priority: ${r.priority} is in use (PriorityInUse)`);
@@ -341,7 +419,7 @@ export function validateGatewayConfig(value: unknown, source = 'gateway configur
         if ((c.field === 'host-header' || c.field === 'path-pattern' || c.field === 'http-header') && !c.values && !c.regexValues) throw new GatewayConfigError(`${where}: needs values or regexValues`);
         for (const [m, rx] of ('regexValues' in c ? (c.regexValues ?? []) : []).entries()) checkRegex(rx, `${where}.regexValues[${m}]`);
       });
-      checkActions(r.actions, `${source}: listeners[${i}].rules[${j}].actions`);
+      checkActions(r.actions, `${source}: listeners[${i}].rules[${j}].actions`, l.protocol);
       (r.transforms ?? []).forEach((t, k) => {
         const where = `${source}: listeners[${i}].rules[${j}].transforms[${k}]`;
         if ((r.transforms ?? []).filter((x) => x.type === t.type).length > 1) throw new GatewayConfigError(`${where}: one ${t.type} per rule`);

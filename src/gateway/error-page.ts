@@ -20,6 +20,8 @@ const ALB_PHRASE: Record<number, string> = {
   502: 'Bad Gateway',
   503: 'Service Temporarily Unavailable',
   504: 'Gateway Time-out',
+  // AWS's troubleshooting page names it "HTTP 561: Unauthorized" (an authenticate action's provider said no).
+  561: 'Unauthorized',
 };
 
 /** ALB's phrase for its own statuses; RFC 9110's for an action's (a fixed response's 200, a redirect's 301). */

@@ -16,7 +16,7 @@
 export type Side = 'client' | 'gateway' | 'target';
 
 export interface GatewayFailure {
-  status: 400 | 401 | 405 | 408 | 417 | 460 | 463 | 500 | 501 | 502 | 503 | 504;
+  status: 400 | 401 | 405 | 408 | 417 | 460 | 463 | 500 | 501 | 502 | 503 | 504 | 561;
   reason: string;
   side: Side;
 }
@@ -69,6 +69,38 @@ export const FAILURES = {
   // carries RFC 6750 §3's Bearer challenge (phases/authenticate.ts).
   jwtMissing: { status: 401, reason: 'JwtMissing', side: 'client' },
   jwtInvalid: { status: 401, reason: 'JwtInvalid', side: 'client' },
+  // ALB's authenticate-oidc / authenticate-cognito (phases/authenticate.ts, authenticate-oidc.ts). The reasons are the
+  // access log's own error reason codes (AWS, "Access logs for your Application Load Balancer", "Error reason codes");
+  // the statuses follow AWS's troubleshooting page: 401 when the sign-in itself is not valid, 500 when the load
+  // balancer could not reach the provider or could not finish, 561 when the provider answered the sign-in with an error.
+  // OnUnauthenticatedRequest `deny`: 401. AWS lists no reason code for it; `AuthDenied` is Receipt's name.
+  authDenied: { status: 401, reason: 'AuthDenied', side: 'client' },
+  // A session cookie that does not open: changed, cut, or sealed by another gateway (a restart makes a new key).
+  authInvalidCookie: { status: 401, reason: 'AuthInvalidCookie', side: 'client' },
+  // The callback (/oauth2/idpresponse) without `state`, or with one this gateway did not make (or made too long ago).
+  authMissingState: { status: 401, reason: 'AuthMissingStateParam', side: 'client' },
+  authInvalidState: { status: 401, reason: 'AuthInvalidStateParam', side: 'client' },
+  // The AWSALBAuthNonce cookie that ties `state` to the browser: absent, or not the one `state` was made for.
+  authMissingNonce: { status: 401, reason: 'AuthMissingAWSALBAuthNonce', side: 'client' },
+  authInvalidNonce: { status: 401, reason: 'AuthInvalidAWSALBAuthNonce', side: 'client' },
+  authMissingCode: { status: 401, reason: 'AuthMissingCodeParam', side: 'client' },
+  // The token endpoint refused the code (RFC 6749 §5.2 `invalid_grant`), or answered with no usable tokens.
+  authInvalidGrant: { status: 401, reason: 'AuthInvalidGrantError', side: 'client' },
+  authInvalidTokenResponse: { status: 401, reason: 'AuthInvalidTokenResponse', side: 'client' },
+  // The ID token's iss, aud, exp or nonce is not what this sign-in expects (OIDC Core §3.1.3.7).
+  authInvalidIdToken: { status: 401, reason: 'AuthInvalidIdToken', side: 'client' },
+  authInvalidUserinfo: { status: 401, reason: 'AuthInvalidUserinfoResponse', side: 'client' },
+  // The provider could not be reached, or did not answer within 5 s.
+  authTokenConnection: { status: 500, reason: 'AuthTokenEpRequestConnectionError', side: 'gateway' },
+  authTokenTimeout: { status: 500, reason: 'AuthTokenEpRequestTimeout', side: 'gateway' },
+  authUserinfoConnection: { status: 500, reason: 'AuthUserinfoEpRequestConnectionError', side: 'gateway' },
+  authUserinfoTimeout: { status: 500, reason: 'AuthUserinfoEpRequestTimeout', side: 'gateway' },
+  // The user's claims are over 11 KB: more than the session cookie can carry.
+  authUserinfoTooLarge: { status: 500, reason: 'AuthUserinfoResponseSizeExceeded', side: 'gateway' },
+  authUnhandled: { status: 500, reason: 'AuthUnhandledException', side: 'gateway' },
+  // The provider sent the user back with an error (OIDC Core §3.1.2.6, e.g. access_denied). AWS's troubleshooting
+  // page gives 561 and no reason code; `AuthIdpError` is Receipt's name.
+  authIdpError: { status: 561, reason: 'AuthIdpError', side: 'gateway' },
   trace: { status: 405, reason: 'TraceNotAllowed', side: 'client' },
   // The gateway is a reverse proxy, not a forward one: it opens no tunnels (RFC 9110 §9.3.6).
   connect: { status: 405, reason: 'ConnectNotAllowed', side: 'client' },

@@ -23,6 +23,7 @@ import { classifyParserError } from './desync.ts';
 import { classifyClientError, FAILURES } from './failures.ts';
 import type { ClientRequest, ClientResponse } from './proxy.ts';
 import { compileRules } from './rules.ts';
+import { AuthKeys, type AuthFlow } from './authenticate-oidc.ts';
 import { StickyCookies } from './cluster/stickiness.ts';
 import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
@@ -52,6 +53,11 @@ export interface GatewayOptions {
    * gateway's own error answers. Off (ALB's bytes exactly) unless asked for: `receipt gateway --receipt-extras`.
    */
   receiptExtras?: boolean;
+  /**
+   * Sign-in (authenticate-oidc / -cognito rules): the ARN x-amzn-oidc-data names as its `signer` (a local one when
+   * absent), and the port of the public-key endpoint (`publicKeysUrl`; a free port when absent).
+   */
+  auth?: { loadBalancerArn?: string; publicKeyPort?: number };
 }
 
 interface Listener extends ListenerView {
@@ -78,6 +84,9 @@ export class Gateway {
   readonly #idleMs: number;
   /** Seals and opens sticky-session cookies (a key of this gateway's, made at start). */
   readonly #sticky = new StickyCookies();
+  /** The sign-in keys, made when a rule first needs them (authenticate-oidc.ts). */
+  #authKeys: AuthKeys | undefined;
+  #publicKeys: { url: string; close(): Promise<void> } | undefined;
   /** What the request phases (phases/pipeline.ts) read of the gateway. */
   readonly #site: Site;
   #closing = false;
@@ -105,6 +114,14 @@ export class Gateway {
       for (const t of g.targets) group.register(t.id, t.host, t.port);
       this.groups.set(g.name, group);
     }
+  }
+
+  /**
+   * Where x-amzn-oidc-data's public key is served, by kid (`<url><kid>`), as ALB's regional public-key endpoint
+   * serves it; undefined when no rule authenticates.
+   */
+  get publicKeysUrl(): string | undefined {
+    return this.#publicKeys?.url;
   }
 
   group(name = 'shop'): TargetGroup {
@@ -141,6 +158,7 @@ export class Gateway {
       listener.port = (listener.server.address() as net.AddressInfo).port;
       this.#listeners.push(listener);
     }
+    if (this.#authKeys) this.#publicKeys = await this.#authKeys.serve(this.#opts.host, this.#opts.auth?.publicKeyPort ?? 0);
   }
 
   #createListener(config: ListenerConfig, protocol: 'http' | 'https'): Listener {
@@ -149,12 +167,14 @@ export class Gateway {
       protocol,
       server: undefined as unknown as net.Server,
       h1: new Set(),
-      rules: compileRules(config),
+      rules: compileRules(config, () => (this.#authKeys ??= new AuthKeys(this.#opts.auth?.loadBalancerArn))),
       port: config.port,
       responseHeaders: Object.entries(config.responseHeaders ?? {}).flatMap(([name, value]) => (value === undefined ? [] : [name, value])),
       serverHeader: config.serverHeader !== false,
       mtlsMode: config.mutualAuthentication?.mode,
     };
+    const flows = new Map<string, AuthFlow>(listener.rules.flatMap((r) => (r.auth ? [[r.auth.id, r.auth] as const] : [])));
+    if (flows.size) (listener as { authFlows?: ReadonlyMap<string, AuthFlow> }).authFlows = flows;
     const h1 = (socket: net.Socket) => this.#serveHttp1(listener, socket);
     if (protocol === 'http') {
       listener.server = net.createServer((socket) => {
@@ -331,6 +351,7 @@ export class Gateway {
       ),
     );
     await Promise.all([...this.groups.values()].map((g) => g.close()));
+    await this.#publicKeys?.close();
     await this.#opts.accessLog.close();
     await this.#opts.connectionLog?.close();
   }

@@ -110,7 +110,7 @@ const REWRITTEN = new Set(['expect', 'content-length', 'host', 'x-forwarded-for'
 export function targetFields(
   req: { httpVersion: string; rawHeaders: string[]; headers: { connection?: string | string[] | undefined; cookie?: string | undefined; host?: string | undefined; 'x-forwarded-for'?: string | string[] | undefined } },
   listener: { protocol: 'http' | 'https'; port: number },
-  route: { forwardHost: string; clientIp: string; clientPort?: number | undefined; trace: string; requestId: string | undefined; negotiated?: { sslCipher: string; sslProtocol: string } | undefined; clientCert?: string[] | undefined },
+  route: { forwardHost: string; clientIp: string; clientPort?: number | undefined; trace: string; requestId: string | undefined; negotiated?: { sslCipher: string; sslProtocol: string } | undefined; clientCert?: string[] | undefined; oidcFields?: string[] | undefined },
   attrs: HeaderAttributes = ALB_HEADER_ATTRIBUTES,
   /**
    * Receipt's extra: an X-Request-Id on every forwarded request (the client's, else the trace's Root), so the shop's
@@ -135,6 +135,8 @@ export function targetFields(
     if (attrs.dropInvalidHeaderFields && !VALID_NAME.test(name)) continue;
     // With mutual TLS on, the certificate fields are the load balancer's to write: a client cannot forge them.
     if (route.clientCert && lower.startsWith('x-amzn-mtls-')) continue;
+    // Behind an authenticate action, the identity fields are the load balancer's to write, never the client's.
+    if (route.oidcFields && lower.startsWith('x-amzn-oidc-')) continue;
     out.push(name, raw[i + 1]!);
   }
   if (h2 && req.headers.cookie) out.push('cookie', req.headers.cookie);
@@ -151,6 +153,7 @@ export function targetFields(
   );
   if (addRequestId) out.push('x-request-id', route.requestId ?? traceRoot(route.trace));
   if (route.clientCert) for (const f of route.clientCert) out.push(f);
+  if (route.oidcFields) for (const f of route.oidcFields) out.push(f);
   if (attrs.tlsVersionAndCipherSuiteHeaders && route.negotiated) out.push('x-amzn-tls-version', route.negotiated.sslProtocol, 'x-amzn-tls-cipher-suite', route.negotiated.sslCipher);
   return out;
 }

@@ -4,7 +4,8 @@
  */
 import { BlockList, isIPv6 } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
-import { finalAction, jwtValidationOf, type Action, type Condition, type ListenerConfig } from './config.ts';
+import { AuthFlow, type AuthKeys } from './authenticate-oidc.ts';
+import { authenticateOf, finalAction, jwtValidationOf, type Action, type Condition, type ListenerConfig, type RuleActions } from './config.ts';
 import { compileJwtValidation, type JwtCheck } from './jwt-validation.ts';
 
 /** What a rule reads of a request: the same for HTTP/1.1 and HTTP/2. */
@@ -31,6 +32,8 @@ export interface CompiledRule {
   action: Action;
   /** Its jwt-validation, run before the final action (jwt-validation.ts). */
   jwt?: JwtCheck;
+  /** Its authenticate-oidc / authenticate-cognito, run first (authenticate-oidc.ts). */
+  auth?: AuthFlow;
   /** The rule's transforms, compiled (none on the default rule). */
   transforms?: CompiledTransforms;
 }
@@ -124,22 +127,32 @@ function compileCondition(c: Condition): Test {
   }
 }
 
-export function compileRules(listener: ListenerConfig): CompiledRule[] {
+/**
+ * A listener's rules, compiled. `keys`: the gateway's sign-in keys, needed only when a rule authenticates (its flow
+ * is named by the rule's priority in the sign-in's `state`).
+ */
+export function compileRules(listener: ListenerConfig, keys?: () => AuthKeys): CompiledRule[] {
+  const before = (actions: RuleActions, priority: number) => {
+    const jwt = jwtValidationOf(actions);
+    const auth = authenticateOf(actions);
+    return {
+      ...(jwt ? { jwt: compileJwtValidation(jwt) } : {}),
+      ...(auth && keys ? { auth: new AuthFlow(auth, String(priority), keys(), `listener ${listener.port} rule ${priority || 'default'}`) } : {}),
+    };
+  };
   const rules: CompiledRule[] = [...(listener.rules ?? [])].sort((a, b) => a.priority - b.priority).map((r) => {
     const tests = r.conditions.map(compileCondition);
     const transforms: CompiledTransforms = {};
     for (const t of r.transforms ?? []) transforms[t.type === 'host-header-rewrite' ? 'host' : 'url'] = { regex: new RegExp(t.regex), replace: t.replace };
-    const jwt = jwtValidationOf(r.actions);
     return {
       priority: r.priority,
       action: finalAction(r.actions),
-      ...(jwt ? { jwt: compileJwtValidation(jwt) } : {}),
+      ...before(r.actions, r.priority),
       test: (req: RuleRequest, ctx: MatchContext) => tests.every((t) => t(req, ctx)),
       ...(r.transforms?.length ? { transforms } : {}),
     };
   });
-  const jwt = jwtValidationOf(listener.defaultActions);
-  rules.push({ priority: 0, action: finalAction(listener.defaultActions), test: () => true, ...(jwt ? { jwt: compileJwtValidation(jwt) } : {}) });
+  rules.push({ priority: 0, action: finalAction(listener.defaultActions), test: () => true, ...before(listener.defaultActions, 0) });
   return rules;
 }
 

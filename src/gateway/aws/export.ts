@@ -3,7 +3,7 @@
  * is what gets deployed. Property names follow AWS's CloudFormation reference (AWS::ElasticLoadBalancingV2::*).
  */
 import { stringify } from 'yaml';
-import { RESPONSE_HEADERS, type Action, type Condition, type GatewayConfig, type JwtValidationAction } from '../config.ts';
+import { RESPONSE_HEADERS, type Action, type AuthenticateAction, type Condition, type GatewayConfig, type JwtValidationAction } from '../config.ts';
 import { ALB_DEFAULTS } from '../limits.ts';
 import { LB, LISTENER, LISTENER_CERTIFICATE, RULE, TG, TRUST_STORE } from './catalogue.ts';
 import type { Json } from './shapes.ts';
@@ -18,8 +18,30 @@ const NODE_DEFAULTS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
  */
 export function toCloudFormation(config: GatewayConfig): Json {
   const id = (name: string) => `${name.replace(/[^A-Za-z0-9]/g, '')}TargetGroup`;
-  const action = (a: Action | JwtValidationAction, order?: number): Json => {
+  /** NoEcho parameters for the OIDC clients' secrets: a template never carries a secret, the stack is given it. */
+  const secrets: Record<string, Json> = {};
+  const action = (a: Action | JwtValidationAction | AuthenticateAction, order?: number): Json => {
     const base = order !== undefined ? { Order: order } : {};
+    if (a.type === 'authenticate-oidc' || a.type === 'authenticate-cognito') {
+      // Only what differs from ALB's defaults is written, as elsewhere, so an import and its export read back alike.
+      const common = {
+        ...(a.sessionCookieName !== undefined ? { SessionCookieName: a.sessionCookieName } : {}),
+        ...(a.sessionTimeout !== undefined ? { SessionTimeout: a.sessionTimeout } : {}),
+        ...(a.scope !== undefined ? { Scope: a.scope } : {}),
+        ...(a.onUnauthenticatedRequest !== undefined ? { OnUnauthenticatedRequest: a.onUnauthenticatedRequest } : {}),
+        ...(a.authenticationRequestExtraParams !== undefined ? { AuthenticationRequestExtraParams: a.authenticationRequestExtraParams } : {}),
+      };
+      if (a.type === 'authenticate-cognito') {
+        return { ...base, Type: a.type, AuthenticateCognitoConfig: { UserPoolArn: a.userPoolArn, UserPoolClientId: a.userPoolClientId, UserPoolDomain: a.userPoolDomain, ...common } };
+      }
+      const param = `${a.clientId.replace(/[^A-Za-z0-9]/g, '')}ClientSecret`;
+      secrets[param] = { Type: 'String', NoEcho: true, Description: `the client secret of OIDC client ${a.clientId} (given locally with --oidc-client-secret)` };
+      return {
+        ...base,
+        Type: a.type,
+        AuthenticateOidcConfig: { Issuer: a.issuer, AuthorizationEndpoint: a.authorizationEndpoint, TokenEndpoint: a.tokenEndpoint, UserInfoEndpoint: a.userInfoEndpoint, ClientId: a.clientId, ClientSecret: { Ref: param }, ...common },
+      };
+    }
     if (a.type === 'jwt-validation') {
       const claims = a.additionalClaims?.length ? { AdditionalClaims: a.additionalClaims.map((c) => ({ Name: c.name, Format: c.format, Values: c.values })) } : {};
       return { ...base, Type: 'jwt-validation', JwtValidationConfig: { Issuer: a.issuer, JwksEndpoint: a.jwksEndpoint, ...claims } };
@@ -191,6 +213,7 @@ export function toCloudFormation(config: GatewayConfig): Json {
             TrustStoreKey: { Type: 'String', Description: 'the S3 key of the CA bundle (the file given locally with --trust-store)' },
           }
         : {}),
+      ...secrets,
     },
     Resources: resources,
   };

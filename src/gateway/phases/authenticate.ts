@@ -1,17 +1,57 @@
 /**
- * A rule's jwt-validation action, run before its final action (AWS, "Verify JWTs using an Application Load
- * Balancer"): a request without a valid bearer token is answered 401 with RFC 6750 §3's challenge; a valid one goes
- * on to the final action with its Authorization field untouched. Synchronous for every rule without the action.
+ * A rule's pre-routing actions, in ALB's order, before its final action:
+ *
+ *   - authenticate-oidc / authenticate-cognito (authenticate-oidc.ts; AWS, "Authenticate users using an Application
+ *     Load Balancer"): a signed-in request goes on with the x-amzn-oidc-* fields for the target; one without a
+ *     session is redirected to the provider, refused 401 or let on anonymous, as OnUnauthenticatedRequest says. The
+ *     provider's callback, /oauth2/idpresponse, is answered here on any listener with such a rule, whatever rule
+ *     its path matches: it ends the sign-in and sets the session cookie.
+ *   - jwt-validation (jwt-validation.ts; AWS, "Verify JWTs using an Application Load Balancer"): a request without a
+ *     valid bearer token is answered 401 with RFC 6750 §3's challenge; a valid one goes on with its Authorization
+ *     field untouched.
+ *
+ * Synchronous for every rule without either, so a request that needs none never waits a turn.
  */
 import { formatBearerChallenge } from '../../http/www-authenticate.ts';
+import { authCallback, CALLBACK_PATH, type AuthOutcome } from '../authenticate-oidc.ts';
 import { FAILURES } from '../failures.ts';
-import { answerFailure } from '../respond/answer.ts';
+import { answerFailure, answerOwn } from '../respond/answer.ts';
 import type { RequestContext } from './context.ts';
 
 export function authenticate(ctx: RequestContext): void | Promise<true | void> {
+  const flows = ctx.listener.authFlows;
+  if (flows && ctx.path === CALLBACK_PATH) {
+    ctx.preActions = ['authenticate'];
+    return authCallback(flows, ctx.query, ctx.headers.cookie, ctx.hostWithPort || ctx.forwardHost).then((o) => settle(ctx, o));
+  }
+  const auth = ctx.auth;
+  if (!auth) return verifyJwt(ctx);
+  ctx.preActions = ['authenticate'];
+  const host = ctx.hostWithPort || ctx.forwardHost;
+  return auth.check(ctx.headers.cookie, host, `https://${host}${ctx.requestPath}`).then((o) => settle(ctx, o) || verifyJwt(ctx));
+}
+
+/** What a sign-in step decided: an answer of the gateway's (a redirect, a failure), or the fields the target gets. */
+function settle(ctx: RequestContext, o: AuthOutcome): true | undefined {
+  switch (o.kind) {
+    case 'answer':
+      return answerOwn(ctx, o.status, { location: o.location, 'set-cookie': o.cookies }, '');
+    case 'fail':
+      // RFC 9110 §11.6.1 asks a 401 for a WWW-Authenticate field; ALB sends none, and neither does the gateway.
+      return answerFailure(ctx, o.failure);
+    case 'signed-in':
+      ctx.oidcFields = o.fields;
+      return;
+    case 'anonymous':
+      ctx.oidcFields = [];
+      return;
+  }
+}
+
+function verifyJwt(ctx: RequestContext): void | Promise<true | void> {
   const check = ctx.jwt;
   if (!check) return;
-  ctx.preAction = 'jwt-validation';
+  (ctx.preActions ??= []).push('jwt-validation');
   return check(ctx.headers.authorization).then((verdict) => {
     if (verdict.ok) return;
     if (verdict.why === 'jwks') return answerFailure(ctx, FAILURES.jwksUnavailable);

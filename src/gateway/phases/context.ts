@@ -24,6 +24,7 @@ import type { RequestHead } from '../wire/head.ts';
 import type { Framing } from '../wire/framing.ts';
 import type { Responder } from '../respond/answer.ts';
 import type { JwtCheck } from '../jwt-validation.ts';
+import type { AuthFlow } from '../authenticate-oidc.ts';
 
 /** What the phases need of the gateway: its settings, its target groups, its sticky-cookie key, its log. */
 export interface Site {
@@ -48,6 +49,8 @@ export interface ListenerView {
   readonly serverHeader: boolean;
   /** The listener's mutual TLS mode (mtls.ts); off when absent. */
   readonly mtlsMode?: MtlsMode | undefined;
+  /** Its rules' authenticate actions by the id their sign-in `state` carries; absent when none authenticates. */
+  readonly authFlows?: ReadonlyMap<string, AuthFlow> | undefined;
 }
 
 // Shared placeholders until measure reads the request: nothing made per request for them.
@@ -118,8 +121,15 @@ export class RequestContext {
   action: Action | undefined;
   /** The rule's jwt-validation, when it has one (phases/authenticate.ts). */
   jwt: JwtCheck | undefined;
-  /** The action run before the final one (jwt-validation), for the log's actions_executed (ALB lists each, in order). */
-  preAction: string | undefined;
+  /** The rule's authenticate action, when it has one (phases/authenticate.ts). */
+  auth: AuthFlow | undefined;
+  /**
+   * The identity fields the target gets from a sign-in (x-amzn-oidc-*), or none for an `allow`ed anonymous request;
+   * undefined on a rule without an authenticate action. When defined, the client's own x-amzn-oidc-* are dropped.
+   */
+  oidcFields: string[] | undefined;
+  /** The actions run before the final one (authenticate, jwt-validation), for the log's actions_executed (ALB lists each, in order). */
+  preActions: string[] | undefined;
   /** The Host the target gets (ALB's rewriting). */
   forwardHost = '';
   /** What the target's request line carries: origin-form, or `*`. */
@@ -212,7 +222,7 @@ export class RequestContext {
       traceId: this.trace,
       domainName: this.host,
       requestCreationTime: this.created,
-      actionsExecuted: [this.preAction, this.actionType].filter((a): a is string => a !== undefined),
+      actionsExecuted: this.preActions ? (this.actionType ? [...this.preActions, this.actionType] : this.preActions) : this.actionType ? [this.actionType] : [],
     };
     if (this.targetAddress !== undefined) r.target = this.targetAddress;
     if (this.targetStatus !== undefined) r.targetStatusCode = this.targetStatus;

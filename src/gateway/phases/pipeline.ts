@@ -7,7 +7,9 @@
  *   checks          ALB's checks before any rule, in its order (checks.ts): 400/405/413/463/501, desync class
  *   route           the first listener rule that matches (rules.ts): its action, the Host and id the target gets
  *   expectation     417 for an Expect other than 100-continue (RFC 9110 §10.1.1)
- *   authenticate    a rule's jwt-validation (jwt-validation.ts): 401 with a Bearer challenge unless its token verifies
+ *   authenticate    a rule's pre-routing actions: sign-in (authenticate-oidc.ts) — the session's identity for the
+ *                   target, or a redirect to the provider, 401 or on anonymous; the provider's callback answered —
+ *                   then jwt-validation (jwt-validation.ts): 401 with a Bearer challenge unless its token verifies
  *   own-answer      fixed-response and redirect answered by the gateway; a forward goes on
  *   pick-target     target group and target, sticky sessions honoured (cluster/); 503 when none can take it
  *   rewrite-fields  the fields the target gets (headers.ts): hop-by-hop out, X-Forwarded-*, trace id, Host
@@ -15,7 +17,8 @@
  *   forward         the exchange with the target (proxy.ts), or the tunnel (tunnel.ts); its failure → failures.ts
  *
  * Run as the shop's decision pipeline runs its steps (src/shop/decision/pipeline.ts): a phase answers synchronously
- * unless it has to wait — only `forward` does, and `authenticate` for a rule that checks a token — so a request the gateway answers itself never waits a turn.
+ * unless it has to wait — only `forward` does, and `authenticate` for a rule that signs in or checks a token — so a
+ * request the gateway answers itself never waits a turn.
  */
 import { FAILURES } from '../failures.ts';
 import { authenticate } from './authenticate.ts';

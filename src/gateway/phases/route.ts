@@ -21,6 +21,7 @@ export function route(ctx: RequestContext): true | void {
   if (transformed?.failed) return answerFailure(ctx, FAILURES.transformFailed);
   ctx.action = rule.action;
   ctx.jwt = rule.jwt;
+  ctx.auth = rule.auth;
   const { protocol, port } = ctx.listener;
   // HTTP/1.0 without Host: ALB puts its own name there; this gateway's is its listener address.
   ctx.forwardHost = transformed?.host ?? forwardedHost(ctx.hostWithPort || `${ctx.site.hostName}:${port}`, protocol, port)!;

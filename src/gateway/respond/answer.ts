@@ -40,8 +40,11 @@ export interface Responder {
    * Sends a whole answer: status, fields (lower-case names), body. `phrase`: ALB's reason phrase, for its failures.
    * Returns the body's length in bytes, or -1 when the connection can no longer take an answer.
    */
-  send(to: Answerable, status: number, fields: Record<string, string>, body: string, phrase: string | undefined, close: boolean): number;
+  send(to: Answerable, status: number, fields: Fields, body: string, phrase: string | undefined, close: boolean): number;
 }
+
+/** An answer's own fields, lower-case names; a list for a field sent more than once (Set-Cookie, RFC 6265 §3). */
+export type Fields = Record<string, string | string[]>;
 
 export function isHttp2(res: ClientResponse): res is Http2ServerResponse {
   return 'stream' in res;
@@ -60,7 +63,7 @@ export function writeHead(res: ClientResponse, status: number, headers: http.Out
  * The fields of the gateway's own answer: `Server: awselb/2.0` unless the listener turned it off, the listener's
  * added response headers (ALB's header modification), then the answer's own.
  */
-function ownFields(to: Answerable, fields: Record<string, string>, bytes: number): http.OutgoingHttpHeaders {
+function ownFields(to: Answerable, fields: Fields, bytes: number): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = to.listener.serverHeader ? { server: 'awselb/2.0' } : {};
   const added = to.listener.responseHeaders;
   for (let i = 0; i < added.length; i += 2) out[added[i]!] = added[i + 1]!;
@@ -107,7 +110,7 @@ export const RAW_SOCKET: Responder = {
     let head = `HTTP/1.1 ${status} ${albPhrase(status)}\r\n${to.listener.serverHeader ? 'Server: awselb/2.0\r\n' : ''}Date: ${new Date().toUTCString()}\r\n`;
     const added = to.listener.responseHeaders;
     for (let i = 0; i < added.length; i += 2) if (!(added[i]! in fields)) head += `${added[i]}: ${added[i + 1]}\r\n`;
-    for (const name in fields) head += `${name}: ${fields[name]}\r\n`;
+    for (const name in fields) for (const value of ([] as string[]).concat(fields[name]!)) head += `${name}: ${value}\r\n`;
     socket.end(`${head}Content-Length: ${bytes}\r\nConnection: close\r\n\r\n${body}`);
     return bytes;
   },
@@ -132,7 +135,7 @@ export function answerFailure(to: Answerable, failure: GatewayFailure, more?: Re
 }
 
 /** An answer the gateway gives itself by a rule's action (fixed-response, redirect). */
-export function answerOwn(to: Answerable, status: number, fields: Record<string, string>, body: string): true {
+export function answerOwn(to: Answerable, status: number, fields: Fields, body: string): true {
   to.status = status;
   const sent = to.responder.send(to, status, fields, body, undefined, false);
   if (sent >= 0) to.sentBytes = sent;

@@ -1,0 +1,266 @@
+/**
+ * ALB's authenticate-oidc action (AWS, "Authenticate users using an Application Load Balancer") over real sockets,
+ * against a real OpenID provider (oidc-provider, src/idp/local-provider.ts): the gateway's HTTPS listener redirects
+ * to the provider with state and nonce; the test signs in at the provider's form with a cookie jar; the callback sets
+ * the sharded session cookie and sends the browser back; the target then gets x-amzn-oidc-accesstoken, -identity and
+ * -data, the last verified with the public key the gateway serves by kid. Also: deny, allow, a changed cookie, an
+ * expired session, a bad state, a replayed code, a dead token endpoint, claims over 11 KB — each with ALB's status and
+ * the access log's error_reason.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
+import { Agent, request } from 'undici';
+import type { Action, AuthenticateOidcAction, GatewayConfig } from '../../src/gateway/config.ts';
+import { startLocalProvider, type LocalProvider } from '../../src/idp/local-provider.ts';
+import { certificateFor } from '../support/certificates.ts';
+import { gatewayUnderTest } from '../support/gateway.ts';
+import { httpTarget, type HttpTarget } from '../support/http-target.ts';
+
+const HOST = 'app.test';
+const CALLBACK = `https://${HOST}/oauth2/idpresponse`;
+const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+
+let target: HttpTarget;
+let idp: LocalProvider;
+let gw: Awaited<ReturnType<typeof gatewayUnderTest>>;
+let base: string;
+
+/** A browser's cookies for one site: name → value (every cookie here has Path=/ or a path the test follows). */
+type Jar = Map<string, string>;
+function store(jar: Jar, setCookie: string | string[] | undefined): void {
+  for (const line of ([] as string[]).concat(setCookie ?? [])) {
+    const [pair, ...attrs] = line.split(';');
+    const at = pair!.indexOf('=');
+    const name = pair!.slice(0, at).trim();
+    const expires = attrs.find((a) => /^\s*expires=/i.test(a));
+    if (expires && new Date(expires.split('=')[1]!).getTime() < Date.now()) jar.delete(name);
+    else jar.set(name, pair!.slice(at + 1).trim());
+  }
+}
+const cookieHeader = (jar: Jar) => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+
+/** A request to the gateway's HTTPS listener as a browser at https://app.test would send it. */
+async function get(path: string, jar: Jar = new Map(), headers: Record<string, string> = {}) {
+  const r = await request(`${base}${path}`, { dispatcher: insecure, headers: { host: HOST, ...(jar.size ? { cookie: cookieHeader(jar) } : {}), ...headers } });
+  const body = await r.body.text();
+  const setCookie = r.headers['set-cookie'];
+  store(jar, setCookie);
+  return { status: r.statusCode, location: r.headers.location as string | undefined, setCookie: ([] as string[]).concat(setCookie ?? []), body };
+}
+
+/** The user at the provider: its login form, then its consent form, until it sends the browser back to the callback. */
+async function atProvider(authorizeUrl: string, username: string, password: string): Promise<string> {
+  const jar: Jar = new Map();
+  let url = authorizeUrl;
+  for (let hop = 0; hop < 10; hop++) {
+    if (url.startsWith(CALLBACK)) return url;
+    let r = await request(url, { headers: jar.size ? { cookie: cookieHeader(jar) } : {} });
+    store(jar, r.headers['set-cookie']);
+    const page = await r.body.text();
+    if (r.statusCode === 200) {
+      // The form's action: /interaction/<uid>/login or /confirm.
+      const action = /action="([^"]+)"/.exec(page)![1]!;
+      const form = action.endsWith('/login') ? new URLSearchParams({ username, password }).toString() : '';
+      r = await request(new URL(action, url).href, { method: 'POST', headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+      store(jar, r.headers['set-cookie']);
+      await r.body.text();
+    }
+    assert.ok(r.statusCode >= 300 && r.statusCode < 400, `the provider answered ${r.statusCode} at ${url}`);
+    url = new URL(r.headers.location as string, url).href;
+  }
+  throw new Error('the provider never sent the browser back');
+}
+
+/** A whole sign-in from `path`: the gateway's redirect, the provider, the callback. Returns the browser's jar. */
+async function signIn(path: string, username = 'ana', password = 'secret') {
+  const jar: Jar = new Map();
+  const first = await get(path, jar);
+  assert.equal(first.status, 302);
+  const back = await atProvider(first.location!, username, password);
+  const callback = await get(back.slice(`https://${HOST}`.length), jar);
+  return { jar, first, callback, back };
+}
+
+const oidc = (over: Partial<AuthenticateOidcAction> = {}): AuthenticateOidcAction => ({
+  type: 'authenticate-oidc',
+  issuer: idp.issuer,
+  authorizationEndpoint: idp.authorizationEndpoint,
+  tokenEndpoint: idp.tokenEndpoint,
+  userInfoEndpoint: idp.userInfoEndpoint,
+  clientId: 'shop-admin',
+  clientSecret: 'shop-admin-secret',
+  ...over,
+});
+const forward: Action = { type: 'forward', targetGroups: [{ name: 'app' }] };
+const rule = (priority: number, path: string, auth: AuthenticateOidcAction) => ({ priority, conditions: [{ field: 'path-pattern' as const, values: [path] }], actions: [auth, forward] });
+
+before(async () => {
+  target = await httpTarget('app');
+  idp = await startLocalProvider({
+    clients: [{ clientId: 'shop-admin', clientSecret: 'shop-admin-secret', redirectUris: [CALLBACK] }],
+    users: [
+      { username: 'ana', password: 'secret', claims: { email: 'ana@example.com', name: 'Ana' } },
+      // Claims that take more than one 4 KB cookie, and claims over ALB's 11 KB.
+      { username: 'bea', password: 'secret', claims: { name: 'Bea', bio: 'b'.repeat(5000) } },
+      { username: 'cy', password: 'secret', claims: { name: 'Cy', bio: 'c'.repeat(12_000) } },
+    ],
+  });
+  const config: GatewayConfig = {
+    listeners: [
+      { protocol: 'HTTP', port: 0, defaultActions: [forward] },
+      {
+        protocol: 'HTTPS',
+        port: 0,
+        rules: [
+          rule(1, '/admin/*', oidc({ scope: 'openid email profile', authenticationRequestExtraParams: { ui_locales: 'en' } })),
+          rule(2, '/deny/*', oidc({ onUnauthenticatedRequest: 'deny' })),
+          rule(3, '/open/*', oidc({ onUnauthenticatedRequest: 'allow' })),
+          // A token endpoint nobody listens on (port 1 on loopback refuses).
+          rule(4, '/down/*', oidc({ tokenEndpoint: 'http://127.0.0.1:1/oauth2/token' })),
+          rule(5, '/short/*', oidc({ sessionTimeout: 1, sessionCookieName: 'Short' })),
+        ],
+        defaultActions: [forward],
+      },
+    ],
+    targetGroups: [{ name: 'app', healthCheck: { enabled: false }, targets: [{ id: 'app', host: '127.0.0.1', port: target.port }] }],
+  };
+  gw = await gatewayUnderTest(config, await certificateFor([HOST]));
+  base = `https://127.0.0.1:${gw.gateway.listener('https')!.port}`;
+});
+after(async () => {
+  await gw.close();
+  await idp.close();
+  await target.close();
+});
+
+describe('authenticate-oidc against a real provider', () => {
+  it('signs a user in: redirect with state and nonce, the provider, the callback, the session cookie, back to the first URL', async () => {
+    const { jar, first, callback } = await signIn('/admin/orders?page=2');
+    const to = new URL(first.location!);
+    assert.equal(to.origin + to.pathname, idp.authorizationEndpoint);
+    assert.equal(to.searchParams.get('response_type'), 'code');
+    assert.equal(to.searchParams.get('client_id'), 'shop-admin');
+    assert.equal(to.searchParams.get('redirect_uri'), CALLBACK);
+    assert.equal(to.searchParams.get('scope'), 'openid email profile');
+    assert.equal(to.searchParams.get('ui_locales'), 'en');
+    assert.ok(to.searchParams.get('state'));
+    assert.ok(to.searchParams.get('nonce'));
+    assert.ok(first.setCookie.some((c) => c.startsWith('AWSALBAuthNonce=') && /; Secure/.test(c) && /; HttpOnly/.test(c)));
+    assert.equal((await gw.logFor('/admin/orders?page=2')).actionsExecuted, 'authenticate');
+
+    assert.equal(callback.status, 302);
+    assert.equal(callback.location, `https://${HOST}/admin/orders?page=2`);
+    const session = callback.setCookie.find((c) => c.startsWith('AWSELBAuthSessionCookie-0='))!;
+    assert.match(session, /; Expires=[^;]+; Path=\/; Secure; HttpOnly$/);
+    assert.ok(!jar.has('AWSALBAuthNonce'), 'the nonce cookie is removed once used');
+
+    const r = await get('/admin/orders?page=2', jar, { 'x-amzn-oidc-identity': 'mallory' });
+    assert.equal(r.status, 200);
+    const h = target.lastHeaders!;
+    assert.equal(h['x-amzn-oidc-identity'], 'ana', "the client's own identity field never reaches the target");
+    assert.ok(h['x-amzn-oidc-accesstoken']);
+    const data = String(h['x-amzn-oidc-data']);
+    const header = decodeProtectedHeader(data) as Record<string, unknown>;
+    assert.equal(header.alg, 'ES256');
+    assert.equal(header.iss, idp.issuer);
+    assert.equal(header.client, 'shop-admin');
+    assert.match(String(header.signer), /^arn:aws:elasticloadbalancing:/);
+    assert.equal(typeof header.exp, 'number');
+    // The public key as ALB serves it: PEM text at <endpoint>/<kid>.
+    const pem = await (await request(`${gw.gateway.publicKeysUrl}${String(header.kid)}`)).body.text();
+    assert.match(pem, /^-----BEGIN PUBLIC KEY-----/);
+    const { payload } = await jwtVerify(data, await importSPKI(pem, 'ES256'), { algorithms: ['ES256'] });
+    assert.equal(payload.sub, 'ana');
+    assert.equal(payload.email, 'ana@example.com');
+    assert.equal((await gw.logFor('/admin/orders?page=2')).actionsExecuted, 'authenticate,forward');
+  });
+
+  it('splits a session over 4 KB into AWSELBAuthSessionCookie-0, -1, … and joins them again', async () => {
+    const { jar, callback } = await signIn('/admin/bea', 'bea');
+    assert.equal(callback.status, 302);
+    assert.ok(jar.has('AWSELBAuthSessionCookie-0') && jar.has('AWSELBAuthSessionCookie-1'));
+    for (const c of callback.setCookie.filter((c) => c.startsWith('AWSELBAuthSessionCookie-'))) assert.ok(c.split(';')[0]!.length <= 4096);
+    const r = await get('/admin/bea', jar);
+    assert.equal(r.status, 200);
+    assert.equal(target.lastHeaders!['x-amzn-oidc-identity'], 'bea');
+  });
+
+  it('answers 500 AuthUserinfoResponseSizeExceeded for claims over 11 KB', async () => {
+    const { callback, back } = await signIn('/admin/cy', 'cy');
+    assert.equal(callback.status, 500);
+    assert.equal((await gw.logFor(new URL(back).search)).errorReason, 'AuthUserinfoResponseSizeExceeded');
+  });
+
+  it('answers 401 AuthInvalidCookie to a session cookie that was changed', async () => {
+    const { jar } = await signIn('/admin/x');
+    const v = jar.get('AWSELBAuthSessionCookie-0')!;
+    jar.set('AWSELBAuthSessionCookie-0', v.slice(0, -3) + (v.endsWith('AAA') ? 'BBB' : 'AAA'));
+    const r = await get('/admin/changed', jar);
+    assert.equal(r.status, 401);
+    assert.equal((await gw.logFor('/admin/changed')).errorReason, 'AuthInvalidCookie');
+  });
+
+  it('sends a user whose session expired to sign in again', async () => {
+    const { jar } = await signIn('/short/a');
+    assert.equal((await get('/short/a', jar)).status, 200);
+    // SessionTimeout 1 s: a second later the session is over (jose's exp check has no leeway).
+    await new Promise((r) => setTimeout(r, 2100));
+    const r = await get('/short/later', jar);
+    assert.equal(r.status, 302);
+    assert.ok(r.location!.startsWith(idp.authorizationEndpoint));
+  });
+
+  it('answers 401 to a callback with a missing or foreign state, a missing or other nonce, or a replayed code', async () => {
+    assert.equal((await get('/oauth2/idpresponse?code=abc')).status, 401);
+    assert.equal((await gw.logFor('/oauth2/idpresponse?code=abc')).errorReason, 'AuthMissingStateParam');
+    assert.equal((await get('/oauth2/idpresponse?code=abc&state=forged', new Map([['AWSALBAuthNonce', 'n']]))).status, 401);
+    assert.equal((await gw.logFor('state=forged')).errorReason, 'AuthInvalidStateParam');
+
+    const { jar, back, first } = await signIn('/admin/replay');
+    const nonce = first.setCookie.find((c) => c.startsWith('AWSALBAuthNonce='))!.split(';')[0]!.split('=')[1]!;
+    const path = back.slice(`https://${HOST}`.length);
+    // The same state from another browser: no nonce cookie, or another one.
+    assert.equal((await get(path, new Map())).status, 401);
+    assert.equal((await gw.logFor(new URL(back).search)).errorReason, 'AuthMissingAWSALBAuthNonce');
+    assert.equal((await get(path, new Map([['AWSALBAuthNonce', 'someone-else']]))).status, 401);
+    assert.equal((await gw.logFor(new URL(back).search)).errorReason, 'AuthInvalidAWSALBAuthNonce');
+    // The code was spent by the sign-in: the provider says invalid_grant (RFC 6749 §5.2).
+    jar.set('AWSALBAuthNonce', nonce);
+    assert.equal((await get(path, jar)).status, 401);
+    assert.equal((await gw.logFor(new URL(back).search)).errorReason, 'AuthInvalidGrantError');
+  });
+
+  it('answers 561 when the provider sends the user back with an error', async () => {
+    const r = await get('/oauth2/idpresponse?error=access_denied&state=x');
+    assert.equal(r.status, 561);
+    assert.equal((await gw.logFor('error=access_denied&state=x')).errorReason, 'AuthIdpError');
+  });
+
+  it('answers 500 AuthTokenEpRequestConnectionError when the token endpoint cannot be reached', async () => {
+    const jar: Jar = new Map();
+    const first = await get('/down/page', jar);
+    const state = new URL(first.location!).searchParams.get('state')!;
+    const r = await get(`/oauth2/idpresponse?state=${encodeURIComponent(state)}&code=any`, jar);
+    assert.equal(r.status, 500);
+    assert.ok(!r.body.includes(' at '), 'no stack trace in a 5xx body');
+    assert.equal((await gw.logFor('&code=any')).errorReason, 'AuthTokenEpRequestConnectionError');
+  });
+
+  it('deny: 401 without a session, no redirect', async () => {
+    const r = await get('/deny/page');
+    assert.equal(r.status, 401);
+    assert.equal(r.location, undefined);
+    const log = await gw.logFor('/deny/page');
+    assert.equal(log.errorReason, 'AuthDenied');
+    assert.equal(log.actionsExecuted, 'authenticate');
+  });
+
+  it('allow: forwarded without identity, and a client cannot forge one', async () => {
+    const r = await get('/open/page', new Map(), { 'x-amzn-oidc-identity': 'mallory', 'x-amzn-oidc-data': 'forged' });
+    assert.equal(r.status, 200);
+    assert.equal(target.lastHeaders!['x-amzn-oidc-identity'], undefined);
+    assert.equal(target.lastHeaders!['x-amzn-oidc-data'], undefined);
+    assert.equal((await gw.logFor('/open/page')).actionsExecuted, 'authenticate,forward');
+  });
+});
