@@ -136,6 +136,9 @@ start.action(async (target: string | undefined, opts: Record<string, string | un
       `  payments   ${system.paymentUrl}   ${dim("(the payment provider's sandbox)")}`,
       `  database   ${db}`,
       `  access log ${system.accessLogFile}   connection log ${system.connectionLogFile}`,
+      ...(system.signIn
+        ? [`  console    ${system.signIn.consoleUrl}   ${dim(`(sign-in at the load balancer: provider ${system.signIn.issuer}, its keys ${system.signIn.keysUrl}<kid>)`)}`]
+        : []),
       ...(system.prometheusUrl ? [`  prometheus ${system.prometheusUrl}   alerts ${system.prometheusUrl}/alerts`] : []),
       '',
       bold('Demo users') + '  ' + DEMO_USERS.map((x) => `${x.username} / ${x.password} (${x.role})`).join(' · '),

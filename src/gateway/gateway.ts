@@ -23,7 +23,7 @@ import { classifyParserError } from './desync.ts';
 import { classifyClientError, FAILURES } from './failures.ts';
 import type { ClientRequest, ClientResponse } from './proxy.ts';
 import { compileRules } from './rules.ts';
-import { AuthKeys, type AuthFlow } from './authenticate-oidc.ts';
+import { AuthKeys, LOCAL_LB_ARN, type AuthFlow } from './authenticate-oidc.ts';
 import { StickyCookies } from './cluster/stickiness.ts';
 import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
@@ -122,6 +122,11 @@ export class Gateway {
    */
   get publicKeysUrl(): string | undefined {
     return this.#publicKeys?.url;
+  }
+
+  /** The ARN x-amzn-oidc-data names as its `signer`: the one an app checks before it trusts the claims. */
+  get loadBalancerArn(): string {
+    return this.#authKeys?.signer ?? this.#opts.auth?.loadBalancerArn ?? LOCAL_LB_ARN;
   }
 
   group(name = 'shop'): TargetGroup {

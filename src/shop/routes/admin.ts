@@ -18,6 +18,8 @@ async function ordersByStatus(db: Parameters<typeof listOrders>[0]) {
   return rows;
 }
 
+const OrdersByStatus = Type.Array(Type.Object({ status: Type.String(), orders: Type.Integer(), amount_cents: Type.Integer() }));
+
 export const adminRoutes = [
   defineRoute({
     method: 'GET',
@@ -41,6 +43,22 @@ export const adminRoutes = [
   }),
   defineRoute({
     method: 'GET',
+    url: '/console/reports',
+    summary: 'Orders by status, for the console page’s scripts (admin)',
+    tags: ['admin'],
+    access: 'admin',
+    success: {
+      200: {
+        description: 'Counts and totals per order status',
+        schema: OrdersByStatus,
+      },
+    },
+    async handle({ deps }) {
+      return { status: 200, body: await ordersByStatus(deps.db), headers: { 'cache-control': 'private, no-store' } };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
     url: '/admin/orders',
     summary: 'Every customer’s orders (admin)',
     tags: ['admin'],
@@ -59,7 +77,7 @@ export const adminRoutes = [
     success: {
       200: {
         description: 'Counts and totals per order status',
-        schema: Type.Array(Type.Object({ status: Type.String(), orders: Type.Integer(), amount_cents: Type.Integer() })),
+        schema: OrdersByStatus,
       },
     },
     async handle({ deps }) {
