@@ -100,6 +100,11 @@ export interface TargetProcess {
   version: string;
   /** A release deployed to fail its health checks (`receipt deploy --unhealthy`). */
   unhealthy: boolean;
+  /**
+   * The load balancer that signs users in in front of this target (`x-amzn-oidc-data`, shop/auth/alb-identity.ts):
+   * where its public keys are, and its ARN, the only signer trusted. Without them the field is ignored.
+   */
+  alb?: { keysUrl: string; arn: string };
 }
 
 export function targetProcessEnv(t: TargetProcess): Record<string, string> {
@@ -110,6 +115,7 @@ export function targetProcessEnv(t: TargetProcess): Record<string, string> {
     ...(t.metricsToken ? { RECEIPT_METRICS_TOKEN: t.metricsToken } : {}),
     RECEIPT_VERSION: t.version,
     ...(t.unhealthy ? { RECEIPT_RELEASE_UNHEALTHY: '1' } : {}),
+    ...(t.alb ? { RECEIPT_ALB_KEYS_URL: t.alb.keysUrl, RECEIPT_ALB_ARN: t.alb.arn } : {}),
   };
 }
 
@@ -124,5 +130,6 @@ export function readTargetProcess(env: Env = process.env): TargetProcess {
     ...(env.RECEIPT_METRICS_TOKEN ? { metricsToken: env.RECEIPT_METRICS_TOKEN } : {}),
     version: env.RECEIPT_VERSION || 'v1',
     unhealthy: env.RECEIPT_RELEASE_UNHEALTHY === '1',
+    ...(env.RECEIPT_ALB_KEYS_URL && env.RECEIPT_ALB_ARN ? { alb: { keysUrl: env.RECEIPT_ALB_KEYS_URL, arn: env.RECEIPT_ALB_ARN } } : {}),
   };
 }

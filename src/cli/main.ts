@@ -135,9 +135,13 @@ start.action(async (target: string | undefined, opts: Record<string, string | un
       `  control    ${system.controlUrl}   token ${token}`,
       `  payments   ${system.paymentUrl}   ${dim("(the payment provider's sandbox)")}`,
       `  database   ${db}`,
-      `  access log ${system.accessLogFile}`,
-      // A configuration with a sign-in rule (--gateway-config): where apps fetch x-amzn-oidc-data's key.
-      ...(system.gateway.publicKeysUrl ? [`  sign-in    x-amzn-oidc-data's public key: ${system.gateway.publicKeysUrl}<kid>`] : []),
+      `  access log ${system.accessLogFile}   connection log ${system.connectionLogFile}`,
+      ...(system.signIn
+        ? [`  console    ${system.signIn.consoleUrl}   ${dim(`(sign-in at the load balancer: provider ${system.signIn.issuer}, its keys ${system.signIn.keysUrl}<kid>)`)}`]
+        : // A --gateway-config of one's own with a sign-in rule: where apps fetch x-amzn-oidc-data's key.
+          system.gateway.publicKeysUrl
+          ? [`  sign-in    x-amzn-oidc-data's public key: ${system.gateway.publicKeysUrl}<kid>`]
+          : []),
       ...(system.prometheusUrl ? [`  prometheus ${system.prometheusUrl}   alerts ${system.prometheusUrl}/alerts`] : []),
       '',
       bold('Demo users') + '  ' + DEMO_USERS.map((x) => `${x.username} / ${x.password} (${x.role})`).join(' · '),
@@ -282,7 +286,7 @@ gatewayCommand.action(async (opts: Record<string, string | string[] | undefined>
       `  targets    ${groups.join('  ·  ')}`,
       `  dashboard  ${bold(dashboardUrl(running.controlUrl, running.controlToken))}`,
       `  control    ${running.controlUrl}   token ${running.controlTokenGenerated ? running.controlToken + dim(' (generated; set CONTROL_TOKEN to choose)') : dim('(CONTROL_TOKEN)')}`,
-      `  access log ${running.accessLogFile}`,
+      `  access log ${running.accessLogFile}   connection log ${running.connectionLogFile}`,
       ...(running.gateway.publicKeysUrl ? [`  sign-in    x-amzn-oidc-data's public key: ${running.gateway.publicKeysUrl}<kid> ${dim('(PEM, as https://public-keys.auth.elb.<region>.amazonaws.com/<kid>)')}`] : []),
       '',
       bold('Try'),

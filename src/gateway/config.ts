@@ -461,9 +461,15 @@ export function loadGatewayConfigFile(file: string): GatewayConfig {
  * The contract's gateway: the redirect chain for shop.localhost (http → https, then naked → www; docs/status-codes.md,
  * "The redirect chain"), and everything else forwarded to the shop. Health checks use ALB's shortest interval (5 s)
  * so a killed target is noticed in seconds on a laptop; every other value is ALB's default or within its range.
+ *
+ * With `signIn` (what `receipt start` passes: system/sign-in.ts), the admin console is behind the load balancer's
+ * sign-in, as ALB would put it: `/console` sends a browser without a session to the provider (`authenticate`);
+ * `/console/*`, what a page's scripts call, answers 401 instead of a redirect a script cannot follow (`deny`); and the
+ * HTTP listener sends both to HTTPS, since ALB signs users in on HTTPS listeners only.
  */
-export function defaultGatewayConfig(ports: { http: number; https: number }, idleTimeoutMs: number): GatewayConfig {
+export function defaultGatewayConfig(ports: { http: number; https: number }, idleTimeoutMs: number, signIn?: Omit<AuthenticateOidcAction, 'onUnauthenticatedRequest'>): GatewayConfig {
   const forward: Action = { type: 'forward', targetGroups: [{ name: 'shop' }] };
+  const consolePaths = (paths: string[]) => [{ field: 'path-pattern' as const, values: paths }];
   return {
     idleTimeoutMs,
     connectTimeoutMs: 10_000,
@@ -477,6 +483,9 @@ export function defaultGatewayConfig(ports: { http: number; https: number }, idl
             conditions: [{ field: 'host-header', values: ['shop.localhost'] }],
             actions: [{ type: 'redirect', statusCode: 'HTTP_301', protocol: 'HTTPS', port: String(ports.https) }],
           },
+          ...(signIn
+            ? [{ priority: 5, conditions: consolePaths(['/console', '/console/*']), actions: [{ type: 'redirect' as const, statusCode: 'HTTP_302' as const, protocol: 'HTTPS' as const, port: String(ports.https) }] }]
+            : []),
         ],
         defaultActions: [forward],
       },
@@ -489,6 +498,12 @@ export function defaultGatewayConfig(ports: { http: number; https: number }, idl
             conditions: [{ field: 'host-header', values: ['shop.localhost'] }],
             actions: [{ type: 'redirect', statusCode: 'HTTP_301', host: 'www.shop.localhost' }],
           },
+          ...(signIn
+            ? [
+                { priority: 4, conditions: consolePaths(['/console/*']), actions: [{ ...signIn, onUnauthenticatedRequest: 'deny' as const }, forward] },
+                { priority: 5, conditions: consolePaths(['/console']), actions: [{ ...signIn, onUnauthenticatedRequest: 'authenticate' as const }, forward] },
+              ]
+            : []),
         ],
         defaultActions: [forward],
       },

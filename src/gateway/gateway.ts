@@ -17,18 +17,20 @@ import tls from 'node:tls';
 import { H1Connection } from './listener/connection.ts';
 import type { H1Request } from './listener/request.ts';
 import type { AccessLog, AccessRecord, ConnectionType } from './access-log.ts';
+import { connTraceId, leafOf, verifyFailure, type ConnectionLog } from './connection-log.ts';
 import type { GatewayConfig, ListenerConfig } from './config.ts';
 import { classifyParserError } from './desync.ts';
 import { classifyClientError, FAILURES } from './failures.ts';
 import type { ClientRequest, ClientResponse } from './proxy.ts';
 import { compileRules } from './rules.ts';
-import { AuthKeys, type AuthFlow } from './authenticate-oidc.ts';
+import { AuthKeys, LOCAL_LB_ARN, type AuthFlow } from './authenticate-oidc.ts';
 import { StickyCookies } from './cluster/stickiness.ts';
 import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
 import { H2Sessions } from './listener/h2-sessions.ts';
 import { admits } from './mtls.ts';
-import { tlsOptions, type TlsMaterial } from './tls-policy.ts';
+import { clientAddress } from './phases/context.ts';
+import { negotiated, tlsOptions, type TlsMaterial } from './tls-policy.ts';
 import { RequestContext, type ListenerView, type Site } from './phases/context.ts';
 import { runPhases } from './phases/pipeline.ts';
 import { answerFailure, H1_RESPONSE, H2_STREAM, isHttp2, RAW_SOCKET } from './respond/answer.ts';
@@ -39,6 +41,8 @@ export interface GatewayOptions {
   /** The HTTPS listeners' certificates: the self-signed stand-in, and the user's own by ARN (tls-policy.ts). */
   tls?: TlsMaterial;
   accessLog: AccessLog;
+  /** ALB's connection log (connection-log.ts): one line per client connection, at the end of its TLS handshake. */
+  connectionLog?: ConnectionLog;
   /** Called once per request with its record (metrics). */
   onRecord?: (r: AccessRecord) => void;
   /** Requests one HTTP/2 connection carries before the gateway sends GOAWAY (ALB: 10,000; lower in tests). */
@@ -120,6 +124,11 @@ export class Gateway {
     return this.#publicKeys?.url;
   }
 
+  /** The ARN x-amzn-oidc-data names as its `signer`: the one an app checks before it trusts the claims. */
+  get loadBalancerArn(): string {
+    return this.#authKeys?.signer ?? this.#opts.auth?.loadBalancerArn ?? LOCAL_LB_ARN;
+  }
+
   group(name = 'shop'): TargetGroup {
     const g = this.groups.get(name);
     if (!g) throw new Error(`no target group ${name}`);
@@ -173,7 +182,10 @@ export class Gateway {
     if (flows.size) (listener as { authFlows?: ReadonlyMap<string, AuthFlow> }).authFlows = flows;
     const h1 = (socket: net.Socket) => this.#serveHttp1(listener, socket);
     if (protocol === 'http') {
-      listener.server = net.createServer(h1);
+      listener.server = net.createServer((socket) => {
+        this.#connectionLine(listener, socket, {});
+        h1(socket);
+      });
       return listener;
     }
 
@@ -182,20 +194,64 @@ export class Gateway {
     const sessions = new H2Sessions(h2, { idleMs: this.#idleMs, maxRequests: this.#opts.http2MaxRequests ?? ALB_LIMITS.h2MaxRequests });
     listener.h2 = sessions;
     const mtls = config.mutualAuthentication;
-    const store = mtls?.mode === 'verify' && mtls.ignoreClientCertificateExpiry && mtls.trustStore ? this.#opts.tls!.trustStores?.[mtls.trustStore] : undefined;
+    const verify = mtls?.mode === 'verify';
+    const store = verify && mtls.ignoreClientCertificateExpiry && mtls.trustStore ? this.#opts.tls!.trustStores?.[mtls.trustStore] : undefined;
+    // When each connection's handshake began, for the connection log's tls_handshake_latency.
+    const began = new WeakMap<net.Socket, number>();
     listener.server = tls.createServer({ ...tlsOptions(config, this.#opts.tls!), ALPNProtocols: this.#config.http2Enabled === false ? ['http/1.1'] : ['h2', 'http/1.1'] }, (socket) => {
-      // IgnoreClientCertificateExpiry: OpenSSL let the handshake finish; any fault but the dates still refuses it.
-      if (store && !admits(socket, store)) {
+      const handshake = { socket, began: began.get(parentOf(socket)) };
+      // Verify mode: OpenSSL judged the client's certificate against the trust store during the handshake, and the
+      // verdict is read here (mtls.ts asks Node not to act on it itself, which would close the connection without
+      // saying why). IgnoreClientCertificateExpiry lets a certificate whose only fault is its dates through.
+      if (verify && !socket.authorized && !(store && admits(socket, store))) {
         this.connections.tlsNegotiationErrors++;
+        const leaf = leafOf(socket);
+        this.#connectionLine(listener, socket, { ...handshake, leaf, failed: verifyFailure(leaf.subject === undefined ? undefined : socket.authorizationError?.toString()) });
         socket.destroy();
         return;
       }
+      this.#connectionLine(listener, socket, { ...handshake, leaf: leafOf(socket) });
       if (socket.alpnProtocol === 'h2') sessions.accept(socket);
       else h1(socket);
     });
-    // A client whose TLS handshake failed (ALB's ClientTLSNegotiationErrorCount).
-    listener.server.on('tlsClientError', () => this.connections.tlsNegotiationErrors++);
+    listener.server.on('connection', (raw: net.Socket) => began.set(raw, performance.now()));
+    // A client whose TLS handshake failed (ALB's ClientTLSNegotiationErrorCount): a protocol or cipher the security
+    // policy does not offer, or no certificate where verify mode needs one. AWS logs such a connection with the
+    // reason `UnmappedConnectionError` when no client certificate is involved.
+    listener.server.on('tlsClientError', (_e: Error, socket: tls.TLSSocket) => {
+      this.connections.tlsNegotiationErrors++;
+      this.#connectionLine(listener, socket, { socket, began: began.get(parentOf(socket)), failed: 'UnmappedConnectionError' });
+    });
     return listener;
+  }
+
+  /** The connection log's line for one client connection (connection-log.ts); TLS fields only for an HTTPS listener. */
+  #connectionLine(
+    listener: Listener,
+    socket: net.Socket,
+    tlsState: { socket?: tls.TLSSocket; began?: number | undefined; leaf?: ReturnType<typeof leafOf>; failed?: string },
+  ): void {
+    const log = this.#opts.connectionLog;
+    if (!log) return;
+    const t = tlsState.socket;
+    // A failed handshake agreed on nothing; a refused certificate's handshake did finish, and its terms are logged.
+    const terms = t && !(tlsState.failed && !tlsState.leaf) ? negotiated(t) : undefined;
+    log.write({
+      time: new Date(),
+      clientIp: clientAddress(socket),
+      clientPort: socket.remotePort,
+      listenerPort: listener.port,
+      ...(t
+        ? {
+            tlsProtocol: terms?.sslProtocol,
+            tlsCipher: terms?.sslCipher,
+            handshakeMs: tlsState.began === undefined ? undefined : performance.now() - tlsState.began,
+            ...tlsState.leaf,
+            verifyStatus: tlsState.failed ? `Failed:${tlsState.failed}` : 'Success',
+          }
+        : {}),
+      connTraceId: connTraceId(socket),
+    });
   }
 
   /** One HTTP/1.x connection, read by the gateway itself (listener/connection.ts). */
@@ -302,5 +358,9 @@ export class Gateway {
     await Promise.all([...this.groups.values()].map((g) => g.close()));
     await this.#publicKeys?.close();
     await this.#opts.accessLog.close();
+    await this.#opts.connectionLog?.close();
   }
 }
+
+/** The TCP socket under a server-side TLS socket (Node keeps it as `_parent`), where the handshake's start is kept. */
+const parentOf = (socket: tls.TLSSocket): net.Socket => ((socket as unknown as { _parent?: net.Socket })._parent ?? socket);

@@ -27,15 +27,18 @@ export interface TrustStoreMaterial {
 }
 
 /**
- * Node's server options for a listener's mutual TLS. With IgnoreClientCertificateExpiry the handshake cannot
- * refuse by itself (OpenSSL has no "ignore the dates" switch Node exposes), so the certificate is judged once the
- * handshake is done (`admits`).
+ * Node's server options for a listener's mutual TLS. Verify mode asks for a certificate and has OpenSSL check it
+ * against the trust store during the handshake, but does not let Node act on the verdict itself: Node would end the
+ * connection without a word of why, and ALB's connection log says why (`Failed:ClientCertExpired`, …). The gateway
+ * reads the verdict as soon as the handshake is done, before a byte of HTTP, and ends the connection there
+ * (gateway.ts) — where Node's own check would have ended it. IgnoreClientCertificateExpiry is judged at the same
+ * point (`admits`): OpenSSL has no "ignore the dates" switch Node exposes.
  */
 export function mtlsOptions(mtls: MutualAuthentication | undefined, store: TrustStoreMaterial | undefined): tls.TlsOptions {
   if (!mtls || mtls.mode === 'off') return {};
   if (mtls.mode === 'passthrough') return { requestCert: true, rejectUnauthorized: false };
   if (!store) throw new Error(`trust store ${mtls.trustStore}: no CA bundle given`);
-  return { requestCert: true, rejectUnauthorized: !mtls.ignoreClientCertificateExpiry, ca: store.ca, ...(store.crl ? { crl: store.crl } : {}) };
+  return { requestCert: true, rejectUnauthorized: false, ca: store.ca, ...(store.crl ? { crl: store.crl } : {}) };
 }
 
 /** The certificates of a PEM bundle. */
@@ -68,6 +71,9 @@ export const urlEncodePem = (pem: string) => encodeURIComponent(pem).replace(/%2
 export const rfc2253 = (name: string): string => name.split('\n').filter(Boolean).reverse().join(',');
 
 const iso = (date: string) => new Date(date).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** A certificate's validity as AWS writes it, in the target's field and in the connection log alike. */
+export const validityOf = (cert: crypto.X509Certificate) => `NotBefore=${iso(cert.validFrom)};NotAfter=${iso(cert.validTo)}`;
 
 /** The PEM of a certificate Node gave as DER. */
 const pemOf = (raw: Buffer) => new crypto.X509Certificate(raw).toString();
@@ -108,7 +114,7 @@ export function clientCertificateFields(socket: unknown, mode: MtlsMode | undefi
         'X-Amzn-Mtls-Clientcert-Serial-Number', leaf.serialNumber.toUpperCase(),
         'X-Amzn-Mtls-Clientcert-Issuer', rfc2253(leaf.issuer),
         'X-Amzn-Mtls-Clientcert-Subject', rfc2253(leaf.subject),
-        'X-Amzn-Mtls-Clientcert-Validity', `NotBefore=${iso(leaf.validFrom)};NotAfter=${iso(leaf.validTo)}`,
+        'X-Amzn-Mtls-Clientcert-Validity', validityOf(leaf),
         'X-Amzn-Mtls-Clientcert-Leaf', urlEncodePem(leaf.toString()),
       ];
     }

@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration } from 'oidc-provider';
 import { COGNITO_PATHS } from '../gateway/authenticate-oidc.ts';
+import { memoryStore } from './memory-adapter.ts';
 
 export interface LocalClient {
   clientId: string;
@@ -82,6 +83,7 @@ export async function startLocalProvider(o: {
   // The ID token's signing key (RS256, OIDC Core §15.1's mandatory algorithm), made per start.
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const configuration: Configuration = {
+    adapter: memoryStore(),
     clients: o.clients.map((c) => ({
       client_id: c.clientId,
       client_secret: c.clientSecret,

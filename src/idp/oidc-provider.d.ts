@@ -13,6 +13,8 @@ declare module 'oidc-provider' {
   }
 
   export interface Configuration {
+    /** A store per model (Session, Grant, AccessToken, …): a class, or a factory called with the model's name. */
+    adapter?: (name: string) => unknown;
     clients?: Array<Record<string, unknown>>;
     jwks?: { keys: Array<Record<string, unknown>> };
     cookies?: { keys: string[] };

@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { ReceiptClient, ReceiptError } from '../client/index.ts';
 import { reasonPhrase } from '../http/index.ts';
 import { Recorder, type Exchange } from './recorder.ts';
+import { cookieHeader, signInAtProvider, storeCookies, type Jar } from '../idp/browser.ts';
 // The one place a token's shape is written: to forge an expired JWT as the shop would have signed it.
 import { signAccessToken } from '../shop/auth/tokens.ts';
 
@@ -37,14 +38,24 @@ interface Ctx {
   t: Target;
   rec: Recorder;
   client: (user: 'alice' | 'bob' | 'admin') => Promise<ReceiptClient>;
-  raw: (method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; base?: string }) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
+  raw: (
+    method: string,
+    path: string,
+    opts?: { body?: unknown; headers?: Record<string, string>; base?: string },
+  ) => Promise<{ status: number; headers: Record<string, string>; body: string; setCookie: string[] }>;
   faults: (doc: Record<string, unknown> | null) => Promise<void>;
   /** A recorded call to the control plane, with its token. */
   control: (method: string, path: string, body?: unknown) => ReturnType<Ctx['raw']>;
   note: (s: string) => void;
 }
 
-type Scenario = { name: string; section: string; run: (c: Ctx) => Promise<void | 'skipped'> };
+type Scenario = {
+  name: string;
+  section: string;
+  /** Why the scenario may skip itself (it returns 'skipped' when the system it plays against cannot show it). */
+  skipNote?: string;
+  run: (c: Ctx) => Promise<void | 'skipped'>;
+};
 
 const input = { product_id: 42, quantity: 2, payment_token: 'tok_abc' };
 
@@ -334,6 +345,49 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'SIGN-IN AT THE LOAD BALANCER (302 to the provider, 401 on deny, 403 from the app)',
+    section: '401 and 403 at the load balancer',
+    skipNote: 'needs the default gateway of receipt start (sign-in in front of /console)',
+    async run({ t, raw, note }) {
+      const https = { base: t.httpsUrl };
+      // A script's call without a session: the rule says deny, so the load balancer answers 401 itself.
+      const denied = await raw('GET', '/console/reports', https);
+      // A gateway configuration of your own may put no sign-in in front of /console: then the shop answers its own
+      // 401, with its Bearer challenge, and there is nothing of the load balancer's to show.
+      if (/realm="receipt"/.test(denied.headers['www-authenticate'] ?? '')) return 'skipped';
+      assert.equal(denied.status, 401);
+      /** A browser's whole sign-in from /console: the redirect, the provider (not shown), the callback, the cookie. */
+      const signIn = async (username: string) => {
+        // The browser's cookies for the load balancer's site: the sign-in's nonce, then the session's shards.
+        const jar: Jar = new Map();
+        const first = await raw('GET', '/console', https);
+        assert.equal(first.status, 302);
+        storeCookies(jar, first.setCookie);
+        const authorize = new URL(first.headers.location!);
+        for (const p of ['client_id', 'redirect_uri', 'response_type', 'scope', 'state']) assert.ok(authorize.searchParams.get(p), `the redirect to the provider has ${p}`);
+        assert.equal(authorize.searchParams.get('redirect_uri'), `${t.httpsUrl}/oauth2/idpresponse`);
+        const callback = await signInAtProvider(first.headers.location!, { username, password: `${username}-pass` }, (u) => u.startsWith(`${t.httpsUrl}/oauth2/idpresponse`));
+        note(`${username} signs in at the provider's own pages (not shown), which send the browser back to the load balancer:`);
+        const back = await raw('GET', callback.slice(t.httpsUrl.length), { ...https, headers: { cookie: cookieHeader(jar) } });
+        assert.equal(back.status, 302);
+        assert.equal(back.headers.location, `${t.httpsUrl}/console`);
+        storeCookies(jar, back.setCookie);
+        assert.ok(jar.has('AWSELBAuthSessionCookie-0'), 'the session cookie is set');
+        return { cookie: cookieHeader(jar) };
+      };
+      const admin = await signIn('admin');
+      const page = await raw('GET', '/console', { ...https, headers: admin });
+      assert.equal(page.status, 200);
+      assert.match(page.body, /Signed in as <b>admin<\/b> \(admin\), by the load balancer/);
+      assert.equal((await raw('GET', '/console/reports', { ...https, headers: admin })).status, 200);
+      // Signed in is not allowed: the app reads the role and answers 403.
+      const alice = await signIn('alice');
+      const refused = await raw('GET', '/console', { ...https, headers: alice });
+      assert.equal(refused.status, 403);
+      assert.equal(JSON.parse(refused.body).required_role, 'admin');
+    },
+  },
+  {
     name: 'REDIRECT CHAIN http → https → www',
     section: 'The redirect chain',
     async run({ t, raw }) {
@@ -377,7 +431,8 @@ export async function playScenarios(t: Target, onProgress: (i: number, n: number
       const body = await res.body.text();
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      return { status: res.statusCode, headers, body };
+      // Set-Cookie lines stay apart: a cookie's Expires has a comma of its own (RFC 6265 §3).
+      return { status: res.statusCode, headers, body, setCookie: ([] as string[]).concat(res.headers['set-cookie'] ?? []) };
     },
     control(method, path, body) {
       return ctx.raw(method, path, { base: t.controlUrl, headers: { authorization: `Bearer ${t.controlToken}` }, ...(body !== undefined ? { body } : {}) });
@@ -406,7 +461,7 @@ export async function playScenarios(t: Target, onProgress: (i: number, n: number
     try {
       if ((await s.run(ctx)) === 'skipped') {
         verdict = 'skipped';
-        note = 'needs the JWT secret (--data-dir) to make an expired token';
+        note = s.skipNote ?? 'needs the JWT secret (--data-dir) to make an expired token';
       }
     } catch (e) {
       verdict = 'fail';
@@ -432,6 +487,7 @@ const SHOWN: Record<string, string> = {
   'idempotent-replayed': 'Idempotent-Replayed',
   'preference-applied': 'Preference-Applied',
   server: 'Server',
+  'set-cookie': 'Set-Cookie',
 };
 /** Shown on the 429 only: every answer on a limited route carries them, and the 429 is where they matter. */
 const ON_429: Record<string, string> = { 'x-ratelimit-limit': 'X-RateLimit-Limit', 'x-ratelimit-remaining': 'X-RateLimit-Remaining', 'x-ratelimit-reset': 'X-RateLimit-Reset', ratelimit: 'RateLimit' };
@@ -450,7 +506,7 @@ export function formatExchange(x: Exchange): string {
     return lines.join('\n');
   }
   lines.push(`→ ${x.status} ${reasonPhrase(x.status!)}`);
-  for (const [h, name] of Object.entries({ ...SHOWN, ...(x.status === 429 ? ON_429 : {}) })) if (x.headers[h]) lines.push(`  ${name}: ${x.headers[h]}`);
+  for (const [h, name] of Object.entries({ ...SHOWN, ...(x.status === 429 ? ON_429 : {}) })) if (x.headers[h]) lines.push(`  ${name}: ${excerpt(x.headers[h], 120)}`);
   const type = x.headers['content-type'] ?? '';
   if (x.body && /json|html|text/.test(type)) lines.push(`  ${excerpt(x.body)}`);
   return lines.join('\n');

@@ -1,6 +1,7 @@
 /** What the shop's routes need from the outside, passed in once (so tests can build the app without a socket). */
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
+import type { AlbIdentity } from './auth/alb-identity.ts';
 import type { Tokens } from './auth/tokens.ts';
 import type { Faults } from '../faults.ts';
 import type { PaymentProvider } from './payments.ts';
@@ -13,4 +14,6 @@ export interface ShopDeps {
   payments: PaymentProvider;
   faults: Faults;
   rateLimits: RateLimits;
+  /** The load balancer's signed-in user (x-amzn-oidc-data), trusted only when this is set (`receipt start` sets it). */
+  albIdentity?: AlbIdentity;
 }

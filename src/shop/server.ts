@@ -2,6 +2,7 @@
  * One shop target process: reads its configuration, connects, listens, and stops gracefully (in-flight requests
  * finish) on SIGTERM. Started by the system launcher; can be run alone with DATABASE_URL and RECEIPT_PAYMENT_URL.
  */
+import { AlbIdentity } from './auth/alb-identity.ts';
 import { ConfigError, loadConfig, readTargetProcess, type TargetProcess } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { Db } from '../db/pool.ts';
@@ -84,7 +85,15 @@ const payments = new PaymentProvider(
 );
 await recordBreakerState(db, id, 'closed');
 const app = await buildShop(
-  { config, db, faults, rateLimits, tokens: new Tokens(secret, config.accessTokenTtlS, db), payments },
+  {
+    config,
+    db,
+    faults,
+    rateLimits,
+    tokens: new Tokens(secret, config.accessTokenTtlS, db),
+    payments,
+    ...(me.alb ? { albIdentity: new AlbIdentity({ keysUrl: me.alb.keysUrl, signer: me.alb.arn }) } : {}),
+  },
   {
     logger,
     targetId: id,

@@ -11,6 +11,7 @@ import { GatewayMetrics } from '../control/metrics.ts';
 import { buildControl } from '../control/server.ts';
 import { removeControlFile, writeControlFile } from '../control/control-file.ts';
 import { AccessLog } from '../gateway/access-log.ts';
+import { ConnectionLog } from '../gateway/connection-log.ts';
 import { GatewayConfigError, validateGatewayConfig, type GatewayConfig } from '../gateway/config.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { loadOrCreateCertificate } from '../gateway/tls.ts';
@@ -69,6 +70,8 @@ export interface GatewayOnly {
   controlToken: string;
   controlTokenGenerated: boolean;
   accessLogFile: string;
+  /** ALB's connection log: one line per client connection (gateway/connection-log.ts). */
+  connectionLogFile: string;
   stop(): Promise<void>;
 }
 
@@ -93,6 +96,7 @@ export async function startGatewayOnly(o: {
 }): Promise<GatewayOnly> {
   fs.mkdirSync(o.dataDir, { recursive: true });
   const accessLogFile = path.join(o.dataDir, 'access.log');
+  const connectionLogFile = path.join(o.dataDir, 'connection.log');
   const needsTls = o.config.listeners.some((l) => l.protocol === 'HTTPS');
   const metricsRef: { current?: GatewayMetrics; feed?: DashboardFeed } = {};
   const gateway = new Gateway({
@@ -100,6 +104,7 @@ export async function startGatewayOnly(o: {
     host: o.host,
     ...(needsTls ? { tls: { ...(await loadOrCreateCertificate(o.dataDir)), byArn: o.certificates ?? {}, trustStores: o.trustStores ?? {} } } : {}),
     accessLog: new AccessLog({ file: accessLogFile, json: o.accessLogJson ?? false }),
+    connectionLog: new ConnectionLog({ file: connectionLogFile }),
     receiptExtras: o.receiptExtras ?? false,
     ...(o.publicKeyPort !== undefined ? { auth: { publicKeyPort: o.publicKeyPort } } : {}),
     onRecord: (r) => {
@@ -133,6 +138,7 @@ export async function startGatewayOnly(o: {
     controlToken,
     controlTokenGenerated: o.controlToken === undefined,
     accessLogFile,
+    connectionLogFile,
     async stop() {
       removeControlFile(o.dataDir);
       await control.close();

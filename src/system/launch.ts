@@ -16,6 +16,8 @@ import { startPrometheus } from './prometheus.ts';
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../db/embedded.ts';
 import { ensureDatabase, migrate } from '../db/migrate.ts';
 import { AccessLog } from '../gateway/access-log.ts';
+import { ConnectionLog } from '../gateway/connection-log.ts';
+import { startConsoleSignIn, type ConsoleSignIn } from './sign-in.ts';
 import { defaultGatewayConfig, loadGatewayConfigFile, type GatewayConfig } from '../gateway/config.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { loadOrCreateCertificate } from '../gateway/tls.ts';
@@ -47,8 +49,15 @@ export interface RunningSystem {
   databaseUrl: string;
   database: { embedded: boolean; port: number; dataDir?: string };
   accessLogFile: string;
+  /** ALB's connection log: one line per client connection (gateway/connection-log.ts). */
+  connectionLogFile: string;
   /** Prometheus's address, when started with it. */
   prometheusUrl?: string;
+  /**
+   * The admin console behind the load balancer's sign-in (default configuration only): the local OpenID provider's
+   * issuer, and where the gateway publishes the key that signs x-amzn-oidc-data (`<keysUrl><kid>`).
+   */
+  signIn?: { consoleUrl: string; issuer: string; keysUrl: string };
   gateway: Gateway;
   /** The shop target processes serving now (a deployment replaces them). */
   targets: Service[];
@@ -139,18 +148,28 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
     // The gateway's listeners; a port of 0 is resolved first, because the redirect rules must name the HTTPS port.
     const http = config.port || (await freePort(config.host));
     const https = config.httpsPort || (await freePort(config.host));
+    // The admin console's sign-in (system/sign-in.ts): a local OpenID provider, for the default configuration only —
+    // a configuration of your own brings its own rules.
+    let signIn: ConsoleSignIn | undefined;
+    if (!opts.gatewayConfig && !config.gatewayConfigFile) {
+      progress('starting the sign-in provider for the admin console');
+      signIn = await startConsoleSignIn({ host: config.host, httpsPort: https });
+      cleanup.push(() => signIn!.close());
+    }
     const gatewayConfig = opts.gatewayConfig
       ? opts.gatewayConfig({ http, https })
       : config.gatewayConfigFile
         ? loadGatewayConfigFile(config.gatewayConfigFile)
-        : defaultGatewayConfig({ http, https }, config.gatewayIdleTimeoutMs);
+        : defaultGatewayConfig({ http, https }, config.gatewayIdleTimeoutMs, signIn?.action);
     const accessLogFile = path.join(config.dataDir, 'access.log');
+    const connectionLogFile = path.join(config.dataDir, 'connection.log');
     const metricsRef: { current?: GatewayMetrics; feed?: DashboardFeed } = {};
     const gateway = new Gateway({
       config: gatewayConfig,
       host: config.host,
       tls: await loadOrCreateCertificate(config.dataDir),
       accessLog: new AccessLog({ file: accessLogFile, json: config.accessLogJson }),
+      connectionLog: new ConnectionLog({ file: connectionLogFile }),
       // The shop's lessons use Receipt's additions: problem documents from the gateway too, and X-Request-Id end to end.
       receiptExtras: true,
       onRecord: (r) => {
@@ -186,7 +205,16 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
         env: {
           ...common,
           PORT: '0',
-          ...targetProcessEnv({ id, paymentUrl, jwtSecret: secret, metricsToken: controlToken, version, unhealthy: !healthy }),
+          ...targetProcessEnv({
+            id,
+            paymentUrl,
+            jwtSecret: secret,
+            metricsToken: controlToken,
+            version,
+            unhealthy: !healthy,
+            // Who signs users in in front of the shop, so it can check x-amzn-oidc-data (shop/auth/alb-identity.ts).
+            ...(gateway.publicKeysUrl ? { alb: { keysUrl: gateway.publicKeysUrl, arn: gateway.loadBalancerArn } } : {}),
+          }),
         },
         ...onLog(id),
       });
@@ -298,6 +326,8 @@ export async function startSystem(config: Config, opts: LaunchOptions = {}): Pro
       databaseUrl,
       database: embedded ? { embedded: true, port: embedded.port, dataDir: path.join(config.dataDir, 'pg') } : { embedded: false, port: Number(new URL(databaseUrl).port || 5432) },
       accessLogFile,
+      connectionLogFile,
+      ...(signIn && gateway.publicKeysUrl ? { signIn: { consoleUrl: `https://localhost:${httpsPort}/console`, issuer: signIn.provider.issuer, keysUrl: gateway.publicKeysUrl } } : {}),
       gateway,
       targets,
       deployer,

@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig, ListenerConfig } from '../../src/gateway/config.ts';
 import type { KeyPair } from '../../src/gateway/tls-policy.ts';
 import { formatTemplate, fromCloudFormation, parseTemplate, terraformToCloudFormation, toCloudFormation } from '../../src/gateway/aws/index.ts';
+import { parseConnectionLine } from '../../src/gateway/connection-log.ts';
 import { certificateFor } from '../support/certificates.ts';
 import { clientCa, type ClientCa, type ClientCert } from '../support/client-ca.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
@@ -243,6 +244,14 @@ describe('from a CloudFormation template: MutualAuthentication and TrustStore', 
       const control = /control +(http:\/\/\S+) +token (\S+)/.exec(r.out)!;
       const metrics = await (await fetch(`${control[1]}/metrics`, { headers: { authorization: `Bearer ${control[2]}` } })).text();
       assert.match(metrics, /^receipt_alb_client_tls_negotiation_error_count_total 3$/m);
+      // The connection log beside the access log says which client was refused, and why (the banner names the file).
+      const file = /connection log (\S+)/.exec(r.out)![1]!;
+      assert.equal(file, path.join(trusted.dir, 'data', 'connection.log'));
+      let statuses: string[] = [];
+      for (let i = 0; i < 100 && statuses.length < 5; i++, await new Promise((res) => setTimeout(res, 20))) {
+        statuses = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => parseConnectionLine(l)[10]!) : [];
+      }
+      assert.deepEqual(statuses, ['Failed:ClientCertMissing', 'Failed:ClientCertCrlHit', 'Failed:ClientCertUntrusted', 'Success', 'Success']);
     } finally {
       r.kill();
     }
@@ -261,5 +270,81 @@ describe('from a CloudFormation template: MutualAuthentication and TrustStore', 
     const none = await runGatewayCommand(base);
     assert.equal(none.code, 1);
     assert.match(none.err.trim(), /^receipt: listener \d+: mutual TLS verify needs the trust store's CA bundle: --trust-store ClientTrustStore=ca\.pem\[,crl\.pem\]$/);
+  });
+});
+
+describe('the connection log (AWS, "Connection logs for your Application Load Balancer")', () => {
+  /** The newest connection-log line's fields by name, once the handshake it records has ended. */
+  async function lastConnection(lines: string[], count: number) {
+    for (let i = 0; i < 100 && lines.length < count; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(lines.length, count, `expected ${count} connection-log lines: ${lines.join('\n')}`);
+    const f = parseConnectionLine(lines.at(-1)!);
+    assert.equal(f.length, 12, lines.at(-1));
+    const [time, clientIp, clientPort, listenerPort, protocol, cipher, latency, subject, validity, serial, status, trace] = f as [string, ...string[]];
+    return { time, clientIp, clientPort, listenerPort, protocol, cipher, latency, subject, validity, serial, status, trace };
+  }
+
+  it('writes one line per handshake: the leaf certificate and Success, or why verify mode refused it', async () => {
+    const { g, port } = await start({ mode: 'verify', trustStore: STORE }, { ca: trusted.ca, crl: trusted.revoke(trusted.issue('revoked-one')) });
+    const erin = trusted.issue('erin');
+    assert.equal((await request(port, erin)).status, 'HTTP/1.1 200 OK');
+    const ok = await lastConnection(g.connections, 1);
+    assert.match(ok.time!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.equal(ok.clientIp, '127.0.0.1');
+    assert.match(ok.clientPort!, /^\d+$/);
+    assert.equal(ok.listenerPort, String(port));
+    assert.match(ok.protocol!, /^TLSv1\.[23]$/);
+    assert.notEqual(ok.cipher, '-');
+    assert.match(ok.latency!, /^\d+\.\d{3}$/);
+    const leaf = new crypto.X509Certificate(erin.cert);
+    assert.match(ok.subject!, /CN=erin/);
+    assert.equal(ok.serial, leaf.serialNumber.toUpperCase());
+    assert.match(ok.validity!, /^NotBefore=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ;NotAfter=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(ok.status, 'Success');
+    // The access log's conn_trace_id for the request on that connection is the same: the two logs join on it.
+    assert.equal((await g.logFor('/who')).connTraceId, ok.trace);
+
+    await assert.rejects(request(port, other.issue('mallory-log')));
+    const untrusted = await lastConnection(g.connections, 2);
+    assert.equal(untrusted.status, 'Failed:ClientCertUntrusted');
+    assert.match(untrusted.subject!, /CN=mallory-log/);
+
+    await assert.rejects(request(port, trusted.issue('old-log', { expired: true })));
+    assert.equal((await lastConnection(g.connections, 3)).status, 'Failed:ClientCertExpired');
+
+    await assert.rejects(request(port));
+    const none = await lastConnection(g.connections, 4);
+    assert.equal(none.status, 'Failed:ClientCertMissing');
+    assert.equal(none.subject, '-');
+    assert.equal(g.gateway.connections.tlsNegotiationErrors, 3);
+  });
+
+  it('names a revoked certificate ClientCertCrlHit', async () => {
+    const frank = trusted.issue('frank');
+    const { g, port } = await start({ mode: 'verify', trustStore: STORE }, { ca: trusted.ca, crl: trusted.revoke(frank) });
+    await assert.rejects(request(port, frank));
+    assert.equal((await lastConnection(g.connections, 1)).status, 'Failed:ClientCertCrlHit');
+  });
+
+  it('a handshake the security policy refuses: UnmappedConnectionError, no protocol or cipher; an HTTP connection: dashes', async () => {
+    const { g, port } = await start({ mode: 'off' });
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }, () => resolve(s));
+        s.on('error', reject);
+      }),
+    );
+    const refused = await lastConnection(g.connections, 1);
+    assert.equal(refused.status, 'Failed:UnmappedConnectionError');
+    assert.equal(refused.protocol, '-');
+    assert.equal(refused.cipher, '-');
+    assert.equal(g.gateway.connections.tlsNegotiationErrors, 1);
+
+    const res = await fetch(`${g.url}/who`);
+    assert.equal(res.status, 200);
+    const plain = await lastConnection(g.connections, 2);
+    assert.deepEqual([plain.protocol, plain.cipher, plain.latency, plain.subject, plain.validity, plain.serial, plain.status], ['-', '-', '-', '-', '-', '-', '-']);
+    assert.equal(plain.listenerPort, String(g.port));
+    assert.match(plain.trace!, /^TID_[0-9a-f]{16}$/);
   });
 });

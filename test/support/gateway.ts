@@ -1,5 +1,6 @@
 /** A gateway built in-process on loopback, with its access-log lines collected for assertions. */
 import { AccessLog, FIELD, parseAccessLine } from '../../src/gateway/access-log.ts';
+import { ConnectionLog } from '../../src/gateway/connection-log.ts';
 import { validateGatewayConfig, type GatewayConfig } from '../../src/gateway/config.ts';
 import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.ts';
 import type { TlsMaterial } from '../../src/gateway/tls-policy.ts';
@@ -9,12 +10,25 @@ export async function gatewayUnderTest(config: GatewayConfig, tls?: TlsMaterial,
   const lines: string[] = [];
   const accessLog = new AccessLog({});
   accessLog.onLine((line) => lines.push(line));
-  const gateway = new Gateway({ config: validateGatewayConfig(config), host: '127.0.0.1', accessLog, ...(tls ? { tls } : {}), ...(o.receiptExtras ? { receiptExtras: true } : {}), ...(o.auth ? { auth: o.auth } : {}) });
+  const connections: string[] = [];
+  const connectionLog = new ConnectionLog({});
+  connectionLog.onLine((line) => connections.push(line));
+  const gateway = new Gateway({
+    config: validateGatewayConfig(config),
+    host: '127.0.0.1',
+    accessLog,
+    connectionLog,
+    ...(tls ? { tls } : {}),
+    ...(o.receiptExtras ? { receiptExtras: true } : {}),
+    ...(o.auth ? { auth: o.auth } : {}),
+  });
   await gateway.listen();
   const port = gateway.listener('http')!.port;
   return {
     gateway,
     lines,
+    /** The connection-log lines (connection-log.ts), one per client connection. */
+    connections,
     url: `http://127.0.0.1:${port}`,
     port,
     /** The access-log line for the request whose path is `path` (the newest one). */

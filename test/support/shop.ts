@@ -7,6 +7,7 @@ import { Db } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log.ts';
 import { buildSandbox } from '../../src/payment-sandbox/app.ts';
 import { buildShop } from '../../src/shop/app.ts';
+import type { AlbIdentity } from '../../src/shop/auth/alb-identity.ts';
 import { Tokens } from '../../src/shop/auth/tokens.ts';
 import { Faults } from '../../src/faults.ts';
 import { PaymentProvider } from '../../src/shop/payments.ts';
@@ -21,7 +22,7 @@ export interface LogLine {
   [k: string]: unknown;
 }
 
-export async function shopUnderTest(env: Record<string, string> = {}, opts: { videoDir?: string; metricsToken?: string } = {}) {
+export async function shopUnderTest(env: Record<string, string> = {}, opts: { videoDir?: string; metricsToken?: string; albIdentity?: AlbIdentity } = {}) {
   const testDb: TestDb = await testDatabase();
   const config: Config = loadConfig({ DB_ACQUIRE_TIMEOUT_MS: '300', RETRY_AFTER_S: '10', ...env });
   const logs: LogLine[] = [];
@@ -37,7 +38,7 @@ export async function shopUnderTest(env: Record<string, string> = {}, opts: { vi
     halfOpenAfterMs: config.paymentBreakerHalfOpenMs,
   });
   const rateLimits = new RateLimits({ checkout: config.checkoutRateLimit, general: config.rateLimit, store: { pg: db.pool }, retryAfterS: config.retryAfterS, prefix: `t${process.pid}` });
-  const app = await buildShop({ config, db, tokens, payments, faults, rateLimits }, {
+  const app = await buildShop({ config, db, tokens, payments, faults, rateLimits, ...(opts.albIdentity ? { albIdentity: opts.albIdentity } : {}) }, {
     logger: createLogger('info', 'shop', sink),
     ...(opts.videoDir ? { videoDir: opts.videoDir } : {}),
     ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}),

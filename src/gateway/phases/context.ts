@@ -4,7 +4,6 @@
  * and how it ended (status, failure). Each phase (pipeline.ts) adds what it learns here; `toRecord()` turns it into
  * ALB's access-log record (access-log.ts) in one place, when the request is over.
  */
-import crypto from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AccessRecord, ConnectionType } from '../access-log.ts';
@@ -15,6 +14,7 @@ import type { HeaderAttributes } from '../headers.ts';
 import type { ClientRequest, ClientResponse } from '../proxy.ts';
 import type { RequestTarget } from '../request-target.ts';
 import type { CompiledRule, Transformed } from '../rules.ts';
+import { connTraceId } from '../connection-log.ts';
 import { clientCertificateFields, type MtlsMode } from '../mtls.ts';
 import { negotiated } from '../tls-policy.ts';
 import type { StickyCookies } from '../cluster/stickiness.ts';
@@ -57,17 +57,6 @@ export interface ListenerView {
 const NO_FIELDS = Object.freeze([]) as unknown as string[];
 const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
 const NO_TARGET: RequestTarget = { ok: false, why: 'not read yet' };
-
-/**
- * ALB's connection traceability id (`conn_trace_id`): one opaque value per client connection, the same on every
- * request it carries, so a connection's requests can be found together in the access log.
- */
-const connIds = new WeakMap<object, string>();
-function connTraceId(socket: object): string {
-  let id = connIds.get(socket);
-  if (!id) connIds.set(socket, (id = `TID_${crypto.randomBytes(8).toString('hex')}`));
-  return id;
-}
 
 /** The client's address as ALB logs it: an IPv4 client on a dual-stack socket without its `::ffff:` prefix. */
 export const clientAddress = (socket: { remoteAddress?: string | undefined }) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
