@@ -59,7 +59,7 @@ const template = () => ({
         Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/admin/*'] } }],
         Actions: [
           { Type: 'forward', Order: 2, TargetGroupArn: { Ref: 'App' } },
-          { Type: 'authenticate-oidc', Order: 1, AuthenticateOidcConfig: oidcConfig },
+          { Type: 'authenticate-oidc', Order: 1, AuthenticateOidcConfig: { ...oidcConfig } },
         ],
       },
     },
@@ -103,6 +103,11 @@ describe('sign-in actions from CloudFormation and Terraform', () => {
 
     const given = fromCloudFormation(template() as never, { map: { App: ['127.0.0.1:1'] }, parameters: { AdminSecret: 's3cret' } });
     assert.deepEqual(rulesOf(given.config)[0]!.actions[0], { ...expectedOidc, clientSecret: 's3cret' });
+
+    // A Secrets Manager dynamic reference is resolved by CloudFormation in the account: locally, no secret.
+    const dynamic = template();
+    Object.assign(dynamic.Resources.Admin.Properties.Actions[1]!.AuthenticateOidcConfig!, { ClientSecret: '{{resolve:secretsmanager:shop-admin:SecretString:secret}}' });
+    assert.deepEqual(rulesOf(fromCloudFormation(dynamic as never, { map: { App: ['127.0.0.1:1'] } }).config)[0]!.actions[0], expectedOidc);
   });
 
   it('Terraform: the authenticate_oidc and authenticate_cognito blocks give the same actions', () => {

@@ -8,6 +8,7 @@
  * the access log's error_reason.
  */
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { Agent, request } from 'undici';
@@ -119,7 +120,7 @@ before(async () => {
           rule(3, '/open/*', oidc({ onUnauthenticatedRequest: 'allow' })),
           // A token endpoint nobody listens on (port 1 on loopback refuses).
           rule(4, '/down/*', oidc({ tokenEndpoint: 'http://127.0.0.1:1/oauth2/token' })),
-          rule(5, '/short/*', oidc({ sessionTimeout: 1, sessionCookieName: 'Short' })),
+          rule(5, '/short/*', oidc({ sessionTimeout: 2, sessionCookieName: 'Short' })),
           {
             priority: 6,
             conditions: [{ field: 'path-pattern', values: ['/pool/*'] }],
@@ -191,6 +192,31 @@ describe('authenticate-oidc against a real provider', () => {
     assert.equal(target.lastHeaders!['x-amzn-oidc-identity'], 'ana');
   });
 
+  it('over HTTP/2 too: the redirect’s cookie, and a session sent as cookie crumbs (RFC 9113 §8.2.3)', async () => {
+    const { jar } = await signIn('/admin/h2');
+    const session = http2.connect(base, { rejectUnauthorized: false });
+    const h2get = (headers: http2.OutgoingHttpHeaders) =>
+      new Promise<{ status: number; setCookie: string[] }>((resolve, reject) => {
+        const s = session.request({ ':path': '/admin/h2', ':authority': HOST, ...headers });
+        s.on('response', (h) => {
+          s.resume();
+          s.on('end', () => resolve({ status: Number(h[':status']), setCookie: ([] as string[]).concat(h['set-cookie'] ?? []) }));
+        });
+        s.on('error', reject);
+      });
+    try {
+      const anonymous = await h2get({});
+      assert.equal(anonymous.status, 302);
+      assert.ok(anonymous.setCookie.some((c) => c.startsWith('AWSALBAuthNonce=')));
+      // Each cookie its own field, as HTTP/2 clients may send them.
+      const signedIn = await h2get({ cookie: [...jar].map(([k, v]) => `${k}=${v}`) });
+      assert.equal(signedIn.status, 200);
+      assert.equal(target.lastHeaders!['x-amzn-oidc-identity'], 'ana');
+    } finally {
+      session.close();
+    }
+  });
+
   it('splits a session over 4 KB into AWSELBAuthSessionCookie-0, -1, … and joins them again', async () => {
     const { jar, callback } = await signIn('/admin/bea', 'bea');
     assert.equal(callback.status, 302);
@@ -216,11 +242,12 @@ describe('authenticate-oidc against a real provider', () => {
     assert.equal((await gw.logFor('/admin/changed')).errorReason, 'AuthInvalidCookie');
   });
 
-  it('sends a user whose session expired to sign in again', async () => {
+  it('SessionCookieName and SessionTimeout: a user whose session expired is sent to sign in again', async () => {
     const { jar } = await signIn('/short/a');
+    assert.ok(jar.has('Short-0') && !jar.has('AWSELBAuthSessionCookie-0'), 'SessionCookieName names the shards');
     assert.equal((await get('/short/a', jar)).status, 200);
-    // SessionTimeout 1 s: a second later the session is over (jose's exp check has no leeway).
-    await new Promise((r) => setTimeout(r, 2100));
+    // SessionTimeout 2 s (exp in whole seconds, so at least 1 s from the sign-in): 3 s later it is over.
+    await new Promise((r) => setTimeout(r, 3100));
     const r = await get('/short/later', jar);
     assert.equal(r.status, 302);
     assert.ok(r.location!.startsWith(idp.authorizationEndpoint));
