@@ -24,7 +24,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeJwt, SignJWT, type JWTPayload } from 'jose';
+import { decodeJwt, type JWTPayload } from 'jose';
 import { clearCookie, joinShards, MAX_SHARDS, NONCE_COOKIE, parseCookies, seal, setCookie, shardCookie, unseal } from './auth-cookies.ts';
 import { GatewayConfigError, type AuthenticateAction } from './config.ts';
 import { FAILURES, type GatewayFailure } from './failures.ts';
@@ -112,12 +112,23 @@ export class AuthKeys {
     this.publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   }
 
-  /** x-amzn-oidc-data: the user's claims, signed; the header fields ALB sets (alg, kid, signer, iss, client, exp). */
-  userData(claims: JWTPayload, issuer: string, clientId: string): Promise<string> {
+  /**
+   * x-amzn-oidc-data: the user's claims, signed; the header fields ALB sets (alg, kid, signer, iss, client, exp).
+   * Written as ALB writes it, not as RFC 7515 §2 would: each segment base64url *with* its `=` padding, and the
+   * signature over the padded segments (AWS: "base64 URL encoded and includes padding characters at the end"). JWT
+   * libraries that refuse padding refuse ALB's tokens too, and an app tested here should find that out here.
+   */
+  async userData(claims: JWTPayload, issuer: string, clientId: string): Promise<string> {
     const exp = Math.floor(Date.now() / 1000) + DATA_SECONDS;
-    return new SignJWT({ ...claims, iss: issuer, exp })
-      .setProtectedHeader({ typ: 'JWT', alg: 'ES256', kid: this.kid, signer: this.signer, iss: issuer, client: clientId, exp })
-      .sign(this.#signing);
+    const padded = (b: Buffer) => {
+      const s = b.toString('base64url');
+      return s + '='.repeat((4 - (s.length % 4)) % 4);
+    };
+    const head = padded(Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'ES256', kid: this.kid, signer: this.signer, iss: issuer, client: clientId, exp })));
+    const body = padded(Buffer.from(JSON.stringify({ ...claims, iss: issuer, exp })));
+    // ES256's signature is the raw r‖s pair (RFC 7518 §3.4), not DER.
+    const signature = crypto.sign('sha256', Buffer.from(`${head}.${body}`), { key: this.#signing, dsaEncoding: 'ieee-p1363' });
+    return `${head}.${body}.${padded(signature)}`;
   }
 
   /**

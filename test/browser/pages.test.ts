@@ -1,7 +1,7 @@
 /**
  * The pages a person sees, in a real browser (Debian's chromium, driven by playwright-core), through the gateway:
- * the API docs render every route, the home page loads, and in maintenance mode the browser follows the 302 to the
- * maintenance page. In CI a missing browser fails the run; elsewhere the test is skipped with a reason.
+ * the API docs render every route, the home page loads, in maintenance mode the browser follows the 302 to the
+ * maintenance page, and the admin console signs the browser in at the load balancer (the provider's own pages). In CI a missing browser fails the run; elsewhere the test is skipped with a reason.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -57,5 +57,23 @@ describe('pages in a real browser', { skip }, () => {
       await t.control('DELETE', '/faults');
     }
     await page.close();
+  });
+  it('the admin console: the browser is sent to the provider, signs in on its pages, and lands on the console', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    const console = `https://localhost:${new URL(t.system.httpsUrl).port}/console`;
+    await page.goto(console);
+    // The load balancer's 302 took the browser to the provider's login page.
+    assert.ok(page.url().startsWith(t.system.signIn!.issuer), page.url());
+    await page.fill('input[name=username]', 'admin');
+    await page.fill('input[name=password]', 'admin-pass');
+    await page.click('button');
+    // The consent page, the first time this user meets the client.
+    if (await page.$('form[action$="/confirm"]')) await page.click('button');
+    await page.waitForURL(console, { timeout: 10_000 });
+    assert.match((await page.textContent('#who')) ?? '', /Signed in as admin \(admin\), by the load balancer/);
+    const cookies = await context.cookies(console);
+    assert.ok(cookies.some((c) => c.name === 'AWSELBAuthSessionCookie-0' && c.secure && c.httpOnly), JSON.stringify(cookies.map((c) => c.name)));
+    await context.close();
   });
 });

@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
-import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
+import crypto from 'node:crypto';
+import { importSPKI, jwtVerify } from 'jose';
 import { Agent, request } from 'undici';
 import type { Action, AuthenticateOidcAction, GatewayConfig } from '../../src/gateway/config.ts';
 import { startLocalProvider, type LocalProvider } from '../../src/idp/local-provider.ts';
@@ -169,7 +170,11 @@ describe('authenticate-oidc against a real provider', () => {
     assert.equal(h['x-amzn-oidc-identity'], 'ana', "the client's own identity field never reaches the target");
     assert.ok(h['x-amzn-oidc-accesstoken']);
     const data = String(h['x-amzn-oidc-data']);
-    const header = decodeProtectedHeader(data) as Record<string, unknown>;
+    // As ALB writes it: three base64url segments that keep their `=` padding (AWS: "includes padding characters").
+    const segments = data.split('.') as [string, string, string];
+    assert.equal(segments.length, 3);
+    for (const seg of segments) assert.equal(seg.length % 4, 0, `a padded segment: ${seg}`);
+    const header = JSON.parse(Buffer.from(segments[0], 'base64url').toString()) as Record<string, unknown>;
     assert.equal(header.alg, 'ES256');
     assert.equal(header.iss, idp.issuer);
     assert.equal(header.client, 'shop-admin');
@@ -178,6 +183,10 @@ describe('authenticate-oidc against a real provider', () => {
     // The public key as ALB serves it: PEM text at <endpoint>/<kid>.
     const pem = await (await request(`${gw.gateway.publicKeysUrl}${String(header.kid)}`)).body.text();
     assert.match(pem, /^-----BEGIN PUBLIC KEY-----/);
+    // Verified as AWS's own example does it: the signature (raw r‖s) over the two first segments as received.
+    const signed = crypto.verify('sha256', Buffer.from(`${segments[0]}.${segments[1]}`), { key: pem, dsaEncoding: 'ieee-p1363' }, Buffer.from(segments[2], 'base64url'));
+    assert.ok(signed, 'the signature verifies with the served key');
+    // jose reads padded segments (stricter libraries do not, on AWS either), and checks the same signature.
     const { payload } = await jwtVerify(data, await importSPKI(pem, 'ES256'), { algorithms: ['ES256'] });
     assert.equal(payload.sub, 'ana');
     assert.equal(payload.email, 'ana@example.com');
