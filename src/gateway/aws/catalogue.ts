@@ -59,6 +59,8 @@ export const PROPERTIES: Record<string, Record<string, Handling>> = {
     LoadBalancerArn: emulated,
     Port: emulated,
     Protocol: at(['HTTP', 'HTTPS'], 'only HTTP and HTTPS listeners'),
+    // Each action is read where its listener is (cloudformation.ts): forward, redirect, fixed-response, jwt-validation,
+    // authenticate-oidc, authenticate-cognito — the last two only on an HTTPS listener, as ALB allows them.
     DefaultActions: emulated,
     // The default certificate: the user's own with `--certificate ARN=cert.pem,key.pem`, else a self-signed stand-in.
     Certificates: emulated,
