@@ -11,6 +11,9 @@
  *  - RequestCount counts only requests for which a target was chosen.
  *  - TargetConnectionErrorCount counts connections to a target that could not be made (refused, timed out,
  *    unreachable).
+ *  - ELBAuthSuccess counts sign-ins completed (the callback that got the user's claims); ELBAuthFailure those the
+ *    provider refused (the user denied, a code used twice); ELBAuthError those the load balancer could not complete
+ *    (the provider unreachable or slow, an error of its own); ELBAuthUserClaimsSizeExceeded claims over 11 KB.
  *
  * docs/observability.md has the table of names.
  */
@@ -21,6 +24,10 @@ import type { Gateway } from '../gateway/gateway.ts';
 
 const CONNECTION_ERRORS = new Set(['TargetConnectionRefused', 'TargetConnectTimeout', 'TargetUnreachable']);
 const ELB_SPECIFIC = new Set([500, 502, 503, 504]);
+/** Sign-ins the provider refused (AWS: "the IdP denied access to the user or an authorization code was used more than once"). */
+const AUTH_FAILURES = new Set(['AuthIdpError', 'AuthInvalidGrantError']);
+/** The sign-in callback's request line: `GET https://host/oauth2/idpresponse?… HTTP/1.1`. */
+const AUTH_CALLBACK = /^\S+ [a-z]+:\/\/[^/\s]+\/oauth2\/idpresponse[?\s]/;
 
 type Labels = Record<string, string>;
 
@@ -43,6 +50,10 @@ export class AlbMetrics {
     counter('processed_bytes', 'Bytes received from and sent to clients, headers included (ProcessedBytes)');
     counter('http_fixed_response_count', 'Fixed-response actions that ran (HTTP_Fixed_Response_Count)');
     counter('http_redirect_count', 'Redirect actions that ran (HTTP_Redirect_Count)');
+    counter('elb_auth_success', 'Sign-ins completed, the user claims retrieved from the provider (ELBAuthSuccess)');
+    counter('elb_auth_failure', 'Sign-ins the provider refused: access denied, or a code used twice (ELBAuthFailure)');
+    counter('elb_auth_error', 'Sign-ins the load balancer could not complete: the provider unreachable or slow, or an error of its own (ELBAuthError)');
+    counter('elb_auth_user_claims_size_exceeded', 'User claims from the provider over 11 KB (ELBAuthUserClaimsSizeExceeded)');
     this.#responseTime = new FastHistogram({
       name: 'receipt_alb_target_response_time_seconds',
       help: 'From the request leaving the load balancer to the target’s response head (TargetResponseTime)',
@@ -111,11 +122,20 @@ export class AlbMetrics {
     this.#counters.get(name)!.inc(labels ?? {}, by, labels?.target_group ?? '');
   }
 
+  #signIn(r: AccessRecord): void {
+    const reason = r.errorReason;
+    if (reason === 'AuthUserinfoResponseSizeExceeded') this.#inc('elb_auth_user_claims_size_exceeded');
+    else if (reason !== undefined && AUTH_FAILURES.has(reason)) this.#inc('elb_auth_failure');
+    else if (reason?.startsWith('Auth') && r.elbStatusCode === 500) this.#inc('elb_auth_error');
+    else if (reason === undefined && r.elbStatusCode === 302 && AUTH_CALLBACK.test(r.request)) this.#inc('elb_auth_success');
+  }
+
   record(r: AccessRecord): void {
     const group = r.targetGroup === '-' ? undefined : r.targetGroup.replace(/^targetgroup\//, '');
     this.#inc('processed_bytes', undefined, r.receivedBytes + r.sentBytes);
     if (r.actionsExecuted.includes('fixed-response')) this.#inc('http_fixed_response_count');
     if (r.actionsExecuted.includes('redirect')) this.#inc('http_redirect_count');
+    if (r.actionsExecuted[0] === 'authenticate') this.#signIn(r);
     if (r.target !== undefined && group) this.#inc('request_count', { target_group: group });
     if (r.errorReason && CONNECTION_ERRORS.has(r.errorReason) && group) this.#inc('target_connection_error_count', { target_group: group });
     if (r.classification) this.#nonCompliant.inc({ classification: r.classification, classification_reason: r.classificationReason ?? '-' });

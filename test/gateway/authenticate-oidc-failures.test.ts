@@ -4,7 +4,7 @@
  * with the endpoint timeout shortened from ALB's 5 s for the test), one that answers an error or no ID token (401
  * AuthInvalidTokenResponse), an ID token for another sign-in (401 AuthInvalidIdToken), a user-info endpoint that
  * never answers (500 AuthUserinfoEpRequestTimeout) or answers no `sub` (401 AuthInvalidUserinfoResponse). Over real
- * sockets, each with the access log's error_reason.
+ * sockets, each with the access log's error_reason — and ALB's ELBAuth* CloudWatch counts of them.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { Agent, request } from 'undici';
+import { GatewayMetrics } from '../../src/control/metrics.ts';
 import { certificateFor } from '../support/certificates.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
 
@@ -21,6 +22,7 @@ const idp = { token: 'ok' as TokenMode, info: 'ok' as InfoMode, nonce: '', issue
 let server: http.Server;
 let gw: Awaited<ReturnType<typeof gatewayUnderTest>>;
 let base: string;
+const metricsRef: { m?: GatewayMetrics } = {};
 const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 const key = new TextEncoder().encode('a key the test signs its ID tokens with, 32+ bytes');
 
@@ -74,8 +76,9 @@ before(async () => {
       targetGroups: [{ name: 'none' }],
     },
     await certificateFor(['app.test']),
-    { auth: { endpointTimeoutMs: 300 } },
+    { auth: { endpointTimeoutMs: 300 }, onRecord: (r) => metricsRef.m?.record(r) },
   );
+  metricsRef.m = new GatewayMetrics(gw.gateway);
   base = `https://127.0.0.1:${gw.gateway.listener('https')!.port}`;
 });
 after(async () => {
@@ -122,5 +125,17 @@ describe('a misbehaving provider at the callback', () => {
   it('a user-info endpoint that never answers: 500 AuthUserinfoEpRequestTimeout; one without sub: 401 AuthInvalidUserinfoResponse', async () => {
     assert.deepEqual(await callback('ok', 'hang'), { status: 500, reason: 'AuthUserinfoEpRequestTimeout' });
     assert.deepEqual(await callback('ok', 'no-sub'), { status: 401, reason: 'AuthInvalidUserinfoResponse' });
+  });
+
+  it('the provider sending the user back with an error: 561; and ALB’s ELBAuth* counts of all of the above', async () => {
+    const r = await request(`${base}/oauth2/idpresponse?error=access_denied&state=x`, { dispatcher: insecure, headers: { host: 'app.test' } });
+    await r.body.text();
+    assert.equal(r.statusCode, 561);
+    const text = await metricsRef.m!.registry.metrics();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    assert.equal(value('receipt_alb_elb_auth_success_total'), 1, 'the one sign-in that completed');
+    assert.equal(value('receipt_alb_elb_auth_error_total'), 2, 'the two silences (500)');
+    assert.equal(value('receipt_alb_elb_auth_failure_total'), 1, 'the provider’s error (561)');
+    assert.equal(value('receipt_alb_elb_auth_user_claims_size_exceeded_total'), 0);
   });
 });

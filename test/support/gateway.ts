@@ -6,7 +6,7 @@ import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.ts';
 import type { TlsMaterial } from '../../src/gateway/tls-policy.ts';
 
 /** `receiptExtras`: Receipt's additions to ALB's bytes, as `receipt start` runs the gateway; off (ALB's bytes) by default. */
-export async function gatewayUnderTest(config: GatewayConfig, tls?: TlsMaterial, o: { receiptExtras?: boolean; auth?: GatewayOptions['auth'] } = {}) {
+export async function gatewayUnderTest(config: GatewayConfig, tls?: TlsMaterial, o: { receiptExtras?: boolean; auth?: GatewayOptions['auth']; onRecord?: GatewayOptions['onRecord'] } = {}) {
   const lines: string[] = [];
   const accessLog = new AccessLog({});
   accessLog.onLine((line) => lines.push(line));
@@ -21,6 +21,7 @@ export async function gatewayUnderTest(config: GatewayConfig, tls?: TlsMaterial,
     ...(tls ? { tls } : {}),
     ...(o.receiptExtras ? { receiptExtras: true } : {}),
     ...(o.auth ? { auth: o.auth } : {}),
+    ...(o.onRecord ? { onRecord: o.onRecord } : {}),
   });
   await gateway.listen();
   const port = gateway.listener('http')!.port;
