@@ -27,12 +27,14 @@ import { DeregistrationDelayElapsed, type Target } from './cluster/target-group.
 import type { InFlight } from './cluster/target.ts';
 import { requestHead, type Exchange, type ExchangeHandlers } from './upstream.ts';
 import type { H1Request } from './listener/request.ts';
+import type { H1Response } from './listener/response.ts';
 import { isHttp2, writeHead } from './respond/answer.ts';
 
 export const BUFFER_LIMIT = 256 * 1024;
 
 export type ClientRequest = H1Request | http.IncomingMessage | Http2ServerRequest;
-export type ClientResponse = http.ServerResponse | Http2ServerResponse;
+export type ClientResponse = H1Response | Http2ServerResponse;
+export type { H1Response };
 
 export interface ForwardRequest {
   method: string;
@@ -228,7 +230,7 @@ class Forwarding implements ExchangeHandlers {
       return;
     }
     this.#sent += chunk.length;
-    if (!(this.res as http.ServerResponse).write(chunk)) {
+    if (!(this.res as H1Response).write(chunk)) {
       this.#exchange.pause();
       this.res.once('drain', this.#resumeTarget);
     }
@@ -246,10 +248,10 @@ class Forwarding implements ExchangeHandlers {
       else res.end();
       this.#sent = body?.length ?? 0;
     } else {
-      if (trailers.length > 0 && !this.#h2 && (res as http.ServerResponse).chunkedEncoding) {
+      if (trailers.length > 0 && !this.#h2 && (res as H1Response).chunkedEncoding) {
         const pairs: Array<[string, string]> = [];
         for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i]!, trailers[i + 1]!]);
-        (res as http.ServerResponse).addTrailers(pairs);
+        (res as H1Response).addTrailers(pairs);
       }
       res.end();
     }
