@@ -270,12 +270,15 @@ class Forwarding implements ExchangeHandlers {
     this.#finish({ failure, sentBytes: 0, targetTime: this.#targetTime, ...(this.#streaming ? { targetStatus: this.#status } : {}) });
   }
 
-  #finish(r: Omit<ProxyResult, 'receivedBytes' | 'earlyAnswer'>): void {
+  /** `r` is made here for this request alone: completed in place, not copied. */
+  #finish(r: Omit<ProxyResult, 'receivedBytes' | 'earlyAnswer'> & Partial<ProxyResult>): void {
     if (this.#done) return;
     this.#done = true;
     this.res.off('close', this.#onClose);
     this.target.end(this.#inFlight);
-    this.resolve({ ...r, receivedBytes: this.#received, earlyAnswer: this.#earlyAnswer });
+    r.receivedBytes = this.#received;
+    r.earlyAnswer = this.#earlyAnswer;
+    this.resolve(r as ProxyResult);
   }
 
   // Event listeners, bound once per request.
