@@ -51,6 +51,7 @@ export interface ConnectionHandlers {
 type Phase = 'head' | 'body' | 'answer' | 'closed' | 'detached';
 
 const EMPTY = Buffer.alloc(0);
+const NO_TOKENS: readonly string[] = [];
 // Bare line ends before a head: RFC 9112 §2.2 lets a server ignore them, so they are not a partial request.
 const ONLY_LINE_ENDS = /^[\r\n]*$/;
 
@@ -152,7 +153,9 @@ export class H1Connection {
     }
 
     const res = new H1Response(this.socket, req, this.#answered);
-    const tokens = (req.headers.connection ?? '').toLowerCase().split(',').map((t) => t.trim());
+    const connection = req.headers.connection;
+    // Most requests name no Connection option, or only keep-alive: no list made for them.
+    const tokens = connection === undefined ? NO_TOKENS : connection.toLowerCase().split(',').map((t) => t.trim());
     const persistent = req.httpVersionMajor === 1 && (req.httpVersionMinor >= 1 ? !tokens.includes('close') : tokens.includes('keep-alive'));
     // The body's length is unknown: nothing after this head can be read as a request. RFC 9112 §6.1: an HTTP/1.0
     // message with Transfer-Encoding is treated as faulty framing, the connection closed after it.
