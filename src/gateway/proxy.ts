@@ -191,8 +191,8 @@ class Forwarding implements ExchangeHandlers {
       this.#exchange.end();
       return;
     }
-    req.on('data', this.#onData);
-    req.on('end', this.#onEnd);
+    req.on('data', (chunk: Buffer) => this.#onData(chunk));
+    req.on('end', () => this.#onEnd());
   }
 
   informational(status: number, raw: string[]): void {
@@ -232,7 +232,7 @@ class Forwarding implements ExchangeHandlers {
     this.#sent += chunk.length;
     if (!(this.res as H1Response).write(chunk)) {
       this.#exchange.pause();
-      this.res.once('drain', this.#resumeTarget);
+      this.res.once('drain', (this.#resumeTarget ??= () => this.#exchange.resume()));
     }
   }
 
@@ -281,7 +281,7 @@ class Forwarding implements ExchangeHandlers {
     this.resolve(r as ProxyResult);
   }
 
-  // Event listeners, bound once per request.
+  // Event listeners every request needs, bound once per request.
   #abort = (reason: Error): void => {
     if (this.#done) return;
     this.#abortReason ??= reason;
@@ -292,23 +292,25 @@ class Forwarding implements ExchangeHandlers {
     if (!this.res.writableFinished) this.#abort(new ClientClosed());
   };
 
-  #resumeTarget = (): void => this.#exchange.resume();
+  // Made only when an answer fills the client's buffer; the body's listeners only for a request that has a body
+  // (start): a GET makes neither.
+  #resumeTarget: (() => void) | undefined;
 
-  #onData = (chunk: Buffer): void => {
+  #onData(chunk: Buffer): void {
     this.#received += chunk.length;
     if (!this.#forwarding) return;
     if (!this.#exchange.write(chunk)) {
       this.req.pause();
       this.#exchange.onDrain(() => this.req.resume());
     }
-  };
+  }
 
-  #onEnd = (): void => {
+  #onEnd(): void {
     this.#reqEnded = true;
     if (!this.#forwarding) return;
     const trailers = this.req.rawTrailers;
     this.#exchange.end(this.fwd.contentLength === undefined && trailers && trailers.length > 0 ? trailers : undefined);
-  };
+  }
 }
 
 export function forward(req: ClientRequest, res: ClientResponse, target: Target, fwd: ForwardRequest): Promise<ProxyResult> {
