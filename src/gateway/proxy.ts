@@ -27,12 +27,14 @@ import { DeregistrationDelayElapsed, type Target } from './cluster/target-group.
 import type { InFlight } from './cluster/target.ts';
 import { requestHead, type Exchange, type ExchangeHandlers } from './upstream.ts';
 import type { H1Request } from './listener/request.ts';
+import type { H1Response } from './listener/response.ts';
 import { isHttp2, writeHead } from './respond/answer.ts';
 
 export const BUFFER_LIMIT = 256 * 1024;
 
 export type ClientRequest = H1Request | http.IncomingMessage | Http2ServerRequest;
-export type ClientResponse = http.ServerResponse | Http2ServerResponse;
+export type ClientResponse = H1Response | Http2ServerResponse;
+export type { H1Response };
 
 export interface ForwardRequest {
   method: string;
@@ -189,8 +191,8 @@ class Forwarding implements ExchangeHandlers {
       this.#exchange.end();
       return;
     }
-    req.on('data', this.#onData);
-    req.on('end', this.#onEnd);
+    req.on('data', (chunk: Buffer) => this.#onData(chunk));
+    req.on('end', () => this.#onEnd());
   }
 
   informational(status: number, raw: string[]): void {
@@ -228,9 +230,9 @@ class Forwarding implements ExchangeHandlers {
       return;
     }
     this.#sent += chunk.length;
-    if (!(this.res as http.ServerResponse).write(chunk)) {
+    if (!(this.res as H1Response).write(chunk)) {
       this.#exchange.pause();
-      this.res.once('drain', this.#resumeTarget);
+      this.res.once('drain', (this.#resumeTarget ??= () => this.#exchange.resume()));
     }
   }
 
@@ -246,10 +248,10 @@ class Forwarding implements ExchangeHandlers {
       else res.end();
       this.#sent = body?.length ?? 0;
     } else {
-      if (trailers.length > 0 && !this.#h2 && (res as http.ServerResponse).chunkedEncoding) {
+      if (trailers.length > 0 && !this.#h2 && (res as H1Response).chunkedEncoding) {
         const pairs: Array<[string, string]> = [];
         for (let i = 0; i < trailers.length; i += 2) pairs.push([trailers[i]!, trailers[i + 1]!]);
-        (res as http.ServerResponse).addTrailers(pairs);
+        (res as H1Response).addTrailers(pairs);
       }
       res.end();
     }
@@ -268,15 +270,18 @@ class Forwarding implements ExchangeHandlers {
     this.#finish({ failure, sentBytes: 0, targetTime: this.#targetTime, ...(this.#streaming ? { targetStatus: this.#status } : {}) });
   }
 
-  #finish(r: Omit<ProxyResult, 'receivedBytes' | 'earlyAnswer'>): void {
+  /** `r` is made here for this request alone: completed in place, not copied. */
+  #finish(r: Omit<ProxyResult, 'receivedBytes' | 'earlyAnswer'> & Partial<ProxyResult>): void {
     if (this.#done) return;
     this.#done = true;
     this.res.off('close', this.#onClose);
     this.target.end(this.#inFlight);
-    this.resolve({ ...r, receivedBytes: this.#received, earlyAnswer: this.#earlyAnswer });
+    r.receivedBytes = this.#received;
+    r.earlyAnswer = this.#earlyAnswer;
+    this.resolve(r as ProxyResult);
   }
 
-  // Event listeners, bound once per request.
+  // Event listeners every request needs, bound once per request.
   #abort = (reason: Error): void => {
     if (this.#done) return;
     this.#abortReason ??= reason;
@@ -287,23 +292,25 @@ class Forwarding implements ExchangeHandlers {
     if (!this.res.writableFinished) this.#abort(new ClientClosed());
   };
 
-  #resumeTarget = (): void => this.#exchange.resume();
+  // Made only when an answer fills the client's buffer; the body's listeners only for a request that has a body
+  // (start): a GET makes neither.
+  #resumeTarget: (() => void) | undefined;
 
-  #onData = (chunk: Buffer): void => {
+  #onData(chunk: Buffer): void {
     this.#received += chunk.length;
     if (!this.#forwarding) return;
     if (!this.#exchange.write(chunk)) {
       this.req.pause();
       this.#exchange.onDrain(() => this.req.resume());
     }
-  };
+  }
 
-  #onEnd = (): void => {
+  #onEnd(): void {
     this.#reqEnded = true;
     if (!this.#forwarding) return;
     const trailers = this.req.rawTrailers;
     this.#exchange.end(this.fwd.contentLength === undefined && trailers && trailers.length > 0 ? trailers : undefined);
-  };
+  }
 }
 
 export function forward(req: ClientRequest, res: ClientResponse, target: Target, fwd: ForwardRequest): Promise<ProxyResult> {

@@ -34,6 +34,7 @@ export { WireError as ParseError };
 
 const CR = 13;
 const LF = 10;
+const KEEP_ALIVE: readonly string[] = ['keep-alive'];
 // RFC 9110 §5.5: field-value characters are VCHAR, SP, HTAB and obs-text; no other control character.
 // eslint-disable-next-line no-control-regex -- control characters are exactly what these refuse
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
@@ -146,15 +147,19 @@ export class ResponseParser {
     return -1;
   }
 
-  #field(line: string): [string, string] {
+  #fieldName(line: string): string {
     const colon = line.indexOf(':');
     // obs-fold (a line starting with whitespace) and whitespace before the colon are refused (RFC 9112 §5.1–5.2).
     if (colon <= 0) throw new WireError('HPE_INVALID_HEADER_TOKEN', 'Invalid header field');
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw new WireError('HPE_INVALID_HEADER_TOKEN', 'Invalid header token');
+    return name;
+  }
+
+  #fieldValue(line: string, colon: number): string {
     const value = trimOws(line.slice(colon + 1));
     if (BAD_VALUE.test(value) || value.includes('\r')) throw new WireError('HPE_INVALID_HEADER_TOKEN', 'Invalid header value char');
-    return [name, value];
+    return value;
   }
 
   #onHead(text: string): void {
@@ -169,7 +174,8 @@ export class ResponseParser {
     let transferEncoding: string | undefined;
     let connection = '';
     for (let i = 1; i < lines.length; i++) {
-      const [name, value] = this.#field(lines[i]!);
+      const name = this.#fieldName(lines[i]!);
+      const value = this.#fieldValue(lines[i]!, name.length);
       raw.push(name, value);
       const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
       if (lower === 'content-length') {
@@ -193,7 +199,9 @@ export class ResponseParser {
     if (contentLength !== undefined && transferEncoding !== undefined) {
       throw new WireError('HPE_UNEXPECTED_CONTENT_LENGTH', "Content-Length can't be present with Transfer-Encoding");
     }
-    const tokens = connection.toLowerCase().split(',').map((t) => t.trim());
+    // The common answers (no Connection field, or `keep-alive` alone) make no list.
+    const plain = connection === '' || connection.toLowerCase() === 'keep-alive';
+    const tokens = plain ? (connection === '' ? [] : KEEP_ALIVE) : connection.toLowerCase().split(',').map((t) => t.trim());
     this.#keepAlive = minor === '1' ? !tokens.includes('close') : tokens.includes('keep-alive');
     const noBody = this.headRequest || status === 204 || status === 304;
     if (noBody) this.#state = 'done';
@@ -201,9 +209,11 @@ export class ResponseParser {
       const codings = transferEncoding.toLowerCase().split(',').map((t) => t.trim());
       if (codings.at(-1) === 'chunked') {
         this.#state = 'chunked';
-        this.#chunked = new ChunkedDecoder(this.maxHeadBytes, (line) => this.#field(line));
-      }
-      else {
+        this.#chunked = new ChunkedDecoder(this.maxHeadBytes, (line) => {
+          const name = this.#fieldName(line);
+          return [name, this.#fieldValue(line, name.length)];
+        });
+      } else {
         this.#state = 'close';
         this.#keepAlive = false;
       }

@@ -53,6 +53,13 @@ before(async () => {
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       if (req.url === '/healthz') return void res.end('ok');
+      if (req.url === '/stream') {
+        // A body of unknown length with a trailer: chunked from the target.
+        res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-sum' });
+        res.write('part one, ');
+        res.addTrailers({ 'x-sum': '42' });
+        return void res.end('part two');
+      }
       seen.push({ url: req.url!, body });
       maxInFlight = Math.max(maxInFlight, ++inFlight);
       const delay = Number(new URL(req.url!, 'http://x').searchParams.get('delay') ?? 0);
@@ -185,5 +192,45 @@ describe('keep-alive as ALB keeps it', () => {
     assert.equal(res!.status, 200);
     assert.equal(res!.header('connection'), 'close');
     assert.ok(closed);
+  });
+});
+
+describe('the answer as written to the client (listener/response.ts)', () => {
+  it('a body of unknown length goes chunked to an HTTP/1.1 client, its trailer after the last chunk (RFC 9112 §7.1)', async () => {
+    const { text, closed } = await rawExchange(port, 'GET /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    const [head, body] = [text.slice(0, text.indexOf('\r\n\r\n')), text.slice(text.indexOf('\r\n\r\n') + 4)];
+    assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(head, /\r\nTransfer-Encoding: chunked(\r\n|$)/);
+    assert.doesNotMatch(head, /content-length/i);
+    assert.match(head, /\r\nDate: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT(\r\n|$)/);
+    // The chunks as they came (however the gateway cut them), then the last chunk and the trailer section.
+    let rest = body;
+    let content = '';
+    for (let size = parseInt(rest, 16); size > 0; size = parseInt(rest, 16)) {
+      const start = rest.indexOf('\r\n') + 2;
+      content += rest.slice(start, start + size);
+      assert.equal(rest.slice(start + size, start + size + 2), '\r\n');
+      rest = rest.slice(start + size + 2);
+    }
+    assert.equal(content, 'part one, part two');
+    assert.match(rest, /^0\r\nx-sum: 42\r\n\r\n$/i);
+    assert.equal(closed, true);
+  });
+
+  it('to an HTTP/1.0 client, which cannot read chunked, the same body ends with the connection (RFC 9112 §6.3)', async () => {
+    const { text, closed } = await rawExchange(port, 'GET /stream HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n');
+    const [head, body] = [text.slice(0, text.indexOf('\r\n\r\n')), text.slice(text.indexOf('\r\n\r\n') + 4)];
+    assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(head, /\r\nConnection: close(\r\n|$)/);
+    assert.doesNotMatch(head, /transfer-encoding|content-length/i);
+    assert.equal(body, 'part one, part two');
+    assert.equal(closed, true);
+  });
+
+  it('an answer to HEAD has no body: the next answer follows right after its head', async () => {
+    const { text } = await rawExchange(port, 'HEAD /head HTTP/1.1\r\nHost: a\r\n\r\nGET /after-head HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    const first = text.slice(0, text.indexOf('\r\n\r\n') + 4);
+    assert.match(first, /\r\nConnection: keep-alive\r\n/);
+    assert.match(text.slice(first.length), /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n[\s\S]*answer to \/after-head/);
   });
 });

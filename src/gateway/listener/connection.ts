@@ -14,11 +14,9 @@
  *  - `Expect: 100-continue` is answered with a 100 when the gateway first reads the body (RFC 9110 §10.1.1);
  *  - a WebSocket upgrade hands the socket over (to the request phases, which tunnel it); CONNECT is refused.
  *
- * Answers are written by Node's ServerResponse (status line, Date, chunked coding, trailers, 1xx), handed this
- * connection's socket for the one request it answers. It sends no `Keep-Alive` field: that comes from Node's HTTP
- * server, which is not here — ALB sends none.
+ * Answers are written by response.ts straight to this connection's socket (status line, Date, framing, trailers,
+ * 1xx), one per request. No `Keep-Alive` field is sent: ALB sends none.
  */
-import http from 'node:http';
 import type net from 'node:net';
 import { lingeringClose } from '../../http/staged-close.ts';
 import { isWebSocketUpgrade } from '../tunnel.ts';
@@ -26,6 +24,7 @@ import { ChunkedDecoder, WireError } from '../wire/chunked.ts';
 import { requestFraming } from '../wire/framing.ts';
 import { parseRequestHead } from '../wire/head.ts';
 import { H1Request } from './request.ts';
+import { H1Response } from './response.ts';
 
 export interface ConnectionOptions {
   /** ALB's idle timeout: how long a head may take to arrive. */
@@ -40,7 +39,7 @@ export interface ConnectionOptions {
 
 export interface ConnectionHandlers {
   /** A request to answer on `res`; `expectationFailed` when it carried an Expect other than 100-continue. */
-  request(req: H1Request, res: http.ServerResponse, expectationFailed: boolean): void;
+  request(req: H1Request, res: H1Response, expectationFailed: boolean): void;
   /** A WebSocket upgrade: the socket and the bytes after the head are the handler's from now on. */
   upgrade(req: H1Request, socket: net.Socket, head: Buffer): void;
   /** Answers a CONNECT on the socket; the connection then closes. */
@@ -52,6 +51,7 @@ export interface ConnectionHandlers {
 type Phase = 'head' | 'body' | 'answer' | 'closed' | 'detached';
 
 const EMPTY = Buffer.alloc(0);
+const NO_TOKENS: readonly string[] = [];
 // Bare line ends before a head: RFC 9112 §2.2 lets a server ignore them, so they are not a partial request.
 const ONLY_LINE_ENDS = /^[\r\n]*$/;
 
@@ -60,7 +60,7 @@ export class H1Connection {
   /** head: waiting for one; body: reading the current request's body; answer: body read, answer not yet sent. */
   #phase: Phase = 'head';
   #req: H1Request | undefined;
-  #res: http.ServerResponse | undefined;
+  #res: H1Response | undefined;
   #decoder: ChunkedDecoder | undefined;
   #remaining = 0;
   /** The answer went out before the body was read: the rest of the body is read and dropped. */
@@ -152,15 +152,15 @@ export class H1Connection {
       return this.handlers.upgrade(req, this.socket, head);
     }
 
-    const res = new http.ServerResponse(req as unknown as http.IncomingMessage);
-    const tokens = (req.headers.connection ?? '').toLowerCase().split(',').map((t) => t.trim());
+    const res = new H1Response(this.socket, req, this.#answered);
+    const connection = req.headers.connection;
+    // Most requests name no Connection option, or only keep-alive: no list made for them.
+    const tokens = connection === undefined ? NO_TOKENS : connection.toLowerCase().split(',').map((t) => t.trim());
     const persistent = req.httpVersionMajor === 1 && (req.httpVersionMinor >= 1 ? !tokens.includes('close') : tokens.includes('keep-alive'));
     // The body's length is unknown: nothing after this head can be read as a request. RFC 9112 §6.1: an HTTP/1.0
     // message with Transfer-Encoding is treated as faulty framing, the connection closed after it.
     this.#mustClose = framing.kind === 'invalid' || (framing.kind === 'chunked' && req.httpVersionMinor === 0);
     res.shouldKeepAlive = persistent && !this.#mustClose && !this.opts.closing() && Date.now() - this.#born < this.opts.keepAliveMs;
-    res.assignSocket(this.socket);
-    res.on('finish', () => this.#answered(req, res));
     this.#req = req;
     this.#res = res;
     this.#discard = false;
@@ -223,14 +223,14 @@ export class H1Connection {
     if (!this.#res) this.#next();
   }
 
-  #answered(req: H1Request, res: http.ServerResponse): void {
-    res.detachSocket(this.socket);
+  /** The answer's last bytes went to the socket (response.ts): the next request, or the end of the connection. */
+  #answered = (res: H1Response): void => {
+    if (this.#res !== res) return;
+    const req = this.#req!;
     this.#res = undefined;
     if (this.#phase === 'closed') return;
-    // Node's HTTP server emits 'close' on an answer once it is finished; code that waits for it gets it here too.
-    process.nextTick(() => res.emit('close'));
-    // `_last` is how ServerResponse records that its head said `Connection: close` (or that it had to).
-    const last = (res as unknown as { _last?: boolean })._last === true;
+    // The answer's head said `Connection: close` (or had to: a body only its end could delimit).
+    const last = res.last;
     // Nobody was told to send a body that was never read: it will not come, and cannot be skipped.
     const unsent = this.#expectContinue && !req.complete;
     if (last || this.#mustClose || unsent || this.opts.closing()) return this.#close();
@@ -240,7 +240,7 @@ export class H1Connection {
     this.#discard = true;
     this.socket.resume();
     this.#readBody();
-  }
+  };
 
   #next(): void {
     this.#req = undefined;
@@ -270,5 +270,6 @@ export class H1Connection {
     this.#buf = EMPTY;
     const req = this.#req;
     if (req && !req.complete) req.destroy();
+    this.#res?.closed();
   }
 }

@@ -75,8 +75,11 @@ export class H1Request extends Readable {
 
   /** The body's last bytes came: trailers (forwardable ones) set, then the stream ends. */
   finish(trailers: readonly string[]): void {
-    this.rawTrailers = forwardableFields(trailers);
-    this.trailers = headerObject(this.rawTrailers);
+    // Nearly every body has none: the empty list and object the request was made with stay.
+    if (trailers.length > 0) {
+      this.rawTrailers = forwardableFields(trailers);
+      this.trailers = headerObject(this.rawTrailers);
+    }
     this.complete = true;
     this.push(null);
   }

@@ -52,16 +52,26 @@ function withListenerHeaders(ctx: RequestContext): ((raw: string[]) => string[])
   const added = ctx.listener.responseHeaders;
   const sticky = ctx.responseFields;
   if (added.length === 0) return sticky;
-  return (raw) => {
-    const out = sticky ? sticky(raw) : [];
-    for (let i = 0; i < added.length; i += 2) {
-      const name = added[i]!;
-      let present = false;
-      for (let k = 0; k < raw.length && !present; k += 2) present = raw[k]!.length === name.length && raw[k]!.toLowerCase() === name;
-      if (!present) out.push(name, added[i + 1]!);
-    }
-    return out;
-  };
+  // Without sticky cookies the function depends on the listener alone: made once per listener, not per request.
+  if (!sticky) {
+    let f = PER_LISTENER.get(added);
+    if (!f) PER_LISTENER.set(added, (f = (raw) => listenerHeaders(added, raw, [])));
+    return f;
+  }
+  return (raw) => listenerHeaders(added, raw, sticky(raw));
+}
+
+const PER_LISTENER = new WeakMap<string[], (raw: string[]) => string[]>();
+
+/** The listener's added response headers the target's answer (`raw`) does not carry itself, after `out`. */
+function listenerHeaders(added: string[], raw: string[], out: string[]): string[] {
+  for (let i = 0; i < added.length; i += 2) {
+    const name = added[i]!;
+    let present = false;
+    for (let k = 0; k < raw.length && !present; k += 2) present = raw[k]!.length === name.length && raw[k]!.toLowerCase() === name;
+    if (!present) out.push(name, added[i + 1]!);
+  }
+  return out;
 }
 
 export function forward(ctx: RequestContext): Promise<true> {

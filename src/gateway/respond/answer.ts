@@ -2,7 +2,7 @@
  * How the gateway answers by itself — a failure of its table (failures.ts), or an action's own answer
  * (fixed-response, redirect) — with one way per kind of client connection, used by every phase and every failure:
  *
- *   H1_RESPONSE  an HTTP/1.x request read by the connection handler: its ServerResponse (status line with ALB's
+ *   H1_RESPONSE  an HTTP/1.x request read by the connection handler: its answer (listener/response.ts: status line with ALB's
  *                phrase, Date, Content-Length; `Connection: close` when the connection must not be reused)
  *   H2_STREAM    an HTTP/2 stream: no reason phrase (RFC 9113 §8.3.2) and no connection-specific field (§8.2.2)
  *   RAW_SOCKET   a connection with no response object — bytes that are no request, CONNECT, a WebSocket upgrade:
@@ -15,7 +15,7 @@ import type { Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { albPhrase, errorPage } from '../error-page.ts';
 import type { GatewayFailure } from '../failures.ts';
-import type { ClientResponse } from '../proxy.ts';
+import type { ClientResponse, H1Response } from '../proxy.ts';
 
 /** What a responder reads of the request it answers (phases/context.ts's RequestContext). */
 export interface Answerable {
@@ -55,8 +55,7 @@ export function writeHead(res: ClientResponse, status: number, headers: http.Out
   if (isHttp2(res)) {
     if (!Array.isArray(headers)) delete headers.connection;
     res.writeHead(status, headers as http.OutgoingHttpHeaders);
-  } else if (phrase) res.writeHead(status, phrase, headers);
-  else res.writeHead(status, headers);
+  } else res.writeHead(status, headers as string[], phrase);
 }
 
 /**
@@ -77,14 +76,13 @@ function writable(res: ClientResponse, body: string): number {
 
 export const H1_RESPONSE: Responder = {
   send(to, status, fields, body, phrase, close) {
-    const res = to.res as http.ServerResponse;
+    const res = to.res as H1Response;
     const bytes = writable(res, body);
     if (bytes < 0) return bytes;
     const headers = ownFields(to, fields, bytes);
     // RFC 9112 §9.6: the answer says the connection ends with it; the connection handler then closes it.
     if (close) headers.connection = 'close';
-    if (phrase) res.writeHead(status, phrase, headers);
-    else res.writeHead(status, headers);
+    res.writeHead(status, headers as Record<string, string>, phrase);
     res.end(body);
     return bytes;
   },
