@@ -465,7 +465,7 @@ export function loadGatewayConfigFile(file: string): GatewayConfig {
  * With `signIn` (what `receipt start` passes: system/sign-in.ts), the admin console is behind the load balancer's
  * sign-in, as ALB would put it: `/console` sends a browser without a session to the provider (`authenticate`);
  * `/console/*`, what a page's scripts call, answers 401 instead of a redirect a script cannot follow (`deny`); and the
- * HTTP listener sends both to HTTPS, since ALB signs users in on HTTPS listeners only.
+ * HTTP listener sends a GET or HEAD of either to HTTPS, since ALB signs users in on HTTPS listeners only.
  */
 export function defaultGatewayConfig(ports: { http: number; https: number }, idleTimeoutMs: number, signIn?: Omit<AuthenticateOidcAction, 'onUnauthenticatedRequest'>): GatewayConfig {
   const forward: Action = { type: 'forward', targetGroups: [{ name: 'shop' }] };
@@ -484,7 +484,15 @@ export function defaultGatewayConfig(ports: { http: number; https: number }, idl
             actions: [{ type: 'redirect', statusCode: 'HTTP_301', protocol: 'HTTPS', port: String(ports.https) }],
           },
           ...(signIn
-            ? [{ priority: 5, conditions: consolePaths(['/console', '/console/*']), actions: [{ type: 'redirect' as const, statusCode: 'HTTP_302' as const, protocol: 'HTTPS' as const, port: String(ports.https) }] }]
+            ? [
+                {
+                  priority: 5,
+                  // GET and HEAD only: ALB's redirects are 301 and 302, which clients may repeat as GET (RFC 9110
+                  // §15.4.3); another method goes on to the shop, which answers it without a signed-in user.
+                  conditions: [...consolePaths(['/console', '/console/*']), { field: 'http-request-method' as const, values: ['GET', 'HEAD'] }],
+                  actions: [{ type: 'redirect' as const, statusCode: 'HTTP_302' as const, protocol: 'HTTPS' as const, port: String(ports.https) }],
+                },
+              ]
             : []),
         ],
         defaultActions: [forward],

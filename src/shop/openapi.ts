@@ -64,6 +64,9 @@ export function responsesOf(route: AnyRoute): Record<string, unknown> {
         ? { description: doc.description, headers: headers(doc.headers ?? []), type: 'null' }
         : { description: doc.description, headers: headers(doc.headers ?? []), ...doc.schema };
   }
+  for (const [status, doc] of Object.entries(route.edge ?? {})) {
+    if (doc) responses[status] = { description: doc.description, headers: headers(doc.headers ?? []), type: 'null' };
+  }
   for (const [status, { why, headers: hdrs }] of problemsOf(route)) {
     responses[String(status)] = {
       description: `${reasonPhrase(status)} — ${why}`,

@@ -71,6 +71,11 @@ export interface RouteSpec<B extends TSchema = TSchema, P extends TSchema = TSch
   handle: (ctx: AuthedCtx<Static<B>, Static<P>, Static<Q>, R>) => Promise<Outcome>;
   /** Success answers, by status, for the OpenAPI document. */
   success: Partial<Record<Outcome['status'], SuccessDoc>>;
+  /**
+   * What the load balancer in front answers on this path before the shop sees the request (the default gateway of
+   * `receipt start`): documented in the OpenAPI document, since a client meets it, and never returned by the handler.
+   */
+  edge?: Partial<Record<number, SuccessDoc>>;
   /** Failure answers this route makes besides those implied by its steps (e.g. 409), with why. */
   extraProblems?: Partial<Record<number, string>>;
   /** False for routes that never touch a dependency (no 503). Default true. */

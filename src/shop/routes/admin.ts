@@ -28,6 +28,12 @@ export const adminRoutes = [
     tags: ['admin'],
     access: 'admin',
     success: { 200: { description: 'An HTML page: who is signed in, and orders by status', schema: Type.String() } },
+    edge: {
+      302: {
+        description: 'From the load balancer in front (receipt start): over HTTP, to the same page on HTTPS; over HTTPS without a session, to the sign-in provider',
+        headers: ['Location'],
+      },
+    },
     async handle({ deps, req, user }) {
       const who = await findUser(deps.db, user.id);
       // What the load balancer told the target, shown so a learner can see the fields arrive.
@@ -47,6 +53,7 @@ export const adminRoutes = [
     summary: 'Orders by status, for the console page’s scripts (admin)',
     tags: ['admin'],
     access: 'admin',
+    edge: { 302: { description: 'From the load balancer in front (receipt start): a GET over HTTP, to the same path on HTTPS', headers: ['Location'] } },
     success: {
       200: {
         description: 'Counts and totals per order status',
