@@ -4,7 +4,7 @@
  * /console: docs/own-app.md, "Sign-in at the load balancer") or one who sends a bearer token.
  */
 import { Type } from 'typebox';
-import { defineRoute } from '../decision/types.ts';
+import { defineRoute, type SuccessDoc } from '../decision/types.ts';
 import { listOrders, orderJson } from '../store/orders.ts';
 import { findUser } from '../store/users.ts';
 import { Order } from './schemas.ts';
@@ -19,6 +19,21 @@ async function ordersByStatus(db: Parameters<typeof listOrders>[0]) {
 }
 
 const OrdersByStatus = Type.Array(Type.Object({ status: Type.String(), orders: Type.Integer(), amount_cents: Type.Integer() }));
+
+/** Counts and totals per order status, for an admin, at `url`. */
+const ordersByStatusRoute = (url: string, summary: string, edge?: Record<number, SuccessDoc>) =>
+  defineRoute({
+    method: 'GET',
+    url,
+    summary,
+    tags: ['admin'],
+    access: 'admin',
+    ...(edge ? { edge } : {}),
+    success: { 200: { description: 'Counts and totals per order status', schema: OrdersByStatus } },
+    async handle({ deps }) {
+      return { status: 200, body: await ordersByStatus(deps.db), headers: { 'cache-control': 'private, no-store' } };
+    },
+  });
 
 export const adminRoutes = [
   defineRoute({
@@ -47,22 +62,9 @@ export const adminRoutes = [
       return { status: 200, body: html, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'private, no-store' } };
     },
   }),
-  defineRoute({
-    method: 'GET',
-    url: '/console/reports',
-    summary: 'Orders by status, for the console page’s scripts (admin)',
-    tags: ['admin'],
-    access: 'admin',
-    edge: { 302: { description: 'From the load balancer in front (receipt start): a GET over HTTP, to the same path on HTTPS', headers: ['Location'] } },
-    success: {
-      200: {
-        description: 'Counts and totals per order status',
-        schema: OrdersByStatus,
-      },
-    },
-    async handle({ deps }) {
-      return { status: 200, body: await ordersByStatus(deps.db), headers: { 'cache-control': 'private, no-store' } };
-    },
+  // The same view for the console page's scripts, on the path the load balancer's sign-in covers.
+  ordersByStatusRoute('/console/reports', 'Orders by status, for the console page’s scripts (admin)', {
+    302: { description: 'From the load balancer in front (receipt start): a GET over HTTP, to the same path on HTTPS', headers: ['Location'] },
   }),
   defineRoute({
     method: 'GET',
@@ -75,20 +77,5 @@ export const adminRoutes = [
       return { status: 200, body: (await listOrders(deps.db, {})).map(orderJson), headers: { 'cache-control': 'private, no-store' } };
     },
   }),
-  defineRoute({
-    method: 'GET',
-    url: '/admin/reports',
-    summary: 'Orders by status (admin)',
-    tags: ['admin'],
-    access: 'admin',
-    success: {
-      200: {
-        description: 'Counts and totals per order status',
-        schema: OrdersByStatus,
-      },
-    },
-    async handle({ deps }) {
-      return { status: 200, body: await ordersByStatus(deps.db), headers: { 'cache-control': 'private, no-store' } };
-    },
-  }),
+  ordersByStatusRoute('/admin/reports', 'Orders by status (admin)'),
 ];
