@@ -14,6 +14,7 @@ import crypto from 'node:crypto';
 import { importSPKI, jwtVerify } from 'jose';
 import { Agent, request } from 'undici';
 import type { Action, AuthenticateOidcAction, GatewayConfig } from '../../src/gateway/config.ts';
+import { cookieHeader, signInAtProvider, storeCookies, type Jar } from '../../src/idp/browser.ts';
 import { startLocalProvider, type LocalProvider } from '../../src/idp/local-provider.ts';
 import { certificateFor } from '../support/certificates.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
@@ -29,50 +30,13 @@ let idp: LocalProvider;
 let gw: Awaited<ReturnType<typeof gatewayUnderTest>>;
 let base: string;
 
-/** A browser's cookies for one site: name → value (every cookie here has Path=/ or a path the test follows). */
-type Jar = Map<string, string>;
-function store(jar: Jar, setCookie: string | string[] | undefined): void {
-  for (const line of ([] as string[]).concat(setCookie ?? [])) {
-    const [pair, ...attrs] = line.split(';');
-    const at = pair!.indexOf('=');
-    const name = pair!.slice(0, at).trim();
-    const expires = attrs.find((a) => /^\s*expires=/i.test(a));
-    if (expires && new Date(expires.split('=')[1]!).getTime() < Date.now()) jar.delete(name);
-    else jar.set(name, pair!.slice(at + 1).trim());
-  }
-}
-const cookieHeader = (jar: Jar) => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-
 /** A request to the gateway's HTTPS listener as a browser at https://app.test would send it. */
 async function get(path: string, jar: Jar = new Map(), headers: Record<string, string> = {}) {
   const r = await request(`${base}${path}`, { dispatcher: insecure, headers: { host: HOST, ...(jar.size ? { cookie: cookieHeader(jar) } : {}), ...headers } });
   const body = await r.body.text();
   const setCookie = r.headers['set-cookie'];
-  store(jar, setCookie);
+  storeCookies(jar, setCookie);
   return { status: r.statusCode, location: r.headers.location as string | undefined, setCookie: ([] as string[]).concat(setCookie ?? []), body };
-}
-
-/** The user at the provider: its login form, then its consent form, until it sends the browser back to the callback. */
-async function atProvider(authorizeUrl: string, username: string, password: string): Promise<string> {
-  const jar: Jar = new Map();
-  let url = authorizeUrl;
-  for (let hop = 0; hop < 10; hop++) {
-    if (url.startsWith(CALLBACK)) return url;
-    let r = await request(url, { headers: jar.size ? { cookie: cookieHeader(jar) } : {} });
-    store(jar, r.headers['set-cookie']);
-    const page = await r.body.text();
-    if (r.statusCode === 200) {
-      // The form's action: /interaction/<uid>/login or /confirm.
-      const action = /action="([^"]+)"/.exec(page)![1]!;
-      const form = action.endsWith('/login') ? new URLSearchParams({ username, password }).toString() : '';
-      r = await request(new URL(action, url).href, { method: 'POST', headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' }, body: form });
-      store(jar, r.headers['set-cookie']);
-      await r.body.text();
-    }
-    assert.ok(r.statusCode >= 300 && r.statusCode < 400, `the provider answered ${r.statusCode} at ${url}`);
-    url = new URL(r.headers.location as string, url).href;
-  }
-  throw new Error('the provider never sent the browser back');
 }
 
 /** A whole sign-in from `path`: the gateway's redirect, the provider, the callback. Returns the browser's jar. */
@@ -80,7 +44,7 @@ async function signIn(path: string, username = 'ana', password = 'secret') {
   const jar: Jar = new Map();
   const first = await get(path, jar);
   assert.equal(first.status, 302);
-  const back = await atProvider(first.location!, username, password);
+  const back = await signInAtProvider(first.location!, { username, password }, (u) => u.startsWith(CALLBACK));
   const callback = await get(back.slice(`https://${HOST}`.length), jar);
   return { jar, first, callback, back };
 }
