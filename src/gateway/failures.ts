@@ -84,6 +84,8 @@ export const FAILURES = {
   authMissingNonce: { status: 401, reason: 'AuthMissingAWSALBAuthNonce', side: 'client' },
   authInvalidNonce: { status: 401, reason: 'AuthInvalidAWSALBAuthNonce', side: 'client' },
   authMissingCode: { status: 401, reason: 'AuthMissingCodeParam', side: 'client' },
+  // An HTTP/1.0 request without Host where a sign-in needs one: no redirect_uri or return URL can be built from it.
+  authMissingHost: { status: 401, reason: 'AuthMissingHostHeader', side: 'client' },
   // The token endpoint refused the code (RFC 6749 §5.2 `invalid_grant`), or answered with no usable tokens.
   authInvalidGrant: { status: 401, reason: 'AuthInvalidGrantError', side: 'client' },
   authInvalidTokenResponse: { status: 401, reason: 'AuthInvalidTokenResponse', side: 'client' },

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import crypto from 'node:crypto';
+import tls from 'node:tls';
 import { importSPKI, jwtVerify } from 'jose';
 import { Agent, request } from 'undici';
 import type { Action, AuthenticateOidcAction, GatewayConfig } from '../../src/gateway/config.ts';
@@ -269,6 +270,21 @@ describe('authenticate-oidc against a real provider', () => {
     const log = await gw.logFor('/deny/page');
     assert.equal(log.errorReason, 'AuthDenied');
     assert.equal(log.actionsExecuted, 'authenticate');
+  });
+
+  it('an HTTP/1.0 request without Host where a sign-in needs one: 401 AuthMissingHostHeader (no URL to send it back to)', async () => {
+    const port = gw.gateway.listener('https')!.port;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => s.write('GET /admin/no-host HTTP/1.0\r\n\r\n'));
+      let text = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => (text += d));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.[01] 401 /);
+    assert.doesNotMatch(answer, /\r\nLocation:/i);
+    assert.equal((await gw.logFor('/admin/no-host')).errorReason, 'AuthMissingHostHeader');
   });
 
   it('allow: forwarded without identity, and a client cannot forge one', async () => {

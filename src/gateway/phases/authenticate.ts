@@ -18,17 +18,18 @@ import { FAILURES } from '../failures.ts';
 import { answerFailure, answerOwn } from '../respond/answer.ts';
 import type { RequestContext } from './context.ts';
 
-export function authenticate(ctx: RequestContext): void | Promise<true | void> {
+export function authenticate(ctx: RequestContext): true | void | Promise<true | void> {
   const flows = ctx.listener.authFlows;
-  if (flows && ctx.path === CALLBACK_PATH) {
-    ctx.preActions = ['authenticate'];
-    return authCallback(flows, ctx.query, ctx.headers.cookie, ctx.hostWithPort || ctx.forwardHost).then((o) => settle(ctx, o));
-  }
+  const callback = !!flows && ctx.path === CALLBACK_PATH;
   const auth = ctx.auth;
-  if (!auth) return verifyJwt(ctx);
+  if (!callback && !auth) return verifyJwt(ctx);
   ctx.preActions = ['authenticate'];
-  const host = ctx.hostWithPort || ctx.forwardHost;
-  return auth.check(ctx.headers.cookie, host, `https://${host}${ctx.requestPath}`).then((o) => settle(ctx, o) || verifyJwt(ctx));
+  // The sign-in's URLs (redirect_uri, the page to return to) are built from the request's Host; an HTTP/1.0 request
+  // may come without one, and ALB answers it 401 (AWS, "Troubleshoot your Application Load Balancers", HTTP 401).
+  const host = ctx.hostWithPort;
+  if (!host) return answerFailure(ctx, FAILURES.authMissingHost);
+  if (callback) return authCallback(flows!, ctx.query, ctx.headers.cookie, host).then((o) => settle(ctx, o));
+  return auth!.check(ctx.headers.cookie, host, `https://${host}${ctx.requestPath}`).then((o) => settle(ctx, o) || verifyJwt(ctx));
 }
 
 /** What a sign-in step decided: an answer of the gateway's (a redirect, a failure), or the fields the target gets. */
