@@ -7,7 +7,7 @@
  * Then node's test runner over every test file (Node 20's runner takes no globs, so the files are listed here),
  * three files at a time (TEST_CONCURRENCY).
  *
- *   node --import tsx scripts/test.ts [unit|app|blackbox ...]   restrict to those folders under test/
+ *   node --import tsx scripts/test.ts [unit|app|blackbox ...]   restrict to those folders under test/ (or test files)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,7 +18,7 @@ import { ensureBuilt } from './compile.mjs';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log(`usage: npm test [-- unit|app|gateway|client|audit|blackbox|browser|package ...]
+  console.log(`usage: npm test [-- unit|app|gateway|client|audit|blackbox|browser|package|test/<folder>/<file>.test.ts ...]
 
 Runs the test suite against a real PostgreSQL server: the one in DATABASE_URL (each test file creates and drops
 its own database there), or else an embedded server started for the run — none when the folders chosen need none.
@@ -33,8 +33,17 @@ function findTests(dir: string): string[] {
     .sort();
 }
 
-const folders = args.length ? args : ['unit', 'app', 'gateway', 'client', 'audit', 'blackbox', 'browser', 'package'];
-const files = folders.flatMap((f) => findTests(path.join('test', f)));
+// Each argument a folder under test/, or one test file (test/blackbox/checkout.test.ts) for a run narrower than its folder.
+const selected = args.length ? args : ['unit', 'app', 'gateway', 'client', 'audit', 'blackbox', 'browser', 'package'];
+const isFile = (a: string) => a.endsWith('.test.ts');
+const files = selected.flatMap((a) => (isFile(a) ? [a] : findTests(path.join('test', a))));
+const missingFiles = selected.filter((a) => isFile(a) && !fs.existsSync(a));
+if (missingFiles.length) {
+  console.error(`no such test file: ${missingFiles.join(', ')}`);
+  process.exit(1);
+}
+/** The folder each selection belongs to: a file's is the one under test/ it sits in. */
+const folders = selected.map((a) => (isFile(a) ? path.relative('test', a).split(path.sep)[0]! : a));
 if (files.length === 0) {
   console.error(`no test files under ${folders.map((f) => 'test/' + f).join(', ')}`);
   process.exit(1);
