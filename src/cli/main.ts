@@ -170,40 +170,33 @@ function trailer(live: { quiet: boolean; format: string }, stop: string): string
   return `${stop}\nBelow: one line per request (time, status, method and path, who answered, ms, request id) and per health change.`;
 }
 
+/** A flag that may be given more than once: every value, in order. */
+const repeatable = (v: string, prev: string[] = []) => [...prev, v];
+
 const gatewayCommand = program
   .command('gateway')
   .description('the gateway alone (ALB behaviour, health checks, access log, metrics, control plane) in front of HTTP servers you name — no database, no shop')
-  .addOption(new Option('--target <name=host:port>', 'a target; repeat for more (same name: one target group; the first name is the default action)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .addOption(new Option('--target <name=host:port>', 'a target; repeat for more (same name: one target group; the first name is the default action)').argParser(repeatable))
   .addOption(new Option('--config <file>', 'a gateway configuration file instead of --target (listeners, rules, target groups; docs/gateway.md)').env('GATEWAY_CONFIG'))
   .addOption(
-    new Option('--cloudformation <file>', 'your CloudFormation template (JSON or YAML), or a cdk synth output folder: its load balancer, listeners, rules and target groups; nested stacks are read from beside it; repeat for templates read together (docs/own-app.md)').argParser(
-      (v: string, prev: string[] = []) => [...prev, v],
-    ),
+    new Option('--cloudformation <file>', 'your CloudFormation template (JSON or YAML), or a cdk synth output folder: its load balancer, listeners, rules and target groups; nested stacks are read from beside it; repeat for templates read together (docs/own-app.md)').argParser(repeatable),
   )
-  .addOption(new Option('--template-url <url=file>', "a nested stack's template file, by its TemplateURL (or the stack's id, Parent.Child); repeat for more").argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .addOption(new Option('--template-url <url=file>', "a nested stack's template file, by its TemplateURL (or the stack's id, Parent.Child); repeat for more").argParser(repeatable))
   .addOption(new Option('--terraform-plan <file>', 'your Terraform plan as JSON (terraform show -json plan.out): its aws_lb* resources'))
-  .addOption(new Option('--map <group=host:port[,host:port]>', 'targets of a template target group (logical id, Terraform address or Name); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
-  .addOption(new Option('--listen <port=local>', 'a template listener port to listen on locally (default: ports under 1024 + 8000); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
-  .addOption(new Option('--parameter <name=value>', 'a template parameter value (default: its Default); repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .addOption(new Option('--map <group=host:port[,host:port]>', 'targets of a template target group (logical id, Terraform address or Name); repeat for more').argParser(repeatable))
+  .addOption(new Option('--listen <port=local>', 'a template listener port to listen on locally (default: ports under 1024 + 8000); repeat for more').argParser(repeatable))
+  .addOption(new Option('--parameter <name=value>', 'a template parameter value (default: its Default); repeat for more').argParser(repeatable))
   .addOption(
-    new Option('--certificate <arn=cert.pem,key.pem>', 'your certificate and key (PEM) for a certificate ARN the template names; repeat for more (chosen by SNI); an ARN without one is served a self-signed certificate').argParser(
-      (v: string, prev: string[] = []) => [...prev, v],
-    ),
+    new Option('--certificate <arn=cert.pem,key.pem>', 'your certificate and key (PEM) for a certificate ARN the template names; repeat for more (chosen by SNI); an ARN without one is served a self-signed certificate').argParser(repeatable),
   )
   .addOption(
-    new Option('--trust-store <arn=ca.pem[,crl.pem]>', "a trust store's CA bundle (PEM) and optional revocation list (PEM) for the trust store a mutual-TLS listener names (its ARN, or the TrustStore's logical id / Terraform address); repeat for more").argParser(
-      (v: string, prev: string[] = []) => [...prev, v],
-    ),
+    new Option('--trust-store <arn=ca.pem[,crl.pem]>', "a trust store's CA bundle (PEM) and optional revocation list (PEM) for the trust store a mutual-TLS listener names (its ARN, or the TrustStore's logical id / Terraform address); repeat for more").argParser(repeatable),
   )
   .addOption(
-    new Option('--oidc-client-secret <client_id=secret>', "the client secret of an authenticate-oidc action's client (a template keeps it in Secrets Manager or a NoEcho parameter), or of an authenticate-cognito app client; repeat for more").argParser(
-      (v: string, prev: string[] = []) => [...prev, v],
-    ),
+    new Option('--oidc-client-secret <client_id=secret>', "the client secret of an authenticate-oidc action's client (a template keeps it in Secrets Manager or a NoEcho parameter), or of an authenticate-cognito app client; repeat for more").argParser(repeatable),
   )
   .addOption(
-    new Option('--cognito-issuer <user_pool_arn=url>', "the local OpenID provider that stands in for an authenticate-cognito action's user pool (its endpoints at the user pool domain's paths: /oauth2/authorize, /oauth2/token, /oauth2/userInfo); repeat for more").argParser(
-      (v: string, prev: string[] = []) => [...prev, v],
-    ),
+    new Option('--cognito-issuer <user_pool_arn=url>', "the local OpenID provider that stands in for an authenticate-cognito action's user pool (its endpoints at the user pool domain's paths: /oauth2/authorize, /oauth2/token, /oauth2/userInfo); repeat for more").argParser(repeatable),
   )
   .addOption(new Option('--public-key-port <port>', 'where the public key of x-amzn-oidc-data is served, by kid, as ALB’s public-key endpoint serves it (default: a free port, printed at start)'))
   .addOption(new Option('--export <format>', 'print the configuration as a template to deploy, and exit').choices(['cloudformation', 'cloudformation-json']))
@@ -543,7 +536,7 @@ const audit = program
   .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this').choices(['error', 'warning']).default('error'))
   .option('--rate <n>', 'at most this many requests per second', '10')
   .option('--allow-writes', 'also send POST, PUT, PATCH and DELETE (only to a system you may change)')
-  .addOption(new Option('--test-path <prefix>', 'a path prefix where writes are harmless; repeat for more').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .addOption(new Option('--test-path <prefix>', 'a path prefix where writes are harmless; repeat for more').argParser(repeatable))
   .option('--dry-run', 'print what would be sent, and send nothing')
   .option('--insecure', 'accept a TLS certificate that does not verify (a self-signed test server)')
   .option('--timeout-ms <ms>', 'how long to wait for each answer', '10000')

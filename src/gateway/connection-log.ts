@@ -50,10 +50,10 @@ export function connTraceId(socket: object): string {
 /**
  * OpenSSL's verdict on a client certificate (Node's `authorizationError`, X509_V_ERR_* without the prefix) as the
  * reason ALB writes after `Failed:`. The AWS page names the reasons, not how its own verifier maps onto them; the
- * mapping is by meaning. A verify-mode client that sent no certificate at all has no reason on the page:
- * `ClientCertMissing` is the name CloudFront's connection log gives the same case.
+ * mapping is by meaning. (A verify-mode client that sent no certificate at all has no reason on the page; the
+ * gateway writes `ClientCertMissing`, the name CloudFront's connection log gives the same case.)
  */
-export function verifyFailure(code: string | undefined): string {
+export function verifyFailure(code: string): string {
   switch (code) {
     case 'CERT_HAS_EXPIRED':
       return 'ClientCertExpired';
@@ -83,9 +83,6 @@ export function verifyFailure(code: string | undefined): string {
     case 'CERT_UNTRUSTED':
     case 'CERT_REJECTED':
       return 'ClientCertUntrusted';
-    case undefined:
-    case '':
-      return 'ClientCertMissing';
     default:
       return 'ClientCertInvalid';
   }

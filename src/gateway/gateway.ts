@@ -29,9 +29,8 @@ import { TargetGroup } from './cluster/target-group.ts';
 import { ALB_LIMITS, normalizeGatewayConfig, type NormalizedGatewayConfig } from './limits.ts';
 import { H2Sessions } from './listener/h2-sessions.ts';
 import { admits } from './mtls.ts';
-import { clientAddress } from './phases/context.ts';
 import { negotiated, tlsOptions, type TlsMaterial } from './tls-policy.ts';
-import { RequestContext, type ListenerView, type Site } from './phases/context.ts';
+import { clientAddress, RequestContext, type ListenerView, type Site } from './phases/context.ts';
 import { runPhases } from './phases/pipeline.ts';
 import { answerFailure, H1_RESPONSE, H2_STREAM, isHttp2, RAW_SOCKET } from './respond/answer.ts';
 
@@ -167,19 +166,21 @@ export class Gateway {
   }
 
   #createListener(config: ListenerConfig, protocol: 'http' | 'https'): Listener {
+    const rules = compileRules(config, () => (this.#authKeys ??= new AuthKeys({ signer: this.#opts.auth?.loadBalancerArn, endpointTimeoutMs: this.#opts.auth?.endpointTimeoutMs })));
+    // The sign-in flows of this listener's rules, by id: the callback (/oauth2/idpresponse) finds its own by `state`.
+    const flows = new Map<string, AuthFlow>(rules.flatMap((r) => (r.auth ? [[r.auth.id, r.auth] as const] : [])));
     const listener: Listener = {
       config,
       protocol,
       server: undefined as unknown as net.Server,
       h1: new Set(),
-      rules: compileRules(config, () => (this.#authKeys ??= new AuthKeys({ signer: this.#opts.auth?.loadBalancerArn, endpointTimeoutMs: this.#opts.auth?.endpointTimeoutMs }))),
+      rules,
+      ...(flows.size ? { authFlows: flows } : {}),
       port: config.port,
       responseHeaders: Object.entries(config.responseHeaders ?? {}).flatMap(([name, value]) => (value === undefined ? [] : [name, value])),
       serverHeader: config.serverHeader !== false,
       mtlsMode: config.mutualAuthentication?.mode,
     };
-    const flows = new Map<string, AuthFlow>(listener.rules.flatMap((r) => (r.auth ? [[r.auth.id, r.auth] as const] : [])));
-    if (flows.size) (listener as { authFlows?: ReadonlyMap<string, AuthFlow> }).authFlows = flows;
     const h1 = (socket: net.Socket) => this.#serveHttp1(listener, socket);
     if (protocol === 'http') {
       listener.server = net.createServer((socket) => {
@@ -206,7 +207,8 @@ export class Gateway {
       if (verify && !socket.authorized && !(store && admits(socket, store))) {
         this.connections.tlsNegotiationErrors++;
         const leaf = leafOf(socket);
-        this.#connectionLine(listener, socket, { ...handshake, leaf, failed: verifyFailure(leaf.subject === undefined ? undefined : socket.authorizationError?.toString()) });
+        const failed = leaf.subject === undefined ? 'ClientCertMissing' : verifyFailure(String(socket.authorizationError));
+        this.#connectionLine(listener, socket, { ...handshake, leaf, failed });
         socket.destroy();
         return;
       }
