@@ -52,13 +52,9 @@ after(async () => {
 });
 
 async function statusThroughGateway(extraCa: boolean): Promise<number> {
-  const saved = process.env.NODE_EXTRA_CA_CERTS;
-  if (extraCa) process.env.NODE_EXTRA_CA_CERTS = path.join(dir, 'ca.pem');
-  else delete process.env.NODE_EXTRA_CA_CERTS;
-  const run = runGatewayCommand(['--config', path.join(dir, 'gw.json'), '--control-port', '0', '--data-dir', path.join(dir, String(extraCa))], /listeners\s+http:\/\/\S+:\d+/);
-  if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
-  else process.env.NODE_EXTRA_CA_CERTS = saved;
-  const gw = await run;
+  const gw = await runGatewayCommand(['--config', path.join(dir, 'gw.json'), '--control-port', '0', '--data-dir', path.join(dir, String(extraCa))], /listeners\s+http:\/\/\S+:\d+/, {
+    NODE_EXTRA_CA_CERTS: extraCa ? path.join(dir, 'ca.pem') : undefined,
+  });
   try {
     const url = /listeners\s+(http:\/\/\S+:\d+)/.exec(gw.out)?.[1];
     assert.ok(url, gw.out + gw.err);
