@@ -161,9 +161,16 @@ export type AuthOutcome =
   | { kind: 'signed-in'; fields: string[] }
   | { kind: 'anonymous' }
   | { kind: 'answer'; status: 302; location: string; cookies: string[] }
-  | { kind: 'fail'; failure: GatewayFailure };
+  | { kind: 'fail'; failure: GatewayFailure; cookies?: string[] };
 
-const fail = (failure: GatewayFailure): AuthOutcome => ({ kind: 'fail', failure });
+const fail = (failure: GatewayFailure, cookies?: string[]): AuthOutcome => ({ kind: 'fail', failure, ...(cookies?.length ? { cookies } : {}) });
+
+/** Set-Cookie lines removing the session's shards the browser sent, from shard `from` on. */
+const clearShards = (name: string, sent: Map<string, string>, from = 0): string[] => {
+  const out: string[] = [];
+  for (let i = from; i < MAX_SHARDS; i++) if (sent.has(`${name}-${i}`)) out.push(clearCookie(`${name}-${i}`));
+  return out;
+};
 const seconds = () => Math.floor(Date.now() / 1000);
 
 /** One call to a provider's endpoint: its status and body text, or which failure a dead or slow endpoint is. */
@@ -210,8 +217,11 @@ export class AuthFlow {
       const recent = this.#recent.get(value);
       if (recent && recent.until > Date.now()) return { kind: 'signed-in', fields: recent.fields };
       const session = await unseal(value, this.keys.sealKey);
-      if (session === 'invalid') return fail(FAILURES.authInvalidCookie);
-      if (session !== 'expired') {
+      // The 401 also removes the cookie: one sealed by this gateway before a restart (a new key) would otherwise be
+      // refused on every request until it expired, where removing it lets the next request sign in again.
+      if (session === 'invalid') return fail(FAILURES.authInvalidCookie, clearShards(c.cookieName, cookies));
+      // A session another rule's provider or client made is no session here (its claims are not this provider's).
+      if (session !== 'expired' && session.payload.iss === c.issuer && session.payload.cl === c.clientId) {
         const claims = session.payload.c as JWTPayload;
         const fields = [
           'x-amzn-oidc-accesstoken', String(session.payload.at),
@@ -224,7 +234,7 @@ export class AuthFlow {
         if (this.#recent.size > RECENT_SESSIONS) this.#recent.delete(this.#recent.keys().next().value!);
         return { kind: 'signed-in', fields };
       }
-      // An expired session is no session: the user signs in again.
+      // An expired session, or another provider's, is no session: the user signs in again.
     }
     if (c.onUnauthenticated === 'deny') return fail(FAILURES.authDenied);
     if (c.onUnauthenticated === 'allow') return { kind: 'anonymous' };
@@ -269,7 +279,8 @@ export class AuthFlow {
     // RFC 6749 §5.2: a refused code is `invalid_grant`.
     if (token.status !== 200) return fail(tokens?.error === 'invalid_grant' ? FAILURES.authInvalidGrant : FAILURES.authInvalidTokenResponse);
     if (!tokens || typeof tokens.access_token !== 'string' || typeof tokens.id_token !== 'string') return fail(FAILURES.authInvalidTokenResponse);
-    if (!this.#idTokenHolds(tokens.id_token, nonce)) return fail(FAILURES.authInvalidIdToken);
+    const idSub = this.#idTokenSub(tokens.id_token, nonce);
+    if (idSub === undefined) return fail(FAILURES.authInvalidIdToken);
 
     const info = await call(
       c.userInfoEndpoint,
@@ -281,30 +292,34 @@ export class AuthFlow {
     if ('reason' in info) return fail(info);
     if (Buffer.byteLength(info.text) > MAX_USERINFO_BYTES) return fail(FAILURES.authUserinfoTooLarge);
     const claims = info.status === 200 ? jsonObject(info.text) : undefined;
-    // OIDC Core §5.3.2: the answer always carries `sub`.
-    if (!claims || typeof claims.sub !== 'string') return fail(FAILURES.authInvalidUserinfo);
+    // OIDC Core §5.3.2: the answer always carries `sub`, and it MUST be the ID token's, or the answer is not used.
+    if (!claims || claims.sub !== idSub) return fail(FAILURES.authInvalidUserinfo);
 
     const exp = seconds() + c.sessionTimeout;
-    const shards = shardCookie(c.cookieName, await seal({ at: tokens.access_token, c: claims }, this.keys.sealKey, exp));
+    const shards = shardCookie(c.cookieName, await seal({ at: tokens.access_token, c: claims, iss: c.issuer, cl: c.clientId }, this.keys.sealKey, exp));
     if (!shards) return fail(FAILURES.authUnhandled);
     const expires = new Date(exp * 1000);
     const set = shards.map(([name, value]) => setCookie(name, value, expires));
     // Shards an earlier, longer session left behind would be joined to this one.
-    for (let i = shards.length; i < MAX_SHARDS; i++) if (cookies.has(`${c.cookieName}-${i}`)) set.push(clearCookie(`${c.cookieName}-${i}`));
+    set.push(...clearShards(c.cookieName, cookies, shards.length));
     set.push(clearCookie(NONCE_COOKIE));
     return { kind: 'answer', status: 302, location: url, cookies: set };
   }
 
-  /** OIDC Core §3.1.3.7: issued by the configured issuer, for this client, not expired, with this sign-in's nonce. */
-  #idTokenHolds(idToken: string, nonce: string): boolean {
+  /**
+   * The ID token's `sub` when it holds (OIDC Core §3.1.3.7: issued by the configured issuer, for this client, not
+   * expired, with this sign-in's nonce); undefined when it does not.
+   */
+  #idTokenSub(idToken: string, nonce: string): string | undefined {
     let claims: JWTPayload;
     try {
       claims = decodeJwt(idToken);
     } catch {
-      return false;
+      return undefined;
     }
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    return claims.iss === this.config.issuer && aud.includes(this.config.clientId) && typeof claims.exp === 'number' && claims.exp > seconds() && claims.nonce === nonce;
+    const holds = claims.iss === this.config.issuer && aud.includes(this.config.clientId) && typeof claims.exp === 'number' && claims.exp > seconds() && claims.nonce === nonce;
+    return holds && typeof claims.sub === 'string' ? claims.sub : undefined;
   }
 }
 

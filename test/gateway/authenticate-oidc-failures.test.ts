@@ -17,7 +17,7 @@ import { certificateFor } from '../support/certificates.ts';
 import { gatewayUnderTest } from '../support/gateway.ts';
 
 type TokenMode = 'hang' | 'error' | 'no-id-token' | 'other-nonce' | 'ok';
-type InfoMode = 'hang' | 'no-sub' | 'ok';
+type InfoMode = 'hang' | 'no-sub' | 'other-sub' | 'ok';
 const idp = { token: 'ok' as TokenMode, info: 'ok' as InfoMode, nonce: '', issuer: '' };
 let server: http.Server;
 let gw: Awaited<ReturnType<typeof gatewayUnderTest>>;
@@ -46,7 +46,7 @@ before(async () => {
     }
     if (req.url === '/userinfo') {
       if (idp.info === 'hang') return;
-      return json(200, idp.info === 'no-sub' ? { name: 'Ana' } : { sub: 'ana', name: 'Ana' });
+      return json(200, idp.info === 'no-sub' ? { name: 'Ana' } : { sub: idp.info === 'other-sub' ? 'mallory' : 'ana', name: 'Ana' });
     }
     res.writeHead(404).end();
   });
@@ -125,6 +125,10 @@ describe('a misbehaving provider at the callback', () => {
   it('a user-info endpoint that never answers: 500 AuthUserinfoEpRequestTimeout; one without sub: 401 AuthInvalidUserinfoResponse', async () => {
     assert.deepEqual(await callback('ok', 'hang'), { status: 500, reason: 'AuthUserinfoEpRequestTimeout' });
     assert.deepEqual(await callback('ok', 'no-sub'), { status: 401, reason: 'AuthInvalidUserinfoResponse' });
+  });
+
+  it('user info about someone else than the ID token names (OIDC Core §5.3.2: the subs MUST match): 401 AuthInvalidUserinfoResponse', async () => {
+    assert.deepEqual(await callback('ok', 'other-sub'), { status: 401, reason: 'AuthInvalidUserinfoResponse' });
   });
 
   it('the provider sending the user back with an error: 561; and ALB’s ELBAuth* counts of all of the above', async () => {

@@ -87,6 +87,8 @@ before(async () => {
           // A token endpoint nobody listens on (port 1 on loopback refuses).
           rule(4, '/down/*', oidc({ tokenEndpoint: 'http://127.0.0.1:1/oauth2/token' })),
           rule(5, '/short/*', oidc({ sessionTimeout: 2, sessionCookieName: 'Short' })),
+          // The same provider and cookie name, another client: its sessions are not /admin's.
+          rule(7, '/other/*', oidc({ clientId: 'other-client', clientSecret: 'other-secret' })),
           {
             priority: 6,
             conditions: [{ field: 'path-pattern', values: ['/pool/*'] }],
@@ -214,6 +216,18 @@ describe('authenticate-oidc against a real provider', () => {
     const r = await get('/admin/changed', jar);
     assert.equal(r.status, 401);
     assert.equal((await gw.logFor('/admin/changed')).errorReason, 'AuthInvalidCookie');
+    // The 401 removes the cookie that cannot open (one from before a restart, say), so the next request signs in.
+    assert.ok(r.setCookie.some((c) => c.startsWith('AWSELBAuthSessionCookie-0=;')), r.setCookie.join(' | '));
+    assert.ok(!jar.has('AWSELBAuthSessionCookie-0'));
+    assert.equal((await get('/admin/changed', jar)).status, 302);
+  });
+
+  it('a session made for one provider’s client is no session on a rule of another client: sign in there too', async () => {
+    const { jar } = await signIn('/admin/x');
+    const r = await get('/other/page', jar);
+    assert.equal(r.status, 302);
+    assert.equal(new URL(r.location!).searchParams.get('client_id'), 'other-client');
+    assert.equal((await get('/admin/again', jar)).status, 200, 'the session still holds where it was made');
   });
 
   it('SessionCookieName and SessionTimeout: a user whose session expired is sent to sign in again', async () => {

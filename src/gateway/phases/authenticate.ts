@@ -39,7 +39,7 @@ function settle(ctx: RequestContext, o: AuthOutcome): true | undefined {
       return answerOwn(ctx, o.status, { location: o.location, 'set-cookie': o.cookies }, '');
     case 'fail':
       // RFC 9110 §11.6.1 asks a 401 for a WWW-Authenticate field; ALB sends none, and neither does the gateway.
-      return answerFailure(ctx, o.failure);
+      return answerFailure(ctx, o.failure, o.cookies?.length ? { 'set-cookie': o.cookies } : undefined);
     case 'signed-in':
       ctx.oidcFields = o.fields;
       return;

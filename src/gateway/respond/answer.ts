@@ -119,13 +119,13 @@ export const RAW_SOCKET: Responder = {
  * connection — bytes after a refused request cannot be trusted as the next one — and so does any answer to a request
  * whose connections are not to be reused. `more`: fields the failure's answer needs (a 401's WWW-Authenticate). A client that closed first (460) is logged, not answered.
  */
-export function answerFailure(to: Answerable, failure: GatewayFailure, more?: Record<string, string>): true {
+export function answerFailure(to: Answerable, failure: GatewayFailure, more?: Fields): true {
   to.failed(failure);
   if (failure.status === 460) return true;
   const requestId = to.requestId ?? '-';
   const extras = to.site.extras;
   const page = errorPage(failure.status, to.req?.headers.accept, requestId, failure.reason, extras);
-  const fields: Record<string, string> = extras ? { 'content-type': page.contentType, 'x-request-id': requestId } : { 'content-type': page.contentType };
+  const fields: Fields = extras ? { 'content-type': page.contentType, 'x-request-id': requestId } : { 'content-type': page.contentType };
   if (more) Object.assign(fields, more);
   const sent = to.responder.send(to, failure.status, fields, page.body, albPhrase(failure.status), failure.status === 400 || to.closeConnections);
   if (sent >= 0) to.sentBytes = sent;
