@@ -230,9 +230,14 @@ class Forwarding implements ExchangeHandlers {
       return;
     }
     this.#sent += chunk.length;
-    if (!(this.res as H1Response).write(chunk)) {
+    if (!(this.res as H1Response).write(chunk) && !this.#awaitingDrain) {
+      // Paused, the parser still hands over what it had already read: one 'drain' listener for all of it.
+      this.#awaitingDrain = true;
       this.#exchange.pause();
-      this.res.once('drain', (this.#resumeTarget ??= () => this.#exchange.resume()));
+      this.res.once('drain', (this.#resumeTarget ??= () => {
+        this.#awaitingDrain = false;
+        this.#exchange.resume();
+      }));
     }
   }
 
@@ -295,6 +300,7 @@ class Forwarding implements ExchangeHandlers {
   // Made only when an answer fills the client's buffer; the body's listeners only for a request that has a body
   // (start): a GET makes neither.
   #resumeTarget: (() => void) | undefined;
+  #awaitingDrain = false;
 
   #onData(chunk: Buffer): void {
     this.#received += chunk.length;

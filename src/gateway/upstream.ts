@@ -20,6 +20,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ResponseParser, type ParserEvents } from './response-parser.ts';
+import { TOKEN } from './wire/grammar.ts';
 
 export const MAX_CONNECTIONS = 256;
 
@@ -58,7 +59,6 @@ export interface ExchangeHandlers {
 const codeError = (code: string, message = code) => Object.assign(new Error(message), { code });
 
 // A field name is a token (RFC 9110 §5.1); no value may hold CR, LF or NUL (§5.5) — or it would end the line.
-const BAD_NAME = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 const BAD_VALUE = /[\r\n\0]/;
 
 /** The request line and fields as one string, ending with the blank line (RFC 9112 §3, §5). */
@@ -68,7 +68,7 @@ export function requestHead(method: string, path: string, headers: string[]): st
     const name = headers[i]!;
     const value = headers[i + 1]!;
     // The gateway's own failure when it would write a broken request: a 500, never blamed on the target.
-    if (name.length === 0 || BAD_NAME.test(name) || BAD_VALUE.test(value)) throw Object.assign(new Error(`invalid field ${JSON.stringify(name)}`), { code: 'ERR_INVALID_CHAR' });
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw Object.assign(new Error(`invalid field ${JSON.stringify(name)}`), { code: 'ERR_INVALID_CHAR' });
     head += `${name}: ${value}\r\n`;
   }
   if (BAD_VALUE.test(path) || path.includes(' ')) throw Object.assign(new Error('invalid request target'), { code: 'ERR_INVALID_CHAR' });

@@ -20,6 +20,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
+import { TOKEN } from '../wire/grammar.ts';
 
 /** Fields as a flat list (name, value, …) in the order they go out, or an object of names to values. */
 export type ResponseFields = readonly string[] | Readonly<Record<string, string | number | readonly string[] | undefined>>;
@@ -34,7 +35,6 @@ export interface AnswerContext {
 // RFC 9110 §5.5: a field value is visible characters, spaces and tabs (and obs-text); CR, LF and NUL would split
 // the answer (response splitting). §5.1: a field name is a token.
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Node's test for a Connection field that ends the connection, and for a chunked transfer coding asked for.
 const CONNECTION_CLOSE = /(?:^|\W)close(?:$|\W)/i;
 const CHUNKED_CODING = /(?:^|\W)chunked(?:$|\W)/i;
@@ -72,7 +72,6 @@ export class H1Response extends EventEmitter {
   chunkedEncoding = false;
   writableFinished = false;
   destroyed = false;
-  statusCode = 200;
   readonly #hasBodyByMethod: boolean;
   #hasBody = true;
   /** The head, not yet written: it goes out with the first bytes of the body. */
@@ -90,14 +89,9 @@ export class H1Response extends EventEmitter {
     this.#hasBodyByMethod = req.method !== 'HEAD';
   }
 
-  get writableEnded(): boolean {
-    return this.#ended;
-  }
-
   /** `phrase`: the reason phrase (ALB's for its own failures); otherwise the status code's usual one. */
   writeHead(status: number, fields: ResponseFields, phrase?: string): this {
     if (this.headersSent) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
-    this.statusCode = status;
     this.#hasBody = this.#hasBodyByMethod && status !== 204 && status !== 304 && (status < 100 || status > 199);
     this.#seen = 0;
     let head = `HTTP/1.1 ${status} ${phrase ?? STATUS_CODES[status] ?? 'unknown'}\r\n`;
@@ -249,13 +243,15 @@ export class H1Response extends EventEmitter {
   writeEarlyHints(hints: Record<string, string | readonly string[]>): void {
     const link = hints.link;
     if (link === undefined || link.length === 0) return;
-    let head = `HTTP/1.1 103 Early Hints\r\nLink: ${typeof link === 'string' ? link : link.join(', ')}\r\n`;
-    for (const name in hints) {
-      if (name === 'link') continue;
-      const value = hints[name]!;
-      head += `${name}: ${typeof value === 'string' ? value : value.join(', ')}\r\n`;
+    let head = 'HTTP/1.1 103 Early Hints\r\n';
+    // Link first, then the others; each name a token and each value free of CR, LF and other controls, as in writeHead.
+    for (const name of ['link', ...Object.keys(hints).filter((n) => n !== 'link')]) {
+      const given = hints[name]!;
+      const value = typeof given === 'string' ? given : given.join(', ');
+      if (!TOKEN.test(name)) throw invalid('header name', name);
+      if (BAD_VALUE.test(value)) throw invalid('header content', name);
+      head += `${name === 'link' ? 'Link' : name}: ${value}\r\n`;
     }
-    if (BAD_VALUE.test(head.replaceAll('\r\n', ''))) throw invalid('header content', 'link');
     this.#interim(`${head}\r\n`);
   }
 

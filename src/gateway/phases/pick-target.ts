@@ -14,18 +14,14 @@ import type { RequestContext, Site } from './context.ts';
 /** Weighted choice among a forward action's target groups (weights 0–999; 10 and 20 split 1:2). */
 function pickGroup(site: Site, groups: Array<{ name: string; weight?: number }>): TargetGroup {
   if (groups.length === 1) return site.group(groups[0]!.name);
-  // The weights are the action's configuration: summed once per action, not per request.
-  let total = WEIGHT_SUMS.get(groups);
-  if (total === undefined) WEIGHT_SUMS.set(groups, (total = groups.reduce((n, g) => n + (g.weight ?? 1), 0)));
-  let r = Math.random() * total;
+  // At most five groups (ALB's limit): summing them costs less than looking a cached sum up.
+  let r = Math.random() * groups.reduce((n, g) => n + (g.weight ?? 1), 0);
   for (const g of groups) {
     r -= g.weight ?? 1;
     if (r < 0) return site.group(g.name);
   }
   return site.group(groups[groups.length - 1]!.name);
 }
-
-const WEIGHT_SUMS = new WeakMap<object, number>();
 
 export function pickTarget(ctx: RequestContext): true | void {
   const action = ctx.action as Extract<Action, { type: 'forward' }>;
