@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { ServiceStartError } from '../system/service.ts';
 import { terminalStyle } from './style.ts';
-import type { GatewayConfig } from '../gateway/config.ts';
+import type { AuthenticateAction, GatewayConfig } from '../gateway/config.ts';
 
 const style = terminalStyle();
 const { bold, dim } = style;
@@ -339,23 +339,19 @@ async function fileFlags(flag: string, list: string[] | undefined, named: Readon
  */
 async function signInFlags(secrets: string[] | undefined, issuers: string[] | undefined, config: GatewayConfig): Promise<void> {
   const { resolveAuthenticate } = await import('../gateway/authenticate-oidc.ts');
-  const actions = config.listeners.flatMap((l) => [l.defaultActions, ...(l.rules ?? []).map((r) => r.actions)]).flatMap((list) => list.filter((a) => a.type === 'authenticate-oidc' || a.type === 'authenticate-cognito'));
-  const clients = new Set(actions.map((a) => (a.type === 'authenticate-oidc' ? a.clientId : a.userPoolClientId)));
+  const { HTTP_URL, isAuthenticate } = await import('../gateway/config.ts');
+  const actions = config.listeners.flatMap((l) => [l.defaultActions, ...(l.rules ?? []).map((r) => r.actions)]).flatMap((list) => list.filter((a) => isAuthenticate(a.type)) as AuthenticateAction[]);
+  const clientOf = (a: AuthenticateAction) => (a.type === 'authenticate-oidc' ? a.clientId : a.userPoolClientId);
+  const clients = new Set(actions.map(clientOf));
   const pools = new Set(actions.flatMap((a) => (a.type === 'authenticate-cognito' ? [a.userPoolArn] : [])));
   for (const { id, value } of idFlags('oidc-client-secret', secrets, clients, 'no authenticate action names this client id', 'CLIENT_ID=SECRET')) {
-    for (const a of actions) if ((a.type === 'authenticate-oidc' ? a.clientId : a.userPoolClientId) === id) a.clientSecret = value;
+    for (const a of actions) if (clientOf(a) === id) a.clientSecret = value;
   }
-  const url = (v: string) => /^https?:\/\/[^/]/.test(v);
-  for (const { id, value } of idFlags('cognito-issuer', issuers, pools, 'no authenticate-cognito action names this user pool', 'USER_POOL_ARN=http(s)://…', url)) {
+  for (const { id, value } of idFlags('cognito-issuer', issuers, pools, 'no authenticate-cognito action names this user pool', 'USER_POOL_ARN=http(s)://…', (v) => HTTP_URL.test(v))) {
     for (const a of actions) if (a.type === 'authenticate-cognito' && a.userPoolArn === id) a.issuer = value;
   }
-  for (const a of actions) {
-    try {
-      resolveAuthenticate(a);
-    } catch (e) {
-      throw new ConfigError((e as Error).message);
-    }
-  }
+  // A sign-in still without its secret or issuer: resolveAuthenticate's one-line GatewayConfigError names the flag.
+  for (const a of actions) resolveAuthenticate(a);
 }
 
 /** `--certificate ARN=cert.pem,key.pem` flags, read and checked: each ARN one a listener names, each pair usable. */

@@ -317,8 +317,7 @@ export const finalAction = (actions: RuleActions): Action => actions[actions.len
 /** A rule's jwt-validation, when it has one. */
 export const jwtValidationOf = (actions: RuleActions): JwtValidationAction | undefined => actions.find((a): a is JwtValidationAction => a.type === 'jwt-validation');
 /** A rule's authenticate-oidc or authenticate-cognito, when it has one. */
-export const authenticateOf = (actions: RuleActions): AuthenticateAction | undefined =>
-  actions.find((a): a is AuthenticateAction => a.type === 'authenticate-oidc' || a.type === 'authenticate-cognito');
+export const authenticateOf = (actions: RuleActions): AuthenticateAction | undefined => actions.find((a): a is AuthenticateAction => isAuthenticate(a.type));
 
 export class GatewayConfigError extends Error {
   override name = 'GatewayConfigError';
@@ -339,9 +338,10 @@ function checkRegex(source: string, where: string): void {
   }
 }
 
-const isAuthenticate = (type: string) => type === 'authenticate-oidc' || type === 'authenticate-cognito';
-// AWS asks for HTTPS; plain HTTP is also taken locally, for a provider on loopback.
-const HTTP_URL = /^https?:\/\/[^/]/;
+/** ALB's two sign-in actions, by their type (in a configuration, a template, a plan). */
+export const isAuthenticate = (type: string) => type === 'authenticate-oidc' || type === 'authenticate-cognito';
+/** A provider's URL: AWS asks for HTTPS; plain HTTP is also taken locally, for a provider on loopback. */
+export const HTTP_URL = /^https?:\/\/[^/]/;
 
 /**
  * A rule's actions in ALB's order — an optional authenticate action, an optional jwt-validation, then one final

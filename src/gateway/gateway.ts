@@ -125,7 +125,7 @@ export class Gateway {
 
   /** The ARN x-amzn-oidc-data names as its `signer`: the one an app checks before it trusts the claims. */
   get loadBalancerArn(): string {
-    return this.#authKeys?.signer ?? this.#opts.auth?.loadBalancerArn ?? LOCAL_LB_ARN;
+    return this.#opts.auth?.loadBalancerArn ?? LOCAL_LB_ARN;
   }
 
   group(name = 'shop'): TargetGroup {

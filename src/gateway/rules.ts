@@ -119,10 +119,8 @@ function compileCondition(c: Condition): Test {
         const [addr, bits] = cidr.split('/');
         list.addSubnet(addr!, Number(bits), isIPv6(addr!) ? 'ipv6' : 'ipv4');
       }
-      return (_req, ctx) => {
-        const ip = ctx.sourceIp.replace(/^::ffff:/, '');
-        return list.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4');
-      };
+      // sourceIp is the client's address as ALB logs it, an IPv4 client on a dual-stack socket without `::ffff:`.
+      return (_req, ctx) => list.check(ctx.sourceIp, isIPv6(ctx.sourceIp) ? 'ipv6' : 'ipv4');
     }
   }
 }

@@ -9,7 +9,7 @@
  * locally (a parameter with no value, an import from a template not given) skips the rule or listener that needs it
  * and names itself with what to pass; it never stops the gateway.
  */
-import { GatewayConfigError, RESPONSE_HEADERS, validateGatewayConfig, type Action, type AuthenticateAction, type Condition, type GatewayConfig, type JwtValidationAction, type RuleActions, type TargetGroupSpec } from '../config.ts';
+import { GatewayConfigError, isAuthenticate, RESPONSE_HEADERS, validateGatewayConfig, type Action, type AuthenticateAction, type Condition, type GatewayConfig, type JwtValidationAction, type RuleActions, type TargetGroupSpec } from '../config.ts';
 import { judge, LB, LB_ATTRIBUTES, LISTENER, LISTENER_ATTRIBUTES, LISTENER_CERTIFICATE, OTHER_TYPES, PROPERTIES, RULE, TG, TG_ATTRIBUTES, TRUST_STORE, TRUST_STORE_REVOCATION, type Handling } from './catalogue.ts';
 import { DEFAULT_SSL_POLICY, securityPolicy } from '../tls-policy.ts';
 import type { ActionProps, AuthenticateCommonProps, ConditionProps, KeyValue, ListenerCertificateProps, ListenerProps, ListenerRuleProps, LoadBalancerProps, Template, TargetGroupProps } from './shapes.ts';
@@ -258,7 +258,7 @@ export function fromCloudFormation(template: Template, o: ImportOptions, source 
       ...common(c),
     };
   };
-  const isAuth = (a: ActionProps) => a.Type === 'authenticate-oidc' || a.Type === 'authenticate-cognito';
+  const isAuth = (a: ActionProps) => isAuthenticate(String(a.Type));
   const actionsOf = (list: ActionProps[] | undefined, where: string, protocol: string | undefined): RuleActions | undefined => {
     const all = (Array.isArray(list) ? list : []).slice().sort((x, y) => (x.Order ?? 0) - (y.Order ?? 0));
     // ALB refuses an authenticate action on an HTTP listener (its cookie is Secure, its callback https://…): a
